@@ -1,0 +1,146 @@
+//! AWS access as DESIGN.md asks: `aws-config`'s default chain (env, profile,
+//! SSO, web identity, ECS and IMDS), `--region` and `--profile`, and
+//! `AWS_ENDPOINT_URL` honoured, so tests reach moto the way users reach AWS.
+//!
+//! Errors from the SDK are turned into one line a person can read: the
+//! service's code and message (`ProvideErrorMetadata`), not the raw HTTP
+//! response that `DisplayErrorContext` would print.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error::{Error, Result};
+
+/// The flags every AWS-calling tool takes, flattened into its clap `Args`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AwsArgs {
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config (default: AWS_PROFILE, then "default")
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// A single-threaded runtime: each tool makes a handful of calls in sequence,
+/// and a second thread would only cost start-up time.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::failed(format!("starting the async runtime: {e}")))
+}
+
+/// Loads the SDK configuration from the default chain and the flags, and
+/// makes sure a region is known before any call is made (exit 2 otherwise).
+pub async fn load(args: &AwsArgs) -> Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &args.region {
+        if region.trim().is_empty() {
+            return Err(Error::usage("--region is empty"));
+        }
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &args.profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(Error::usage(
+            "no AWS region: pass --region, or set AWS_REGION or a region in the profile",
+        ));
+    }
+    Ok(config)
+}
+
+/// Turns an SDK error into an [`Error`] (exit 1) that says what was being
+/// done and what AWS answered: `describing task definition "web": ClientException: Unable to describe task definition.`
+pub fn call_error<E>(doing: impl fmt::Display, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    Error::failed(format!("{doing}: {}", describe(&err)))
+}
+
+/// One line for an SDK error: `Code: message` when the service said so.
+pub fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            match (inner.code(), inner.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                (None, Some(message)) => message.to_string(),
+                (None, None) => format!("HTTP {}", service.raw().status().as_u16()),
+            }
+        }
+        SdkError::TimeoutError(_) => "the request timed out".to_string(),
+        SdkError::DispatchFailure(_) => {
+            format!("could not send the request: {}", DisplayErrorContext(err))
+        }
+        SdkError::ResponseError(response) => {
+            format!(
+                "unreadable response (HTTP {})",
+                response.raw().status().as_u16()
+            )
+        }
+        other => DisplayErrorContext(other).to_string(),
+    }
+}
+
+/// Keeps the raw JSON body of an operation's response, so a tool can pass on
+/// what AWS returned as `serde_json::Value` (every field, even those newer
+/// than our SDK build) instead of re-serialising the SDK's typed output.
+///
+/// Attach a clone with `.customize().interceptor(capture.clone())`; after
+/// `send()` succeeds, [`CaptureBody::json`] holds the body.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl CaptureBody {
+    /// The captured body as JSON; an error names `what` when there is none.
+    pub fn json(&self, what: &str) -> Result<serde_json::Value> {
+        let body = self
+            .0
+            .lock()
+            .map_err(|_| Error::failed("capture lock poisoned"))?
+            .take();
+        let body =
+            body.ok_or_else(|| Error::failed(format!("{what}: the response had no body")))?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::failed(format!("{what}: the response is not JSON: {e}")))
+    }
+}
+
+impl Intercept for CaptureBody {
+    fn name(&self) -> &'static str {
+        "CaptureBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Non-streaming operations have their whole body in memory by now.
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.0.lock().map_err(|_| "capture lock poisoned")? = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,252 @@
+//! `--jq FILTER`: any edit, in-process, with jaq (jaq-core 3, jaq-std 3,
+//! jaq-json 2), so scripts no longer need `jq` for the step it did.
+//!
+//! The filter is compiled once, before any work (a bad filter is exit 2 with
+//! the filter, a caret under the place, and the reason); `$ENV` and the
+//! `--arg`/`--argjson` variables are global variables, as in jq.
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Native, Vars, data, unwrap_valr};
+use jaq_json::Val;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// A compiled filter with its variables' values.
+pub struct Filter {
+    text: String,
+    filter: jaq_core::compile::Filter<Native<data::JustLut<Val>>>,
+    values: Vec<Val>,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filter")
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Filter {
+    /// Compiles `text` with the named variables (`name` without the `$`);
+    /// `$ENV` holds the process environment as in jq.
+    pub fn compile(text: &str, vars: &[(String, Value)]) -> Result<Self> {
+        let mut names: Vec<String> = vec!["$ENV".to_string()];
+        let mut values = vec![env_val()];
+        for (name, value) in vars {
+            names.push(format!("${name}"));
+            values.push(to_val(value)?);
+        }
+
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs());
+        let funs = jaq_core::funs()
+            .chain(jaq_std::funs())
+            .chain(jaq_json::funs());
+        let arena = Arena::default();
+        let modules = Loader::new(defs)
+            .load(
+                &arena,
+                File {
+                    code: text,
+                    path: (),
+                },
+            )
+            .map_err(|errs| {
+                let mut reasons = Vec::new();
+                for (_file, err) in errs {
+                    reasons.extend(load_reasons(text, err));
+                }
+                syntax_error(text, reasons)
+            })?;
+        let filter = Compiler::default()
+            .with_funs(funs)
+            .with_global_vars(names.iter().map(String::as_str))
+            .compile(modules)
+            .map_err(|errs| {
+                let mut reasons = Vec::new();
+                for (_file, undefined) in errs {
+                    for (name, what) in undefined {
+                        reasons.push((
+                            offset(text, name),
+                            format!("undefined {}", undefined_kind(&what, name)),
+                        ));
+                    }
+                }
+                syntax_error(text, reasons)
+            })?;
+        Ok(Filter {
+            text: text.to_string(),
+            filter,
+            values,
+        })
+    }
+
+    /// The filter as the user wrote it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Runs the filter on `input` and returns every output.
+    pub fn run(&self, input: &Value) -> Result<Vec<Value>> {
+        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(self.values.clone()));
+        let mut outputs = Vec::new();
+        for out in self.filter.id.run((ctx, to_val(input)?)).map(unwrap_valr) {
+            let val = out.map_err(|e| Error::usage(format!("--jq: {e}")))?;
+            outputs.push(from_val(&val)?);
+        }
+        Ok(outputs)
+    }
+}
+
+fn env_val() -> Val {
+    let env: serde_json::Map<String, Value> = std::env::vars()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    to_val(&Value::Object(env)).unwrap_or_default()
+}
+
+fn to_val(value: &Value) -> Result<Val> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| Error::usage(format!("--jq: cannot pass value to jaq: {e}")))
+}
+
+/// jaq prints its values as JSON; parse that text back.
+fn from_val(val: &Val) -> Result<Value> {
+    serde_json::from_str(&val.to_string()).map_err(|e| {
+        Error::usage(format!(
+            "--jq: the filter produced a value that is not JSON ({val}): {e}"
+        ))
+    })
+}
+
+/// Where a piece of the filter text starts (jaq's errors hold slices of it).
+fn offset(text: &str, piece: &str) -> usize {
+    let start = text.as_ptr() as usize;
+    let at = piece.as_ptr() as usize;
+    if at >= start && at <= start + text.len() {
+        at - start
+    } else {
+        text.find(piece).unwrap_or(0)
+    }
+}
+
+fn load_reasons(text: &str, err: jaq_core::load::Error<&str>) -> Vec<(usize, String)> {
+    use jaq_core::load::Error as E;
+    match err {
+        E::Io(errs) => errs
+            .into_iter()
+            .map(|(path, e)| (offset(text, path), e))
+            .collect(),
+        E::Lex(errs) => errs
+            .into_iter()
+            .map(|(expect, at)| (offset(text, at), format!("expected {}", expect.as_str())))
+            .collect(),
+        E::Parse(errs) => errs
+            .into_iter()
+            .map(|(expect, at)| {
+                let found = if at.is_empty() {
+                    "end of filter".to_string()
+                } else {
+                    format!("{:?}", first_token(at))
+                };
+                (
+                    offset(text, at),
+                    format!("expected {}, found {found}", expect.as_str()),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn first_token(rest: &str) -> &str {
+    let end = rest
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..end.min(20)]
+}
+
+fn undefined_kind(what: &jaq_core::compile::Undefined, name: &str) -> String {
+    use jaq_core::compile::Undefined as U;
+    match what {
+        U::Var => format!("variable {name} (pass it with --arg or --argjson)"),
+        U::Filter(arity) => format!("function {name}/{arity}"),
+        U::Mod => format!("module {name}"),
+        U::Label => format!("label {name}"),
+        _ => format!("name {name}"),
+    }
+}
+
+fn syntax_error(text: &str, reasons: Vec<(usize, String)>) -> Error {
+    let mut message = String::from("--jq: invalid filter");
+    for (at, reason) in reasons {
+        // The caret goes under the character at `at`, counted in chars.
+        let col = text[..at.min(text.len())].chars().count();
+        let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let col_in_line = col - text[..line_start].chars().count();
+        message.push_str(&format!(
+            "\n    {}\n    {}^ {reason}",
+            &text[line_start..line_end],
+            " ".repeat(col_in_line)
+        ));
+    }
+    Error::usage(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn edits_with_arguments() {
+        let f = Filter::compile(
+            ".containerDefinitions[0].image = $img | .cpu = $n",
+            &[("img".into(), json!("repo:1")), ("n".into(), json!(256))],
+        )
+        .unwrap();
+        let out = f
+            .run(&json!({"containerDefinitions": [{"name": "web"}]}))
+            .unwrap();
+        assert_eq!(
+            out,
+            [json!({"containerDefinitions": [{"name": "web", "image": "repo:1"}], "cpu": 256})]
+        );
+    }
+
+    #[test]
+    fn env_is_available() {
+        let f = Filter::compile("$ENV | has(\"PATH\")", &[]).unwrap();
+        assert_eq!(f.run(&json!({})).unwrap(), [json!(true)]);
+    }
+
+    #[test]
+    fn parse_errors_point_at_the_place() {
+        let e = Filter::compile(".a = (1 +", &[]).unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+        let text = e.to_string();
+        assert!(text.contains(".a = (1 +"), "{text}");
+        assert!(text.contains('^'), "{text}");
+    }
+
+    #[test]
+    fn undefined_names_are_named() {
+        let e = Filter::compile(".a = $missing", &[]).unwrap_err();
+        assert!(e.to_string().contains("undefined variable $missing"), "{e}");
+        let e = Filter::compile("nosuchfn(1)", &[]).unwrap_err();
+        assert!(e.to_string().contains("nosuchfn/1"), "{e}");
+    }
+
+    #[test]
+    fn runtime_errors_are_input_errors() {
+        let f = Filter::compile(".a + 1", &[]).unwrap();
+        let e = f.run(&json!({"a": "x"})).unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+    }
+}

@@ -1,0 +1,155 @@
+//! Makes a described task definition valid RegisterTaskDefinition input:
+//! drops the read-only fields that describe-task-definition adds, and drops
+//! null, `""`, empty arrays and empty objects recursively, as
+//! amazon-ecs-deploy-task-definition does, so what AWS printed can be sent
+//! back. `0` and `false` stay, and so does `"value": ""` in an environment
+//! entry: an empty variable is a real setting.
+
+use deploykit::cli;
+use serde_json::{Map, Value};
+
+use crate::path::{Path, Seg};
+
+/// Fields of describe-task-definition output that RegisterTaskDefinition rejects.
+pub const READ_ONLY: [&str; 8] = [
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+];
+
+/// Removes the read-only fields and the empty values.
+///
+/// Empty strings are the one kind of empty value a person may have meant
+/// (a Docker label or log option set to `""`), so each one dropped is named
+/// in a warning; nulls and empty collections are what AWS prints for unset.
+pub fn clean(td: &mut Map<String, Value>) {
+    for field in READ_ONLY {
+        td.shift_remove(field);
+    }
+    let mut dropped = Vec::new();
+    let mut path = Path::default();
+    prune_map(td, Place::Root, &mut path, &mut dropped);
+    if !dropped.is_empty() {
+        let td = Value::Object(td.clone());
+        for path in dropped {
+            cli::warn(format!(
+                "dropped the empty string at {}: RegisterTaskDefinition input carries no empty values",
+                path.describe(&td)
+            ));
+        }
+    }
+}
+
+/// Where in the task definition a map sits, for the one exception.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Root,
+    Container,
+    EnvEntry,
+    Other,
+}
+
+/// Prunes `map` in place; true when nothing is left of it.
+fn prune_map(
+    map: &mut Map<String, Value>,
+    place: Place,
+    path: &mut Path,
+    dropped: &mut Vec<Path>,
+) -> bool {
+    map.retain(|key, value| {
+        path.0.push(Seg::Key(key.clone()));
+        let keep = if place == Place::EnvEntry && key == "value" && value == "" {
+            true
+        } else {
+            let child = match (place, key.as_str()) {
+                (Place::Root, "containerDefinitions") => Place::Container,
+                (Place::Container, "environment") => Place::EnvEntry,
+                _ => Place::Other,
+            };
+            !prune(value, child, path, dropped)
+        };
+        path.0.pop();
+        keep
+    });
+    map.is_empty()
+}
+
+/// Prunes `value`; true when it is empty and should go. `child` is the place
+/// of the maps directly inside an array (or of the map itself).
+fn prune(value: &mut Value, child: Place, path: &mut Path, dropped: &mut Vec<Path>) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) if s.is_empty() => {
+            dropped.push(path.clone());
+            true
+        }
+        Value::Array(items) => {
+            let mut i = 0;
+            items.retain_mut(|item| {
+                path.0.push(Seg::Index(i));
+                i += 1;
+                let place = if child == Place::Container || child == Place::EnvEntry {
+                    child
+                } else {
+                    Place::Other
+                };
+                let empty = prune(item, place, path, dropped);
+                path.0.pop();
+                !empty
+            });
+            items.is_empty()
+        }
+        Value::Object(map) => prune_map(map, child, path, dropped),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn drops_read_only_and_empty_values_keeps_zero_false_and_empty_env() {
+        let mut td = json!({
+            "taskDefinitionArn": "arn:x", "revision": 3, "status": "ACTIVE", "family": "app",
+            "compatibilities": ["EC2"], "registeredAt": 1.7e9, "registeredBy": "me",
+            "requiresAttributes": [{"name": "x"}], "deregisteredAt": null,
+            "volumes": [], "placementConstraints": [], "cpu": "256",
+            "containerDefinitions": [{
+                "name": "web", "image": "i", "cpu": 0, "essential": false,
+                "portMappings": [{}], "mountPoints": [], "command": null,
+                "environment": [{"name": "EMPTY", "value": ""}, {"name": "A", "value": "1"}],
+                "linuxParameters": {"capabilities": {"add": [], "drop": []}, "initProcessEnabled": false},
+                "dockerLabels": {}
+            }]
+        });
+        clean(td.as_object_mut().unwrap());
+        assert_eq!(
+            td,
+            json!({
+                "family": "app", "cpu": "256",
+                "containerDefinitions": [{
+                    "name": "web", "image": "i", "cpu": 0, "essential": false,
+                    "environment": [{"name": "EMPTY", "value": ""}, {"name": "A", "value": "1"}],
+                    "linuxParameters": {"initProcessEnabled": false}
+                }]
+            })
+        );
+    }
+
+    #[test]
+    fn empty_strings_elsewhere_go() {
+        let mut td = json!({"family": "f", "containerDefinitions": [{"name": "w", "dockerLabels": {"a": ""}, "secrets": [{"name": "S", "valueFrom": ""}]}]});
+        clean(td.as_object_mut().unwrap());
+        assert_eq!(
+            td,
+            json!({"family": "f", "containerDefinitions": [{"name": "w", "secrets": [{"name": "S"}]}]})
+        );
+    }
+}

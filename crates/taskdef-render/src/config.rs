@@ -1,0 +1,352 @@
+//! Turns [`Args`] into a [`Config`] that has been checked through: every
+//! KEY=VALUE split, every file read, the jq filter compiled, the patterns
+//! compiled. A mistake here is exit 2 before anything is fetched or written.
+
+use std::path::PathBuf;
+
+use deploykit::aws::AwsArgs;
+use deploykit::jq::Filter;
+use deploykit::{Error, Result, cli};
+use regex_lite::Regex;
+use serde_json::Value;
+
+use crate::args::Args;
+use crate::dotenv;
+
+/// Where the task definition comes from, in the order of precedence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--task-definition FILE` (`-` is stdin).
+    File(String),
+    /// The `taskDefinition` key of the stdin object, or else `--family`.
+    Stdin { family: Option<String> },
+}
+
+/// Everything the render needs, validated.
+#[derive(Debug, Default)]
+pub struct Config {
+    pub source: Option<Source>,
+    pub container: Option<String>,
+    pub image: Option<String>,
+    /// `--env-file` entries, then `--env`, in the order given.
+    pub env: Vec<(String, String)>,
+    pub unset_env: Vec<String>,
+    pub secrets: Vec<(String, String)>,
+    pub log_driver: Option<String>,
+    pub log_options: Vec<(String, String)>,
+    pub docker_labels: Vec<(String, String)>,
+    pub command: Option<Vec<String>>,
+    /// Task-level string fields: (field name, value).
+    pub task_fields: Vec<(&'static str, String)>,
+    pub jq: Option<Filter>,
+    pub expand_env: bool,
+    /// `None` when the check is off.
+    pub placeholders: Option<Vec<Regex>>,
+    pub output_file: Option<PathBuf>,
+    pub aws: AwsArgs,
+}
+
+impl Config {
+    /// Validates the flags; reads the env files.
+    pub fn from_args(args: Args) -> Result<Self> {
+        let source = match (&args.task_definition, &args.family) {
+            (Some(file), family) => {
+                if family.is_some() {
+                    cli::warn(
+                        "--family is ignored: the task definition comes from --task-definition",
+                    );
+                }
+                if file.is_empty() {
+                    return Err(Error::usage("--task-definition is empty"));
+                }
+                Some(Source::File(file.clone()))
+            }
+            (None, Some(family)) => {
+                check_family(family)?;
+                Some(Source::Stdin {
+                    family: Some(family.clone()),
+                })
+            }
+            (None, None) => Some(Source::Stdin { family: None }),
+        };
+
+        let mut env = Vec::new();
+        for file in &args.env_file {
+            let bytes = deploykit::stream::read_file(file, "--env-file")?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::usage(format!("--env-file {file}: not UTF-8 text")))?;
+            env.extend(dotenv::parse(&text, &format!("--env-file {file}"))?);
+        }
+        for pair in &args.env {
+            let (key, value) = split_pair("--env", pair, "KEY=VALUE")?;
+            env.push((key, value));
+        }
+        for key in &args.unset_env {
+            if key.is_empty() || key.contains('=') {
+                return Err(Error::usage(format!(
+                    "--unset-env {key:?}: expected a variable name alone"
+                )));
+            }
+        }
+        let secrets = pairs("--secret", &args.secret, "NAME=VALUE_FROM")?;
+        if let Some((name, _)) = secrets.iter().find(|(_, from)| from.is_empty()) {
+            return Err(Error::usage(format!(
+                "--secret {name}: the ARN or parameter name after \"=\" is empty"
+            )));
+        }
+        let log_options = pairs("--log-option", &args.log_option, "KEY=VALUE")?;
+        let docker_labels = pairs("--docker-label", &args.docker_label, "KEY=VALUE")?;
+        let command = args.command.as_deref().map(parse_command).transpose()?;
+
+        let mut task_fields = Vec::new();
+        for (flag, field, value) in [
+            ("--task-role-arn", "taskRoleArn", &args.task_role_arn),
+            (
+                "--execution-role-arn",
+                "executionRoleArn",
+                &args.execution_role_arn,
+            ),
+            ("--cpu", "cpu", &args.cpu),
+            ("--memory", "memory", &args.memory),
+        ] {
+            if let Some(value) = value {
+                if value.trim().is_empty() {
+                    return Err(Error::usage(format!("{flag} is empty")));
+                }
+                task_fields.push((field, value.clone()));
+            }
+        }
+        for (flag, value) in [
+            ("--image", &args.image),
+            ("--container", &args.container),
+            ("--log-driver", &args.log_driver),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(Error::usage(format!("{flag} is empty")));
+            }
+        }
+
+        let jq = match &args.jq {
+            Some(text) => Some(Filter::compile(text, &jq_vars(&args)?)?),
+            None if !args.arg.is_empty() || !args.argjson.is_empty() => {
+                return Err(Error::usage(
+                    "--arg and --argjson are for --jq, which is not given",
+                ));
+            }
+            None => None,
+        };
+
+        let placeholders = if args.no_placeholder_check {
+            if !args.placeholder.is_empty() {
+                cli::warn("--placeholder is ignored: --no-placeholder-check turns the check off");
+            }
+            None
+        } else {
+            let mut patterns = Vec::new();
+            for text in &args.placeholder {
+                patterns.push(Regex::new(text).map_err(|e| {
+                    Error::usage(format!("--placeholder {text:?}: not a valid pattern: {e}"))
+                })?);
+            }
+            Some(patterns)
+        };
+
+        if let Some(path) = &args.output_file
+            && (path.as_os_str() == "-" || path.as_os_str().is_empty())
+        {
+            return Err(Error::usage(
+                "--output-file needs a file path: stdout already carries the JSON object",
+            ));
+        }
+
+        Ok(Config {
+            source,
+            container: args.container,
+            image: args.image,
+            env,
+            unset_env: args.unset_env,
+            secrets,
+            log_driver: args.log_driver,
+            log_options,
+            docker_labels,
+            command,
+            task_fields,
+            jq,
+            expand_env: args.expand_env,
+            placeholders,
+            output_file: args.output_file,
+            aws: args.aws,
+        })
+    }
+
+    /// Whether any flag edits a container (so one must be chosen).
+    pub fn edits_container(&self) -> bool {
+        self.image.is_some()
+            || !self.env.is_empty()
+            || !self.unset_env.is_empty()
+            || !self.secrets.is_empty()
+            || self.log_driver.is_some()
+            || !self.log_options.is_empty()
+            || !self.docker_labels.is_empty()
+            || self.command.is_some()
+    }
+}
+
+/// `KEY=VALUE`, split at the first `=`; the key must not be empty.
+fn split_pair(flag: &str, pair: &str, form: &str) -> Result<(String, String)> {
+    match pair.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.to_string(), value.to_string())),
+        Some(_) => Err(Error::usage(format!(
+            "{flag}: the name before \"=\" is empty"
+        ))),
+        // The whole argument may be a value; name only what it looks like.
+        None => Err(Error::usage(format!(
+            "{flag} {:?}: expected {form}",
+            pair.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
+fn pairs(flag: &str, items: &[String], form: &str) -> Result<Vec<(String, String)>> {
+    items.iter().map(|p| split_pair(flag, p, form)).collect()
+}
+
+/// `--command '["npm","start"]'` or `--command 'npm run "start:prod"'`.
+fn parse_command(text: &str) -> Result<Vec<String>> {
+    if text.trim_start().starts_with('[') {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::usage(format!("--command: not a valid JSON array: {e}")))?;
+        let items = value.as_array().into_iter().flatten();
+        let words: Option<Vec<String>> = items.map(|v| v.as_str().map(str::to_string)).collect();
+        return match words {
+            Some(words) if value.is_array() => Ok(words),
+            _ => Err(Error::usage(
+                "--command: the JSON array must hold only strings",
+            )),
+        };
+    }
+    match shlex::split(text) {
+        Some(words) if !words.is_empty() => Ok(words),
+        Some(_) => Err(Error::usage("--command is empty")),
+        None => Err(Error::usage("--command: unbalanced quotes")),
+    }
+}
+
+fn jq_vars(args: &Args) -> Result<Vec<(String, Value)>> {
+    let mut vars = Vec::new();
+    for pair in args.arg.chunks(2) {
+        vars.push((var_name("--arg", &pair[0])?, Value::String(pair[1].clone())));
+    }
+    for pair in args.argjson.chunks(2) {
+        let name = var_name("--argjson", &pair[0])?;
+        let value = serde_json::from_str(&pair[1])
+            .map_err(|e| Error::usage(format!("--argjson {name}: not valid JSON: {e}")))?;
+        vars.push((name, value));
+    }
+    Ok(vars)
+}
+
+fn var_name(flag: &str, name: &str) -> Result<String> {
+    let name = name.strip_prefix('$').unwrap_or(name);
+    let mut chars = name.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(Error::usage(format!(
+            "{flag} {name:?}: not a variable name"
+        )))
+    }
+}
+
+/// `web`, `web:12`, or a task definition ARN.
+fn check_family(family: &str) -> Result<()> {
+    if family.starts_with("arn:") {
+        return if family.contains(":task-definition/") {
+            Ok(())
+        } else {
+            Err(Error::usage(format!(
+                "--family {family:?}: not a task definition ARN"
+            )))
+        };
+    }
+    let (name, revision) = match family.split_once(':') {
+        Some((name, rev)) => (name, Some(rev)),
+        None => (family, None),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let rev_ok = revision.is_none_or(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()));
+    if name_ok && rev_ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "--family {family:?}: expected FAMILY or FAMILY:REVISION (letters, digits, - and _; a numeric revision) or a task definition ARN"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_split_at_the_first_equals() {
+        assert_eq!(
+            split_pair("--env", "A=b=c", "KEY=VALUE").unwrap(),
+            ("A".into(), "b=c".into())
+        );
+        assert_eq!(
+            split_pair("--env", "A=", "KEY=VALUE").unwrap(),
+            ("A".into(), String::new())
+        );
+        assert_eq!(
+            split_pair("--env", "A", "KEY=VALUE")
+                .unwrap_err()
+                .exit()
+                .code(),
+            2
+        );
+        assert!(split_pair("--env", "=x", "KEY=VALUE").is_err());
+    }
+
+    #[test]
+    fn commands_from_json_or_shell_words() {
+        assert_eq!(
+            parse_command(r#"["npm", "start"]"#).unwrap(),
+            ["npm", "start"]
+        );
+        assert_eq!(
+            parse_command(r#"sh -c 'echo "hi there"'"#).unwrap(),
+            ["sh", "-c", "echo \"hi there\""]
+        );
+        assert!(parse_command("[1, 2]").is_err());
+        assert!(parse_command("echo 'open").is_err());
+        assert!(parse_command("   ").is_err());
+    }
+
+    #[test]
+    fn families() {
+        for ok in [
+            "web",
+            "web:12",
+            "my_app-2",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+        ] {
+            check_family(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "web:",
+            "web:x",
+            "we b",
+            "arn:aws:ecs:us-east-1:1:service/x",
+        ] {
+            assert!(check_family(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! taskdef-render: put a new image, environment variables, secrets, log
+//! settings, labels or any jq edit into an ECS task definition, and make it
+//! valid RegisterTaskDefinition input.
+//!
+//! [`run`] goes Args -> [`Config`] (everything validated, exit 2 on a
+//! mistake) -> input (file, stdin or ECS) -> [`render::render`] -> stdout.
+
+mod args;
+mod check;
+mod clean;
+mod config;
+mod dotenv;
+mod expand;
+mod path;
+pub mod render;
+
+use aws_sdk_ecs::types::TaskDefinitionField;
+use deploykit::aws::{self, AwsArgs, CaptureBody};
+use deploykit::stream::{self, Envelope};
+use deploykit::{Error, Result};
+use serde_json::Value;
+
+pub use args::Args;
+pub use config::{Config, Source};
+
+/// The whole tool: flags in, JSON object out.
+pub fn run(args: Args) -> Result<()> {
+    let config = Config::from_args(args)?;
+    let (envelope, file) = match &config.source {
+        Some(Source::File(path)) if path == "-" => (
+            Envelope::new(),
+            Some(stream::read_file("-", "task definition")?),
+        ),
+        Some(Source::File(path)) => (
+            stream::read_stdin()?,
+            Some(stream::read_file(path, "task definition")?),
+        ),
+        _ => (stream::read_stdin()?, None),
+    };
+    let output = render::render(&config, envelope, file, &|family| {
+        fetch(&config.aws, family)
+    })?;
+    if let Some(path) = &config.output_file {
+        write_definition(path, &output["taskDefinition"])?;
+    }
+    stream::write_stdout(&output)
+}
+
+/// DescribeTaskDefinition with its tags, as the JSON ECS sent: every field,
+/// even one newer than this SDK build, reaches the output.
+fn fetch(aws_args: &AwsArgs, family: &str) -> Result<Value> {
+    aws::runtime()?.block_on(async {
+        let config = aws::load(aws_args).await?;
+        let client = aws_sdk_ecs::Client::new(&config);
+        let body = CaptureBody::default();
+        client
+            .describe_task_definition()
+            .task_definition(family)
+            .include(TaskDefinitionField::Tags)
+            .customize()
+            .interceptor(body.clone())
+            .send()
+            .await
+            .map_err(|e| aws::call_error(format!("fetching task definition {family:?}"), e))?;
+        body.json("DescribeTaskDefinition")
+    })
+}
+
+fn write_definition(path: &std::path::Path, td: &Value) -> Result<()> {
+    let doing = || format!("writing {}", path.display());
+    let mut file = std::fs::File::create(path).map_err(|e| Error::output(doing(), &e))?;
+    stream::write_json(&mut file, td).map_err(|e| Error::output(doing(), &e))
+}

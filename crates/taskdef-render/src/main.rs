@@ -1,0 +1,7 @@
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    deploykit::cli::main("taskdef-render", || {
+        taskdef_render::run(taskdef_render::Args::parse())
+    })
+}
