@@ -89,16 +89,33 @@ where
             }
         }
         SdkError::TimeoutError(_) => "the request timed out".to_string(),
-        SdkError::DispatchFailure(_) => {
-            format!("could not send the request: {}", DisplayErrorContext(err))
-        }
+        SdkError::DispatchFailure(_) => format!("could not send the request: {}", causes(err)),
         SdkError::ResponseError(response) => {
             format!(
                 "unreadable response (HTTP {})",
                 response.raw().status().as_u16()
             )
         }
-        other => DisplayErrorContext(other).to_string(),
+        other => causes(other),
+    }
+}
+
+/// The chain of causes, one after another, without the Debug dump that
+/// `DisplayErrorContext` appends: `io error: ...: Connection refused (os error 111)`.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() {
+        DisplayErrorContext(err).to_string()
+    } else {
+        parts.join(": ")
     }
 }
 

@@ -1,0 +1,736 @@
+//! taskdef-render as users run it: the real binary, stdin in, JSON out, exit
+//! code and stderr checked. Fixtures live in `fixtures/`.
+
+use std::path::PathBuf;
+
+use deploy_tests::{Output, Tool, assert_json_file, leaves, read_json};
+use serde_json::{Value, json};
+
+fn render() -> Tool {
+    deploy_tests::tool(env!("CARGO_BIN_EXE_taskdef-render"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The realistic describe-task-definition output: three containers, fields
+/// from recent ECS API versions and two no ECS has yet.
+fn described() -> String {
+    fixture("describe-app.json").display().to_string()
+}
+
+fn td(out: &Output) -> Value {
+    out.success()["taskDefinition"].clone()
+}
+
+fn container<'a>(td: &'a Value, name: &str) -> &'a Value {
+    td["containerDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no container {name}"))
+}
+
+const READ_ONLY: [&str; 8] = [
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+];
+
+#[test]
+fn without_edits_every_field_survives_in_value_and_order() {
+    let input = read_json(described());
+    let out = render().args(["--task-definition", &described()]).run();
+    let td = td(&out);
+    assert!(
+        out.stderr.is_empty(),
+        "no warnings expected: {}",
+        out.stderr
+    );
+
+    // Field by field: every leaf of the input that is not read-only is in the
+    // output at the same path with the same value, and in the same order.
+    let want: Vec<_> = leaves(&input["taskDefinition"])
+        .into_iter()
+        .filter(|(path, _)| {
+            !READ_ONLY.iter().any(|r| {
+                path == r
+                    || path.starts_with(&format!("{r}["))
+                    || path.starts_with(&format!("{r}."))
+            })
+        })
+        .collect();
+    let got: Vec<_> = leaves(&td)
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with("tags"))
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        want.len() > 80,
+        "the fixture should be rich, has {} leaves",
+        want.len()
+    );
+
+    for field in READ_ONLY {
+        assert!(td.get(field).is_none(), "{field} must be removed");
+    }
+    // Fields newer than any SDK build pass through untouched.
+    assert_eq!(td["someFutureTaskField"], json!(["kept", "as", "is"]));
+    assert_eq!(
+        container(&td, "worker")["someFutureContainerField"],
+        json!({"enabled": true, "level": 0})
+    );
+    // Empty values go, except an empty environment variable; 0 and false stay.
+    let web = container(&td, "web");
+    assert_eq!(
+        web["environment"][1],
+        json!({"name": "FEATURE_FLAGS", "value": ""})
+    );
+    assert!(web.get("links").is_none() && web.get("entryPoint").is_none());
+    assert_eq!(
+        web["linuxParameters"],
+        json!({"capabilities": {"drop": ["NET_RAW"]}, "initProcessEnabled": true})
+    );
+    assert_eq!(web["cpu"], json!(0));
+    assert_eq!(td["enableFaultInjection"], json!(false));
+    assert_eq!(td["volumes"], json!([{"name": "tmp"}]));
+    assert!(container(&td, "log-router").get("environment").is_none());
+    // The tags printed beside the definition are carried into it.
+    assert_eq!(td["tags"], input["tags"]);
+}
+
+#[test]
+fn every_edit_kind_on_one_container() {
+    let out = render()
+        .args(["-t", &described(), "--container", "web"])
+        .args([
+            "--image",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.5.0",
+        ])
+        .args([
+            "--env",
+            "NODE_ENV=production",
+            "--env",
+            "NEW_VAR=a=b",
+            "--unset-env",
+            "DEBUG",
+        ])
+        .args([
+            "--secret",
+            "API_KEY=arn:aws:ssm:us-east-1:123456789012:parameter/app/api-key",
+        ])
+        .args([
+            "--secret",
+            "DATABASE_URL=arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db2",
+        ])
+        .args([
+            "--log-option",
+            "retry_limit=2",
+            "--log-option",
+            "region=eu-west-1",
+        ])
+        .args([
+            "--docker-label",
+            "version=1.5.0",
+            "--docker-label",
+            "team=core",
+        ])
+        .args(["--command", r#"node server.js --port "8080""#])
+        .args(["--task-role-arn", "arn:aws:iam::123456789012:role/new-task"])
+        .args([
+            "--execution-role-arn",
+            "arn:aws:iam::123456789012:role/new-exec",
+        ])
+        .args(["--cpu", "2048", "--memory", "4096"])
+        .run();
+    let doc = out.success();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_json_file(&doc, fixture("edits.out.json"));
+
+    // The same facts, spelled out, so the snapshot cannot drift unnoticed.
+    let td = &doc["taskDefinition"];
+    let web = container(td, "web");
+    assert_eq!(
+        web["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.5.0"
+    );
+    assert_eq!(
+        web["environment"],
+        json!([
+            {"name": "NODE_ENV", "value": "production"},
+            {"name": "FEATURE_FLAGS", "value": ""},
+            {"name": "PORT", "value": "8080"},
+            {"name": "NEW_VAR", "value": "a=b"}
+        ])
+    );
+    assert_eq!(
+        web["secrets"][0]["valueFrom"],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db2"
+    );
+    assert_eq!(
+        web["secrets"][1],
+        json!({"name": "API_KEY", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/app/api-key"})
+    );
+    assert_eq!(
+        web["logConfiguration"]["options"],
+        json!({"Name": "cloudwatch", "region": "eu-west-1", "log_group_name": "/ecs/app", "retry_limit": "2"})
+    );
+    assert_eq!(
+        web["dockerLabels"],
+        json!({"com.datadoghq.tags.service": "web", "team": "core", "version": "1.5.0"})
+    );
+    assert_eq!(
+        web["command"],
+        json!(["node", "server.js", "--port", "8080"])
+    );
+    assert_eq!(td["cpu"], "2048");
+    assert_eq!(td["taskRoleArn"], "arn:aws:iam::123456789012:role/new-task");
+    // Other containers are untouched.
+    assert_eq!(
+        container(td, "worker")["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:1.4.1"
+    );
+}
+
+#[test]
+fn env_file_then_env_flags_then_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("prod.env");
+    std::fs::write(
+        &env_file,
+        "# prod\nexport NODE_ENV=production\nDEBUG=\nGREETING=\"hello world\"\nPORT=9090\n",
+    )
+    .unwrap();
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "web",
+            "--env-file",
+            env_file.to_str().unwrap(),
+            "--env",
+            "PORT=7070",
+            "--unset-env",
+            "GREETING",
+            "--unset-env",
+            "NOPE",
+        ])
+        .run();
+    let td = td(&out);
+    assert_eq!(
+        container(&td, "web")["environment"],
+        json!([
+            {"name": "NODE_ENV", "value": "production"},
+            {"name": "FEATURE_FLAGS", "value": ""},
+            {"name": "DEBUG", "value": ""},
+            {"name": "PORT", "value": "7070"}
+        ])
+    );
+    assert!(
+        out.stderr
+            .contains("--unset-env NOPE: container \"web\" has no such variable"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn log_driver_and_labels_on_a_container_without_them() {
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "log-router",
+            "--log-driver",
+            "awslogs",
+            "--log-option",
+            "awslogs-group=/ecs/router",
+            "--docker-label",
+            "a=b",
+        ])
+        .run();
+    let router = container(&td(&out), "log-router").clone();
+    assert_eq!(
+        router["logConfiguration"],
+        json!({"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/router"}})
+    );
+    assert_eq!(router["dockerLabels"], json!({"a": "b"}));
+
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "log-router",
+            "--log-option",
+            "x=y",
+        ])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("--log-option: container \"log-router\" has no log driver"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn changing_the_log_driver_keeps_options_and_says_so() {
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "worker",
+            "--log-driver",
+            "json-file",
+        ])
+        .run();
+    let worker = container(&td(&out), "worker").clone();
+    assert_eq!(worker["logConfiguration"]["logDriver"], "json-file");
+    assert_eq!(
+        worker["logConfiguration"]["options"]["awslogs-group"],
+        "/ecs/app"
+    );
+    assert!(
+        out.stderr
+            .contains("log driver changed from awslogs to json-file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn command_as_json_array() {
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "worker",
+            "--command",
+            r#"["sh", "-c", "exec node worker.js"]"#,
+        ])
+        .run();
+    assert_eq!(
+        container(&td(&out), "worker")["command"],
+        json!(["sh", "-c", "exec node worker.js"])
+    );
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "worker",
+            "--command",
+            r#"["sh", 1]"#,
+        ])
+        .run();
+    assert!(out.failure(2).contains("--command"), "{}", out.stderr);
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "worker",
+            "--command",
+            "sh -c 'unclosed",
+        ])
+        .run();
+    assert!(
+        out.failure(2).contains("unbalanced quotes"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn jq_edits_with_arguments() {
+    let out = render()
+        .args(["-t", &described(), "--jq", ".containerDefinitions |= map(.image |= sub(\":1.4.1$\"; \":\" + $tag)) | .cpu = ($cpu | tostring) | .memory = $ENV.MEM"])
+        .args(["--arg", "tag", "1.6.0", "--argjson", "cpu", "512"])
+        .env("MEM", "1024")
+        .run();
+    let td = td(&out);
+    assert_eq!(
+        container(&td, "web")["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.6.0"
+    );
+    assert_eq!(
+        container(&td, "worker")["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:1.6.0"
+    );
+    assert_eq!(td["cpu"], "512");
+    assert_eq!(td["memory"], "1024");
+}
+
+#[test]
+fn jq_must_yield_exactly_one_object() {
+    for (filter, want) in [
+        (".containerDefinitions[]", "produced 3 values"),
+        ("empty", "produced nothing"),
+        (".family", "produced a string"),
+        (".a + 1 | .", "--jq:"),
+    ] {
+        let out = render().args(["-t", &described(), "--jq", filter]).run();
+        assert!(out.failure(2).contains(want), "{filter}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn jq_syntax_errors_show_the_filter_and_where() {
+    let out = render()
+        .args(["-t", &described(), "--jq", ".cpu = (1 +"])
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.starts_with("taskdef-render: --jq: invalid filter"),
+        "{err}"
+    );
+    assert!(err.contains(".cpu = (1 +") && err.contains('^'), "{err}");
+
+    let out = render()
+        .args(["-t", &described(), "--jq", ".cpu = $nope"])
+        .run();
+    assert!(
+        out.failure(2).contains("undefined variable $nope"),
+        "{}",
+        out.stderr
+    );
+    let out = render().args(["-t", &described(), "--arg", "a", "b"]).run();
+    assert!(
+        out.failure(2).contains("--arg and --argjson are for --jq"),
+        "{}",
+        out.stderr
+    );
+    let out = render()
+        .args(["-t", &described(), "--jq", ".", "--argjson", "a", "{nope"])
+        .run();
+    assert!(
+        out.failure(2).contains("--argjson a: not valid JSON"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn expand_env_fills_templates_and_names_what_is_unset() {
+    let template = json!({"family": "app-${STAGE}", "containerDefinitions": [{"name": "web", "image": "${REGISTRY}/web:${TAG:-latest}", "command": ["sh", "-c", "echo $HOME"]}]});
+    let out = render()
+        .args(["-t", "-", "--expand-env"])
+        .stdin_json(&template)
+        .env("STAGE", "prod")
+        .env("REGISTRY", "r.example")
+        .run();
+    let td = td(&out);
+    assert_eq!(td["family"], "app-prod");
+    assert_eq!(
+        td["containerDefinitions"][0]["image"],
+        "r.example/web:latest"
+    );
+    assert_eq!(td["containerDefinitions"][0]["command"][2], "echo $HOME");
+
+    let out = render()
+        .args(["-t", "-", "--expand-env"])
+        .stdin_json(&template)
+        .env("STAGE", "prod")
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("${REGISTRY} in containerDefinitions[0].image (container \"web\")"),
+        "{err}"
+    );
+}
+
+#[test]
+fn input_precedence_file_then_stdin_then_family() {
+    let bare = json!({"family": "bare", "containerDefinitions": [{"name": "app", "image": "a:1"}]});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("td.json");
+    std::fs::write(&file, serde_json::to_vec(&bare).unwrap()).unwrap();
+    let stdin = json!({"registry": {"endpoint": "x"}, "taskDefinition": {"family": "from-stdin", "containerDefinitions": [{"name": "app", "image": "b:1"}]}, "later": 1});
+
+    // A file wins over stdin; the stdin object still passes through.
+    let out = render()
+        .args(["-t", file.to_str().unwrap()])
+        .stdin_json(&stdin)
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["taskDefinition"]["family"], "bare");
+    let keys: Vec<_> = doc.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["registry", "taskDefinition", "later"],
+        "keys keep their order"
+    );
+
+    // Stdin wins over --family (which would need AWS), and the user is told.
+    let out = render()
+        .args(["--family", "whatever"])
+        .stdin_json(&stdin)
+        .run();
+    assert_eq!(out.success()["taskDefinition"]["family"], "from-stdin");
+    assert!(out.stderr.contains("--family is ignored"), "{}", out.stderr);
+
+    // Nothing at all is a usage error that says what to give.
+    let out = render().run();
+    assert!(
+        out.failure(2)
+            .contains("no task definition: give --task-definition FILE"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn stdin_image_uri_from_oci_push_is_the_image_unless_flagged() {
+    let stdin = json!({
+        "image": {"registry": "r", "repository": "web", "digest": "sha256:abc", "tags": ["1"], "uri": "r/web@sha256:abc"},
+        "taskDefinition": {"family": "f", "containerDefinitions": [{"name": "web", "image": "old"}]}
+    });
+    let out = render().stdin_json(&stdin).run();
+    let doc = out.success();
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["image"],
+        "r/web@sha256:abc"
+    );
+    assert_eq!(doc["image"], stdin["image"], "the image key passes through");
+    let out = render()
+        .args(["--image", "flag:1"])
+        .stdin_json(&stdin)
+        .run();
+    assert_eq!(td(&out)["containerDefinitions"][0]["image"], "flag:1");
+}
+
+#[test]
+fn dash_reads_the_definition_from_stdin_bare_or_wrapped() {
+    let wrapped = read_json(described());
+    let out = render()
+        .args(["-t", "-", "-c", "worker", "--image", "w:2"])
+        .stdin_json(&wrapped)
+        .run();
+    let doc = out.success();
+    assert_eq!(container(&doc["taskDefinition"], "worker")["image"], "w:2");
+    assert_eq!(
+        doc["tags"], wrapped["tags"],
+        "describe output's other keys pass through"
+    );
+
+    let bare = wrapped["taskDefinition"].clone();
+    let out = render()
+        .args(["-t", "-", "-c", "worker", "--image", "w:2"])
+        .stdin_json(&bare)
+        .run();
+    let doc = out.success();
+    assert_eq!(
+        doc.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["taskDefinition"]
+    );
+    assert!(doc["taskDefinition"].get("tags").is_none());
+}
+
+#[test]
+fn choosing_the_container() {
+    let out = render().args(["-t", &described(), "--image", "x:1"]).run();
+    assert_eq!(
+        out.failure(2).trim(),
+        "taskdef-render: task definition \"app\" has 3 containers (web, worker, log-router): choose one with --container"
+    );
+    let out = render()
+        .args(["-t", &described(), "-c", "api", "--image", "x:1"])
+        .run();
+    assert_eq!(
+        out.failure(2).trim(),
+        "taskdef-render: container \"api\" not found in task definition \"app\" (containers: web, worker, log-router)"
+    );
+    // One container: no need to name it.
+    let single = json!({"family": "one", "containerDefinitions": [{"name": "only", "image": "a"}]});
+    let out = render()
+        .args(["--image", "b"])
+        .stdin_json(&json!({"taskDefinition": single}))
+        .run();
+    assert_eq!(td(&out)["containerDefinitions"][0]["image"], "b");
+}
+
+#[test]
+fn placeholders_are_refused_with_their_paths() {
+    let template = json!({
+        "family": "app",
+        "executionRoleArn": "arn:aws:iam::<account-id>:role/exec",
+        "containerDefinitions": [
+            {"name": "web", "image": "REPLACE_ME", "environment": [{"name": "A", "value": "x"}, {"name": "A", "value": "y"}]},
+            {"name": "side", "image": "busybox", "command": ["echo", "<b>fine in a command</b>"], "environment": [{"name": "T", "value": "TODO"}]}
+        ]
+    });
+    let out = render().args(["-t", "-"]).stdin_json(&template).run();
+    let err = out.failure(2);
+    for want in [
+        "task definition \"app\" is not ready to register:",
+        "executionRoleArn still holds the placeholder \"<account-id>\"",
+        "containerDefinitions[0].image (container \"web\") still holds the placeholder \"REPLACE_ME\"",
+        "container \"web\" sets the environment variable \"A\" 2 times (environment[0], environment[1])",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    assert!(!err.contains("fine in a command"), "{err}");
+
+    // Fixed by flags: only the user's own pattern is left to find.
+    let out = render()
+        .args([
+            "-t",
+            "-",
+            "-c",
+            "web",
+            "--image",
+            "nginx:1",
+            "--execution-role-arn",
+            "arn:aws:iam::1:role/e",
+            "--unset-env",
+            "A",
+            "--placeholder",
+            "TODO|FIXME",
+        ])
+        .stdin_json(&template)
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("containerDefinitions[1].environment[0].value (container \"side\") still holds the placeholder \"TODO\""), "{err}");
+
+    let out = render()
+        .args([
+            "-t",
+            "-",
+            "--no-placeholder-check",
+            "-c",
+            "web",
+            "--unset-env",
+            "A",
+        ])
+        .stdin_json(&template)
+        .run();
+    assert_eq!(td(&out)["containerDefinitions"][0]["image"], "REPLACE_ME");
+}
+
+#[test]
+fn definitions_missing_what_register_needs() {
+    let out = render()
+        .args(["-t", "-"])
+        .stdin_json(&json!({"containerDefinitions": [{"name": "web"}]}))
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("no \"family\""), "{err}");
+    assert!(err.contains("container \"web\" has no \"image\""), "{err}");
+}
+
+#[test]
+fn bad_input_exits_2_and_prints_nothing() {
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (vec![], "{\"taskDefinition\": ", "stdin: not valid JSON"),
+        (
+            vec![],
+            "[1, 2]",
+            "stdin: expected one JSON object, got an array",
+        ),
+        (
+            vec![],
+            "{\"taskDefinition\": []}",
+            "stdin: \"taskDefinition\" is an array, expected an object",
+        ),
+        (
+            vec![],
+            "{\"image\": {\"digest\": \"x\"}, \"taskDefinition\": {}}",
+            "\"image\" has no \"uri\"",
+        ),
+        (
+            vec!["-t", "/nonexistent/td.json"],
+            "",
+            "reading task definition from /nonexistent/td.json: no such file or directory",
+        ),
+        (
+            vec!["--env", "JUSTANAME"],
+            "{}",
+            "--env \"JUSTANAME\": expected KEY=VALUE",
+        ),
+        (
+            vec!["--secret", "S="],
+            "{}",
+            "--secret S: the ARN or parameter name after \"=\" is empty",
+        ),
+        (
+            vec!["--family", "web:latest"],
+            "",
+            "--family \"web:latest\": expected FAMILY or FAMILY:REVISION",
+        ),
+        (
+            vec!["--placeholder", "("],
+            "{}",
+            "--placeholder \"(\": not a valid pattern",
+        ),
+        (
+            vec!["--output-file", "-"],
+            "{}",
+            "--output-file needs a file path",
+        ),
+        (
+            vec!["--env-file", "/nonexistent/.env"],
+            "{}",
+            "reading --env-file from /nonexistent/.env",
+        ),
+        (vec!["--cpu", " "], "{}", "--cpu is empty"),
+    ];
+    for (args, stdin, want) in cases {
+        let out = render().args(&args).stdin(stdin).run();
+        let err = out.failure(2);
+        assert!(err.starts_with("taskdef-render: "), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: expected {want:?} in {err}");
+    }
+    // clap's own usage errors are exit 2 too.
+    let out = render().args(["--no-such-flag"]).run();
+    out.failure(2);
+}
+
+#[test]
+fn output_file_holds_the_bare_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("td.json");
+    let out = render()
+        .args([
+            "-t",
+            &described(),
+            "-c",
+            "web",
+            "--image",
+            "x:2",
+            "--output-file",
+            path.to_str().unwrap(),
+        ])
+        .run();
+    let doc = out.success();
+    assert_eq!(read_json(&path), doc["taskDefinition"]);
+}
+
+#[test]
+fn help_has_examples_and_version_prints() {
+    let out = render().args(["--help"]).run();
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("Examples:") && out.stdout.contains("aws ecs describe-task-definition"),
+        "{}",
+        out.stdout
+    );
+    let out = render().args(["--version"]).run();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("taskdef-render {}", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -1,0 +1,167 @@
+//! `--family`: the task definition fetched from ECS (moto server, started
+//! by `make test`), with its tags, and AWS failures reported readably.
+
+use deploy_tests::{Tool, leaves, moto_ecs, read_json, unique};
+use serde_json::{Value, json};
+
+fn render() -> Tool {
+    deploy_tests::tool(env!("CARGO_BIN_EXE_taskdef-render"))
+}
+
+/// Registers the realistic fixture in moto under a fresh family name.
+fn register(revisions: usize) -> (String, Value) {
+    let family = unique("app");
+    let fixture = read_json(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/describe-app.json"
+    ));
+    // The definition as a user would register it: our own render of the fixture.
+    let out = render()
+        .args(["-t", "-", "--jq", ".family = $f", "--arg", "f", &family])
+        .stdin_json(&fixture)
+        .run();
+    let input = out.success()["taskDefinition"].clone();
+    for _ in 0..revisions {
+        moto_ecs("RegisterTaskDefinition", &input);
+    }
+    (family, input)
+}
+
+#[test]
+fn family_fetches_the_registered_definition_with_tags() {
+    let (family, _) = register(1);
+    let described = moto_ecs(
+        "DescribeTaskDefinition",
+        &json!({"taskDefinition": family, "include": ["TAGS"]}),
+    );
+
+    let out = render()
+        .aws()
+        .args([
+            "--family",
+            &family,
+            "--container",
+            "web",
+            "--image",
+            "web:2",
+        ])
+        .run();
+    let doc = out.success();
+    let td = &doc["taskDefinition"];
+
+    // Everything ECS sent back is there, as it sent it, except the read-only
+    // fields and the one edit.
+    let read_only = [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+        "deregisteredAt",
+    ];
+    let want: Vec<_> = leaves(&described["taskDefinition"])
+        .into_iter()
+        .filter(|(p, _)| {
+            !read_only.iter().any(|r| {
+                p == r || p.starts_with(&format!("{r}[")) || p.starts_with(&format!("{r}."))
+            })
+        })
+        .map(|(p, v)| {
+            if p == "containerDefinitions[0].image" {
+                (p, json!("web:2"))
+            } else {
+                (p, v)
+            }
+        })
+        .collect();
+    let got: Vec<_> = leaves(td)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("tags"))
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        want.len() > 40,
+        "moto kept too little to prove anything: {}",
+        want.len()
+    );
+    for field in read_only {
+        assert!(td.get(field).is_none(), "{field}");
+    }
+    assert_eq!(
+        td["tags"],
+        json!([{"key": "team", "value": "payments"}, {"key": "cost-center", "value": "cc-42"}])
+    );
+    assert_eq!(td["family"], family);
+}
+
+#[test]
+fn family_with_revision() {
+    let (family, _) = register(2);
+    let out = render()
+        .aws()
+        .args(["--family", &format!("{family}:1"), "--no-placeholder-check"])
+        .run();
+    assert_eq!(out.success()["taskDefinition"]["family"], family);
+    // The same fetch by ARN.
+    let arn = format!(
+        "arn:aws:ecs:{}:123456789012:task-definition/{family}:2",
+        deploy_tests::emulators().region
+    );
+    let out = render().aws().args(["--family", &arn]).run();
+    assert_eq!(out.success()["taskDefinition"]["family"], family);
+}
+
+#[test]
+fn unknown_family_is_an_aws_failure_said_in_one_line() {
+    let out = render().aws().args(["--family", &unique("missing")]).run();
+    let err = out.failure(1);
+    assert!(err.contains("fetching task definition"), "{err}");
+    assert!(err.contains("ClientException"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "no raw HTTP dump: {err}");
+}
+
+#[test]
+fn no_region_is_a_usage_error_before_any_call() {
+    let out = render()
+        .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args(["--family", "web"])
+        .run();
+    assert!(
+        out.failure(2).contains("no AWS region: pass --region"),
+        "{}",
+        out.stderr
+    );
+    // --region is enough.
+    let (family, _) = register(1);
+    let out = render()
+        .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "--family",
+            &family,
+            "--region",
+            &deploy_tests::emulators().region,
+        ])
+        .run();
+    assert_eq!(out.success()["taskDefinition"]["family"], family);
+}
+
+#[test]
+fn unreachable_endpoint_is_a_failure_without_a_debug_dump() {
+    let out = render()
+        .aws()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .args(["--family", "web"])
+        .run();
+    let err = out.failure(1);
+    assert!(
+        err.contains("could not send the request") && err.contains("onnection refused"),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure {"), "{err}");
+}

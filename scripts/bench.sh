@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make bench`: our tools against the ones they replace, side by side in one
+# run (hyperfine alternates nothing, so each pair runs back to back, several
+# rounds), medians and ratios printed. Figures move from run to run on a
+# shared machine: compare the ratio, not the milliseconds.
+#
+#   taskdef-render: an image swap in a 10-container task definition,
+#   against jq doing the same swap (TARGETS.md: jq 1.6 ~17 ms; target <= 1x jq).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { # command package
+    command -v "$1" >/dev/null && return
+    echo "bench: installing $2 from Debian" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >&2
+}
+need hyperfine hyperfine
+need jq jq
+
+echo "bench: building release binaries" >&2
+cargo build --release --quiet -p taskdef-render
+bin=$PWD/target/release
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A describe-task-definition output with 10 containers, each of the realistic size.
+python3 - "$work/td10.json" <<'PY'
+import json, sys
+base = json.load(open("crates/taskdef-render/tests/fixtures/describe-app.json"))
+web = base["taskDefinition"]["containerDefinitions"][0]
+containers = []
+for i in range(10):
+    c = json.loads(json.dumps(web))
+    c["name"] = f"svc{i}"
+    c["image"] = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/svc{i}:1.0.0"
+    c.pop("dependsOn", None)
+    containers.append(c)
+base["taskDefinition"]["containerDefinitions"] = containers
+json.dump(base, open(sys.argv[1], "w"), indent=4)
+PY
+image=123456789012.dkr.ecr.us-east-1.amazonaws.com/svc7:2.0.0
+
+# Both must produce the same swap before their times mean anything.
+ours=$("$bin/taskdef-render" -t "$work/td10.json" -c svc7 --image "$image" | jq -r '.taskDefinition.containerDefinitions[7].image')
+theirs=$(jq -r --arg img "$image" '.taskDefinition.containerDefinitions |= map(if .name == "svc7" then .image = $img else . end)' "$work/td10.json" | jq -r '.taskDefinition.containerDefinitions[7].image')
+[ "$ours" = "$image" ] && [ "$theirs" = "$image" ] || { echo "bench: the two swaps disagree ($ours vs $theirs)" >&2; exit 1; }
+
+hyperfine --shell=none --warmup 20 --runs "${BENCH_RUNS:-200}" --style basic \
+    --export-json "$work/render.json" \
+    -n "taskdef-render" "$bin/taskdef-render -t $work/td10.json -c svc7 --image $image" \
+    -n "jq $(jq --version)" "jq --arg img $image '.taskDefinition.containerDefinitions |= map(if .name == \"svc7\" then .image = \$img else . end)' $work/td10.json" \
+    >&2
+
+python3 - "$work/render.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+ours, jq = (x["median"] * 1000 for x in r)
+print(f"image swap, 10 containers: taskdef-render median {ours:.2f} ms, {r[1]['command']} median {jq:.2f} ms, ratio {ours / jq:.2f}x (target <= 1.00x, aim <= 0.25x)")
+PY
