@@ -1,0 +1,82 @@
+//! Pipelines that run the real binaries together, through real pipes,
+//! against the emulators: the way CI scripts will use them.
+
+use deploy_tests::{moto_ecs, read_json, root, unique, workspace_bin};
+use serde_json::json;
+
+#[test]
+fn fetch_render_and_render_again_through_a_pipe() {
+    let family = unique("pipeline");
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!(family);
+    moto_ecs("RegisterTaskDefinition", &td);
+
+    let dir = tempfile_dir();
+    let out_file = dir.join("td.json");
+    let render = workspace_bin("taskdef-render");
+    let emu = deploy_tests::emulators();
+    // Two steps in one shell pipeline, as a Makefile would write it; the
+    // second keeps the first one's edits and adds its own.
+    let script = format!(
+        "set -o pipefail; echo '{{\"image\": {{\"uri\": \"r.example/web@sha256:0f\"}}, \"run\": 42}}' \
+         | {r} --family {family} --container web --env NODE_ENV=production \
+         | {r} --container web --env GIT_SHA=abc123 --output-file {out}",
+        r = render.display(),
+        out = out_file.display()
+    );
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_REGION", &emu.region)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .run();
+    let doc = out.success();
+
+    let keys: Vec<_> = doc.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["image", "run", "taskDefinition"],
+        "keys pass through, in order"
+    );
+    let web = &doc["taskDefinition"]["containerDefinitions"][0];
+    assert_eq!(
+        web["image"], "r.example/web@sha256:0f",
+        "image.uri from upstream became the image"
+    );
+    assert_eq!(
+        web["environment"],
+        json!([
+            {"name": "NODE_ENV", "value": "production"},
+            {"name": "LOG_LEVEL", "value": "info"},
+            {"name": "GIT_SHA", "value": "abc123"}
+        ])
+    );
+    assert_eq!(
+        doc["taskDefinition"]["tags"],
+        json!([{"key": "app", "value": "demo"}])
+    );
+    assert_eq!(read_json(&out_file), doc["taskDefinition"]);
+}
+
+#[test]
+fn a_failing_step_stops_the_pipeline_with_its_exit_code() {
+    let render = workspace_bin("taskdef-render");
+    let script = format!(
+        "set -o pipefail; echo '{{\"taskDefinition\": {{\"family\": \"f\", \"containerDefinitions\": [{{\"name\": \"a\", \"image\": \"i\"}}, {{\"name\": \"b\", \"image\": \"i\"}}]}}}}' \
+         | {r} --image x:1 | {r}",
+        r = render.display()
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("has 2 containers (a, b): choose one with --container"),
+        "{err}"
+    );
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("deploy-tests"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
