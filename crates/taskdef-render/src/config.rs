@@ -22,10 +22,16 @@ pub enum Source {
     Stdin { family: Option<String> },
 }
 
+impl Default for Source {
+    fn default() -> Self {
+        Source::Stdin { family: None }
+    }
+}
+
 /// Everything the render needs, validated.
 #[derive(Debug, Default)]
 pub struct Config {
-    pub source: Option<Source>,
+    pub source: Source,
     pub container: Option<String>,
     pub image: Option<String>,
     /// `--env-file` entries, then `--env`, in the order given.
@@ -59,15 +65,15 @@ impl Config {
                 if file.is_empty() {
                     return Err(Error::usage("--task-definition is empty"));
                 }
-                Some(Source::File(file.clone()))
+                Source::File(file.clone())
             }
             (None, Some(family)) => {
                 check_family(family)?;
-                Some(Source::Stdin {
+                Source::Stdin {
                     family: Some(family.clone()),
-                })
+                }
             }
-            (None, None) => Some(Source::Stdin { family: None }),
+            (None, None) => Source::default(),
         };
 
         let mut env = Vec::new();
@@ -77,10 +83,7 @@ impl Config {
                 .map_err(|_| Error::usage(format!("--env-file {file}: not UTF-8 text")))?;
             env.extend(dotenv::parse(&text, &format!("--env-file {file}"))?);
         }
-        for pair in &args.env {
-            let (key, value) = split_pair("--env", pair, "KEY=VALUE")?;
-            env.push((key, value));
-        }
+        env.extend(pairs("--env", &args.env, "KEY=VALUE")?);
         for key in &args.unset_env {
             if key.is_empty() || key.contains('=') {
                 return Err(Error::usage(format!(
@@ -193,22 +196,43 @@ impl Config {
 }
 
 /// `KEY=VALUE`, split at the first `=`; the key must not be empty.
+///
+/// A malformed argument is not echoed: without its `=` it may be a bare
+/// value, such as a password passed as `--env "$DB_PASSWORD"` by mistake.
 fn split_pair(flag: &str, pair: &str, form: &str) -> Result<(String, String)> {
     match pair.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => Ok((key.to_string(), value.to_string())),
         Some(_) => Err(Error::usage(format!(
             "{flag}: the name before \"=\" is empty"
         ))),
-        // The whole argument may be a value; name only what it looks like.
         None => Err(Error::usage(format!(
-            "{flag} {:?}: expected {form}",
-            pair.chars().take(40).collect::<String>()
+            "{flag}: expected {form}, got a value without \"=\""
         ))),
     }
 }
 
+/// [`split_pair`] for every use of a repeatable flag; an error says which one.
 fn pairs(flag: &str, items: &[String], form: &str) -> Result<Vec<(String, String)>> {
-    items.iter().map(|p| split_pair(flag, p, form)).collect()
+    let many = items.len() > 1;
+    let which = |i: usize| format!("{} of {} {flag} flags", ordinal(i + 1), items.len());
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            split_pair(flag, p, form).map_err(|e| if many { e.context(which(i)) } else { e })
+        })
+        .collect()
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// `--command '["npm","start"]'` or `--command 'npm run "start:prod"'`.

@@ -27,15 +27,15 @@ pub use config::{Config, Source};
 pub fn run(args: Args) -> Result<()> {
     let config = Config::from_args(args)?;
     let (envelope, file) = match &config.source {
-        Some(Source::File(path)) if path == "-" => (
+        Source::File(path) if path == "-" => (
             Envelope::new(),
             Some(stream::read_file("-", "task definition")?),
         ),
-        Some(Source::File(path)) => (
+        Source::File(path) => (
             stream::read_stdin()?,
             Some(stream::read_file(path, "task definition")?),
         ),
-        _ => (stream::read_stdin()?, None),
+        Source::Stdin { .. } => (stream::read_stdin()?, None),
     };
     let output = render::render(&config, envelope, file, &|family| {
         fetch(&config.aws, family)

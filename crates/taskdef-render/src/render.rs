@@ -88,7 +88,7 @@ fn input(
     fetch: Fetch<'_>,
 ) -> Result<Input> {
     match &config.source {
-        Some(Source::File(path)) => {
+        Source::File(path) => {
             let origin = if path == "-" {
                 "stdin".to_string()
             } else {
@@ -116,7 +116,7 @@ fn input(
                 origin,
             })
         }
-        Some(Source::Stdin { family }) => {
+        Source::Stdin { family } => {
             if envelope.contains_key("taskDefinition") {
                 if family.is_some() {
                     cli::warn(
@@ -146,7 +146,6 @@ fn input(
                 )),
             }
         }
-        None => unreachable!("Config always sets a source"),
     }
 }
 

@@ -657,9 +657,9 @@ fn bad_input_exits_2_and_prints_nothing() {
             "reading task definition from /nonexistent/td.json: no such file or directory",
         ),
         (
-            vec!["--env", "JUSTANAME"],
+            vec!["--env", "A=1", "--env", "s3cr3t-value"],
             "{}",
-            "--env \"JUSTANAME\": expected KEY=VALUE",
+            "2nd of 2 --env flags: --env: expected KEY=VALUE, got a value without \"=\"",
         ),
         (
             vec!["--secret", "S="],
@@ -693,6 +693,10 @@ fn bad_input_exits_2_and_prints_nothing() {
         let err = out.failure(2);
         assert!(err.starts_with("taskdef-render: "), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: expected {want:?} in {err}");
+        assert!(
+            !err.contains("s3cr3t"),
+            "a malformed value may be a secret: {err}"
+        );
     }
     // clap's own usage errors are exit 2 too.
     let out = render().args(["--no-such-flag"]).run();
