@@ -1,20 +1,11 @@
 //! taskdef-render as users run it: the real binary, stdin in, JSON out, exit
 //! code and stderr checked. Fixtures live in `fixtures/`.
 
-use std::path::PathBuf;
+mod common;
 
-use deploy_tests::{Output, Tool, assert_json_file, leaves, read_json};
+use common::{READ_ONLY, fixture, render, writable_leaves};
+use deploy_tests::{Output, assert_json_file, read_json};
 use serde_json::{Value, json};
-
-fn render() -> Tool {
-    deploy_tests::tool(env!("CARGO_BIN_EXE_taskdef-render"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// The realistic describe-task-definition output: three containers, fields
 /// from recent ECS API versions and two no ECS has yet.
@@ -35,17 +26,6 @@ fn container<'a>(td: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no container {name}"))
 }
 
-const READ_ONLY: [&str; 8] = [
-    "taskDefinitionArn",
-    "revision",
-    "status",
-    "requiresAttributes",
-    "compatibilities",
-    "registeredAt",
-    "registeredBy",
-    "deregisteredAt",
-];
-
 #[test]
 fn without_edits_every_field_survives_in_value_and_order() {
     let input = read_json(described());
@@ -59,20 +39,8 @@ fn without_edits_every_field_survives_in_value_and_order() {
 
     // Field by field: every leaf of the input that is not read-only is in the
     // output at the same path with the same value, and in the same order.
-    let want: Vec<_> = leaves(&input["taskDefinition"])
-        .into_iter()
-        .filter(|(path, _)| {
-            !READ_ONLY.iter().any(|r| {
-                path == r
-                    || path.starts_with(&format!("{r}["))
-                    || path.starts_with(&format!("{r}."))
-            })
-        })
-        .collect();
-    let got: Vec<_> = leaves(&td)
-        .into_iter()
-        .filter(|(path, _)| !path.starts_with("tags"))
-        .collect();
+    let want = writable_leaves(&input["taskDefinition"], true);
+    let got = writable_leaves(&td, false);
     assert_eq!(got, want);
     assert!(
         want.len() > 80,

@@ -1,20 +1,16 @@
 //! `--family`: the task definition fetched from ECS (moto server, started
 //! by `make test`), with its tags, and AWS failures reported readably.
 
-use deploy_tests::{Tool, leaves, moto_ecs, read_json, unique};
-use serde_json::{Value, json};
+mod common;
 
-fn render() -> Tool {
-    deploy_tests::tool(env!("CARGO_BIN_EXE_taskdef-render"))
-}
+use common::{READ_ONLY, fixture, render, writable_leaves};
+use deploy_tests::{moto_ecs, read_json, unique};
+use serde_json::{Value, json};
 
 /// Registers the realistic fixture in moto under a fresh family name.
 fn register(revisions: usize) -> (String, Value) {
     let family = unique("app");
-    let fixture = read_json(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/describe-app.json"
-    ));
+    let fixture = read_json(fixture("describe-app.json"));
     // The definition as a user would register it: our own render of the fixture.
     let out = render()
         .args(["-t", "-", "--jq", ".family = $f", "--arg", "f", &family])
@@ -51,23 +47,8 @@ fn family_fetches_the_registered_definition_with_tags() {
 
     // Everything ECS sent back is there, as it sent it, except the read-only
     // fields and the one edit.
-    let read_only = [
-        "taskDefinitionArn",
-        "revision",
-        "status",
-        "requiresAttributes",
-        "compatibilities",
-        "registeredAt",
-        "registeredBy",
-        "deregisteredAt",
-    ];
-    let want: Vec<_> = leaves(&described["taskDefinition"])
+    let want: Vec<_> = writable_leaves(&described["taskDefinition"], true)
         .into_iter()
-        .filter(|(p, _)| {
-            !read_only.iter().any(|r| {
-                p == r || p.starts_with(&format!("{r}[")) || p.starts_with(&format!("{r}."))
-            })
-        })
         .map(|(p, v)| {
             if p == "containerDefinitions[0].image" {
                 (p, json!("web:2"))
@@ -76,17 +57,14 @@ fn family_fetches_the_registered_definition_with_tags() {
             }
         })
         .collect();
-    let got: Vec<_> = leaves(td)
-        .into_iter()
-        .filter(|(p, _)| !p.starts_with("tags"))
-        .collect();
+    let got = writable_leaves(td, false);
     assert_eq!(got, want);
     assert!(
         want.len() > 40,
         "moto kept too little to prove anything: {}",
         want.len()
     );
-    for field in read_only {
+    for field in READ_ONLY {
         assert!(td.get(field).is_none(), "{field}");
     }
     assert_eq!(
