@@ -107,8 +107,7 @@ fn input(
                     *envelope = doc;
                     return from_wrapper(envelope, &origin);
                 }
-                let mut doc = doc;
-                return from_wrapper(&mut doc, &origin);
+                return from_wrapper(&doc, &origin);
             }
             Ok(Input {
                 td: doc,
@@ -123,14 +122,12 @@ fn input(
                         "--family is ignored: the task definition comes from the taskDefinition key on stdin",
                     );
                 }
-                let mut input = from_wrapper(envelope, "stdin")?;
                 // The envelope keeps its own tags key; the definition gets a copy.
-                input.tags = envelope.get("tags").cloned();
-                return Ok(input);
+                return from_wrapper(envelope, "stdin");
             }
             match family {
                 Some(family) => {
-                    let mut doc = match fetch(family)? {
+                    let doc = match fetch(family)? {
                         Value::Object(doc) => doc,
                         other => {
                             return Err(Error::failed(format!(
@@ -139,7 +136,7 @@ fn input(
                             )));
                         }
                     };
-                    from_wrapper(&mut doc, &format!("task definition {family:?} in ECS"))
+                    from_wrapper(&doc, &format!("task definition {family:?} in ECS"))
                 }
                 None => Err(Error::usage(
                     "no task definition: give --task-definition FILE, --family NAME, or pipe in an object with a \"taskDefinition\" key (as aws ecs describe-task-definition prints)",
@@ -150,7 +147,7 @@ fn input(
 }
 
 /// `{"taskDefinition": {...}, "tags": [...]}`: takes the definition out.
-fn from_wrapper(doc: &mut Map<String, Value>, origin: &str) -> Result<Input> {
+fn from_wrapper(doc: &Map<String, Value>, origin: &str) -> Result<Input> {
     match doc.get("taskDefinition") {
         Some(Value::Object(td)) => Ok(Input {
             td: td.clone(),
