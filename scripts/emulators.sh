@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stand-ins for AWS and a registry, for tests and the demo:
 #   moto server (ECS and ECR APIs) and two CNCF distribution registries,
-#   one open and one behind htpasswd Basic auth, all on 127.0.0.1.
+#   one open and one behind htpasswd Basic auth, all on 127.0.0.1; and the
+#   aws CLI, which the tests pipe into and out of.
 #
 #   scripts/emulators.sh up     install what is missing, start, wait, print the env
 #   scripts/emulators.sh env    print the env of the running set
@@ -27,6 +28,11 @@ install_missing() {
     if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
         say "installing moto server from PyPI"
         python3 -m pip install --quiet 'moto[server]>=5.2,<6' >&2 || die "pip install 'moto[server]' failed"
+    fi
+    # The aws CLI, for the tests that pipe into and out of it as users do.
+    if ! command -v aws >/dev/null; then
+        say "installing the aws CLI from PyPI"
+        python3 -m pip install --quiet 'awscli>=1.40,<2' >&2 || die "pip install awscli failed"
     fi
     local pkgs=()
     command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)

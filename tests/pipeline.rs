@@ -80,3 +80,47 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+/// The aws CLI on both sides: its describe output piped in, and our output
+/// accepted by `register-task-definition --cli-input-json`, which checks
+/// every field name and type against the ECS model that botocore carries.
+#[test]
+fn the_aws_cli_in_and_out() {
+    let emu = deploy_tests::emulators();
+    let family = unique("cli");
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!(family);
+    moto_ecs("RegisterTaskDefinition", &td);
+
+    let dir = tempfile_dir();
+    let out_file = dir.join("td.json");
+    let script = format!(
+        "set -euo pipefail
+         aws ecs describe-task-definition --task-definition {family} --include TAGS \
+           | {r} --container web --image r.example/web:2 --output-file {out} >/dev/null
+         aws ecs register-task-definition --cli-input-json file://{out} >/dev/null
+         aws ecs describe-task-definition --task-definition {family}:2 --include TAGS",
+        r = workspace_bin("taskdef-render").display(),
+        out = out_file.display()
+    );
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_DEFAULT_REGION", &emu.region)
+        .env("AWS_REGION", &emu.region)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .run();
+    // Revision 2 is ours, as the aws CLI registered it.
+    let registered = out.success();
+    assert_eq!(registered["taskDefinition"]["revision"], 2);
+    assert_eq!(
+        registered["taskDefinition"]["containerDefinitions"][0]["image"],
+        "r.example/web:2"
+    );
+    assert_eq!(
+        registered["tags"],
+        json!([{"key": "app", "value": "demo"}]),
+        "tags survived the round trip"
+    );
+}
