@@ -89,7 +89,18 @@ where
             }
         }
         SdkError::TimeoutError(_) => "the request timed out".to_string(),
-        SdkError::DispatchFailure(_) => format!("could not send the request: {}", causes(err)),
+        SdkError::DispatchFailure(_) => {
+            let why = causes(err);
+            // The credential chain's own report lists every provider it
+            // tried and why each said no: that is the useful part.
+            match why.split_once("no credentials found in chain") {
+                Some((_, tried)) => {
+                    let tried = tried.trim_start_matches(". Attempted:").trim_end();
+                    format!("no AWS credentials found; the providers tried:{tried}")
+                }
+                None => format!("could not send the request: {why}"),
+            }
+        }
         SdkError::ResponseError(response) => {
             format!(
                 "unreadable response (HTTP {})",

@@ -143,3 +143,41 @@ fn unreachable_endpoint_is_a_failure_without_a_debug_dump() {
     );
     assert!(!err.contains("DispatchFailure {"), "{err}");
 }
+
+#[test]
+fn profile_flag_picks_region_and_credentials_from_the_config_file() {
+    let (family, _) = register(1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile ci]\nregion = {}\naws_access_key_id = from-profile\naws_secret_access_key = from-profile\n",
+            deploy_tests::emulators().region
+        ),
+    )
+    .unwrap();
+    // No AWS_REGION and no keys in the environment: only the profile has them.
+    let out = render()
+        .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
+        .env("AWS_CONFIG_FILE", &config)
+        .args(["--family", &family, "--profile", "ci"])
+        .run();
+    assert_eq!(out.success()["taskDefinition"]["family"], family);
+    // A profile that is not there is a clear failure, not a hang.
+    let out = render()
+        .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
+        .env("AWS_CONFIG_FILE", &config)
+        .args([
+            "--family",
+            &family,
+            "--profile",
+            "nope",
+            "--region",
+            "us-east-1",
+        ])
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("no AWS credentials found"), "{err}");
+    assert!(err.contains("profile `nope` was not defined"), "{err}");
+}
