@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use deploykit::{Error, Result};
 use regex_lite::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::path::{self, Path};
 
@@ -15,9 +15,8 @@ use crate::path::{self, Path};
 const REPLACE_ME: &str = "REPLACE_ME";
 
 /// Checks `td`; `placeholders` is `None` when that check is off.
-pub fn check(td: &Map<String, Value>, placeholders: Option<&[Regex]>) -> Result<()> {
+pub fn check(td: &Value, placeholders: Option<&[Regex]>) -> Result<()> {
     let mut problems = Vec::new();
-    let td_value = Value::Object(td.clone());
 
     match td.get("family") {
         Some(Value::String(f)) if !f.is_empty() => {}
@@ -56,11 +55,11 @@ pub fn check(td: &Map<String, Value>, placeholders: Option<&[Regex]>) -> Result<
     }
 
     if let Some(patterns) = placeholders {
-        path::strings(&td_value, &mut |at, s| {
+        path::strings(td, &mut |at, s| {
             if let Some(found) = placeholder(at, s, patterns) {
                 problems.push(format!(
                     "{} still holds the placeholder {found:?}",
-                    at.describe(&td_value)
+                    at.describe(td)
                 ));
             }
         });
@@ -149,7 +148,7 @@ mod tests {
     use serde_json::json;
 
     fn run(td: Value, patterns: Option<&[Regex]>) -> Result<()> {
-        check(td.as_object().unwrap(), patterns)
+        check(&td, patterns)
     }
 
     #[test]

@@ -27,21 +27,20 @@ pub const READ_ONLY: [&str; 8] = [
 /// Empty strings are the one kind of empty value a person may have meant
 /// (a Docker label or log option set to `""`), so each one dropped is named
 /// in a warning; nulls and empty collections are what AWS prints for unset.
-pub fn clean(td: &mut Map<String, Value>) {
+pub fn clean(td: &mut Value) {
+    let Some(map) = td.as_object_mut() else {
+        return;
+    };
     for field in READ_ONLY {
-        td.shift_remove(field);
+        map.shift_remove(field);
     }
     let mut dropped = Vec::new();
-    let mut path = Path::default();
-    prune_map(td, Place::Root, &mut path, &mut dropped);
-    if !dropped.is_empty() {
-        let td = Value::Object(td.clone());
-        for path in dropped {
-            cli::warn(format!(
-                "dropped the empty string at {}: RegisterTaskDefinition input carries no empty values",
-                path.describe(&td)
-            ));
-        }
+    prune_map(map, Place::Root, &mut Path::default(), &mut dropped);
+    for path in dropped {
+        cli::warn(format!(
+            "dropped the empty string at {}: RegisterTaskDefinition input carries no empty values",
+            path.describe(td)
+        ));
     }
 }
 
@@ -129,7 +128,7 @@ mod tests {
                 "dockerLabels": {}
             }]
         });
-        clean(td.as_object_mut().unwrap());
+        clean(&mut td);
         assert_eq!(
             td,
             json!({
@@ -146,7 +145,7 @@ mod tests {
     #[test]
     fn empty_strings_elsewhere_go() {
         let mut td = json!({"family": "f", "containerDefinitions": [{"name": "w", "dockerLabels": {"a": ""}, "secrets": [{"name": "S", "valueFrom": ""}]}]});
-        clean(td.as_object_mut().unwrap());
+        clean(&mut td);
         assert_eq!(
             td,
             json!({"family": "f", "containerDefinitions": [{"name": "w", "secrets": [{"name": "S"}]}]})

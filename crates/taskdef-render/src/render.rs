@@ -43,22 +43,11 @@ pub fn render(
         Some(image) => Some(image.clone()),
         None => image_from_stdin(&envelope)?,
     };
-    if image.is_some() || config.edits_container() {
-        let family = td
-            .get("family")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        let container = container(&mut td, config.container.as_deref(), &family)?;
+    // A named container is looked up even with nothing to edit in it, so
+    // that a name that is not there is still reported.
+    if image.is_some() || config.edits_container() || config.container.is_some() {
+        let container = container(&mut td, config.container.as_deref())?;
         edit_container(container, config, image.as_deref())?;
-    } else if let Some(name) = &config.container {
-        // Still tell the user about a name that is not there.
-        let family = td
-            .get("family")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        container(&mut td, Some(name), &family)?;
     }
     for (field, value) in &config.task_fields {
         td.insert((*field).to_string(), Value::String(value.clone()));
@@ -71,13 +60,10 @@ pub fn render(
     if config.expand_env {
         expand(&mut td, |name| std::env::var(name).ok())?;
     }
-    let Value::Object(mut td) = td else {
-        unreachable!("checked to be an object")
-    };
     clean(&mut td);
     check(&td, config.placeholders.as_deref())?;
 
-    envelope.insert("taskDefinition".to_string(), Value::Object(td));
+    envelope.insert("taskDefinition".to_string(), td);
     Ok(envelope)
 }
 
@@ -203,8 +189,12 @@ fn image_from_stdin(envelope: &Envelope) -> Result<Option<String>> {
 fn container<'a>(
     td: &'a mut Map<String, Value>,
     name: Option<&str>,
-    family: &str,
 ) -> Result<&'a mut Map<String, Value>> {
+    let family = td
+        .get("family")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
     let containers = match td.get_mut("containerDefinitions") {
         Some(Value::Array(list)) => list,
         Some(other) => {
