@@ -36,11 +36,6 @@ pub fn warn(message: impl std::fmt::Display) {
     emit(&format!("{}: warning: {message}", tool()));
 }
 
-/// Progress or a note for the person watching: `tool: ...`.
-pub fn note(message: impl std::fmt::Display) {
-    emit(&format!("{}: {message}", tool()));
-}
-
 #[allow(clippy::print_stderr)]
 fn emit(line: &str) {
     // A closed stderr is no reason to fail the work; there is nobody to tell.

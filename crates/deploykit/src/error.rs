@@ -118,23 +118,6 @@ fn io_reason(err: &io::Error) -> String {
     }
 }
 
-/// Adds context to any result whose error is already an [`Error`].
-pub trait Context<T> {
-    /// Prepends what was being done to the error's message.
-    fn context(self, doing: impl fmt::Display) -> Result<T>;
-    /// Like [`Context::context`], built only on failure.
-    fn with_context<D: fmt::Display>(self, doing: impl FnOnce() -> D) -> Result<T>;
-}
-
-impl<T> Context<T> for Result<T> {
-    fn context(self, doing: impl fmt::Display) -> Result<T> {
-        self.map_err(|e| e.context(doing))
-    }
-    fn with_context<D: fmt::Display>(self, doing: impl FnOnce() -> D) -> Result<T> {
-        self.map_err(|e| e.context(doing()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,11 +83,6 @@ impl Filter {
         })
     }
 
-    /// The filter as the user wrote it.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     /// Runs the filter on `input` and returns every output.
     pub fn run(&self, input: &Value) -> Result<Vec<Value>> {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(self.values.clone()));

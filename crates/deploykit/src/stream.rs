@@ -14,16 +14,10 @@ pub type Envelope = Map<String, Value>;
 /// Reads the optional JSON object on stdin: none when stdin is a terminal or
 /// empty, an error (exit 2) when it is not exactly one object.
 pub fn read_stdin() -> Result<Envelope> {
-    let stdin = io::stdin();
-    if stdin.is_terminal() {
+    if io::stdin().is_terminal() {
         return Ok(Envelope::new());
     }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::input("reading stdin", &e))?;
-    parse_envelope(&bytes, "stdin")
+    parse_envelope(&read_file("-", "the JSON object")?, "stdin")
 }
 
 /// Parses one JSON object (or nothing at all) from `source`.
@@ -41,7 +35,7 @@ pub fn parse_envelope(bytes: &[u8], source: &str) -> Result<Envelope> {
 }
 
 /// Parses one JSON value, with an error that says where it broke.
-pub fn parse_json(bytes: &[u8], source: &str) -> Result<Value> {
+fn parse_json(bytes: &[u8], source: &str) -> Result<Value> {
     serde_json::from_slice(bytes)
         .map_err(|e| Error::usage(format!("{source}: not valid JSON: {e}")))
 }
