@@ -6,15 +6,11 @@ use serde_json::json;
 
 #[test]
 fn fetch_render_and_render_again_through_a_pipe() {
-    let family = unique("pipeline");
-    let mut td = read_json(root().join("examples/task-definition.json"));
-    td["family"] = json!(family);
-    moto_ecs("RegisterTaskDefinition", &td);
+    let family = register_example("pipeline");
 
-    let dir = tempfile_dir();
-    let out_file = dir.join("td.json");
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("td.json");
     let render = workspace_bin("taskdef-render");
-    let emu = deploy_tests::emulators();
     // Two steps in one shell pipeline, as a Makefile would write it; the
     // second keeps the first one's edits and adds its own.
     let script = format!(
@@ -24,13 +20,7 @@ fn fetch_render_and_render_again_through_a_pipe() {
         r = render.display(),
         out = out_file.display()
     );
-    let out = deploy_tests::tool("bash")
-        .args(["-c", &script])
-        .env("AWS_ENDPOINT_URL", &emu.endpoint)
-        .env("AWS_REGION", &emu.region)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .run();
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
     let doc = out.success();
 
     let keys: Vec<_> = doc.as_object().unwrap().keys().cloned().collect();
@@ -75,10 +65,13 @@ fn a_failing_step_stops_the_pipeline_with_its_exit_code() {
     );
 }
 
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(unique("deploy-tests"));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// Registers examples/task-definition.json in moto under a fresh family name.
+fn register_example(prefix: &str) -> String {
+    let family = unique(prefix);
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!(family);
+    moto_ecs("RegisterTaskDefinition", &td);
+    family
 }
 
 /// The aws CLI on both sides: its describe output piped in, and our output
@@ -86,14 +79,10 @@ fn tempfile_dir() -> std::path::PathBuf {
 /// every field name and type against the ECS model that botocore carries.
 #[test]
 fn the_aws_cli_in_and_out() {
-    let emu = deploy_tests::emulators();
-    let family = unique("cli");
-    let mut td = read_json(root().join("examples/task-definition.json"));
-    td["family"] = json!(family);
-    moto_ecs("RegisterTaskDefinition", &td);
+    let family = register_example("cli");
 
-    let dir = tempfile_dir();
-    let out_file = dir.join("td.json");
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("td.json");
     let script = format!(
         "set -euo pipefail
          aws ecs describe-task-definition --task-definition {family} --include TAGS \
@@ -103,14 +92,7 @@ fn the_aws_cli_in_and_out() {
         r = workspace_bin("taskdef-render").display(),
         out = out_file.display()
     );
-    let out = deploy_tests::tool("bash")
-        .args(["-c", &script])
-        .env("AWS_ENDPOINT_URL", &emu.endpoint)
-        .env("AWS_DEFAULT_REGION", &emu.region)
-        .env("AWS_REGION", &emu.region)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .run();
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
     // Revision 2 is ours, as the aws CLI registered it.
     let registered = out.success();
     assert_eq!(registered["taskDefinition"]["revision"], 2);

@@ -93,14 +93,16 @@ impl Tool {
         self.stdin(serde_json::to_vec(value).expect("serialisable"))
     }
 
-    /// Points the AWS SDK at the moto server, with dummy credentials.
+    /// Points the AWS SDK, and the aws CLI (which reads the region from
+    /// `AWS_DEFAULT_REGION`), at the moto server, with dummy credentials.
     pub fn aws(mut self) -> Self {
         let emu = emulators();
         self.cmd
             .env("AWS_ENDPOINT_URL", &emu.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", &emu.region);
+            .env("AWS_REGION", &emu.region)
+            .env("AWS_DEFAULT_REGION", &emu.region);
         self
     }
 

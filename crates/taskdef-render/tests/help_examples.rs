@@ -3,21 +3,20 @@
 //! What comes into a pipe from another tool (`aws ecs describe-task-definition`,
 //! `oci-push`) is played by what that tool prints.
 
+mod common;
+
+use common::{fixture, render};
 use deploy_tests::{moto_ecs, read_json};
 use serde_json::json;
 
 #[test]
 fn every_help_example_runs() {
-    let bin = env!("CARGO_BIN_EXE_taskdef-render");
-    let help = deploy_tests::tool(bin).args(["--help"]).run().stdout;
+    let help = render().args(["--help"]).run().stdout;
     let examples = help.split("Examples:").nth(1).expect("an Examples section");
     let examples = examples.split("\n\nInput").next().unwrap().to_string();
 
     let dir = tempfile::tempdir().unwrap();
-    let described = read_json(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/describe-app.json"
-    ));
+    let described = read_json(fixture("describe-app.json"));
     let mut bare = described["taskDefinition"].clone();
     bare["containerDefinitions"] = json!([bare["containerDefinitions"][0].clone()]);
     bare["containerDefinitions"][0]
@@ -60,7 +59,7 @@ fn every_help_example_runs() {
                 .unwrap(),
                 _ => Vec::new(),
             };
-            let out = deploy_tests::tool(bin)
+            let out = render()
                 .aws()
                 .current_dir(dir.path())
                 .args(&args[1..])
