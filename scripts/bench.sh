@@ -60,11 +60,7 @@ echo "bench: starting the emulators" >&2
 emulator_env=$(scripts/emulators.sh up)
 eval "$emulator_env"
 export AWS_DEFAULT_REGION=$AWS_REGION
-curl -sf "$AWS_ENDPOINT_URL/" -o /dev/null \
-    -H 'Content-Type: application/x-amz-json-1.1' \
-    -H 'X-Amz-Target: AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition' \
-    -H "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/$AWS_REGION/ecs/aws4_request, SignedHeaders=host, Signature=0" \
-    --data-binary @examples/task-definition.json
+scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json >/dev/null
 
 hyperfine --shell=none --warmup 3 --runs "${BENCH_ECS_RUNS:-30}" --style basic \
     --export-json "$work/ecs.json" \

@@ -22,11 +22,7 @@ trap 'scripts/emulators.sh down' EXIT
 eval "$emulator_env"
 
 step "registering examples/task-definition.json in ECS (moto at $AWS_ENDPOINT_URL)"
-curl -sf "$AWS_ENDPOINT_URL/" \
-    -H 'Content-Type: application/x-amz-json-1.1' \
-    -H 'X-Amz-Target: AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition' \
-    -H "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/$AWS_REGION/ecs/aws4_request, SignedHeaders=host, Signature=0" \
-    --data-binary @examples/task-definition.json \
+scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json \
     | python3 -c 'import json,sys; td=json.load(sys.stdin)["taskDefinition"]; print("registered", td["taskDefinitionArn"])' >&2
 
 git_sha=$(git rev-parse --short HEAD 2>/dev/null || echo demo)

@@ -7,6 +7,9 @@
 #   scripts/emulators.sh up     install what is missing, start, wait, print the env
 #   scripts/emulators.sh env    print the env of the running set
 #   scripts/emulators.sh down   stop exactly what `up` started
+#   scripts/emulators.sh ecs ACTION FILE
+#                               call an ECS API action on moto with FILE's JSON
+#                               (- for stdin), to set up state: no aws CLI needed
 #
 # Use:  eval "$(scripts/emulators.sh up)"
 #
@@ -155,9 +158,23 @@ down_quiet() {
     done
 }
 
+ecs_call() { # ACTION FILE
+    [ $# = 2 ] || { echo "usage: $0 ecs ACTION FILE" >&2; exit 2; }
+    [ -f "$state/env" ] || die "not running: run '$0 up'"
+    # shellcheck disable=SC1091
+    . "$state/env"
+    # moto reads the region from the credential scope and checks no signature.
+    curl -sS --fail-with-body "$MOTO_URL/" \
+        -H 'Content-Type: application/x-amz-json-1.1' \
+        -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+        -H "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/$AWS_REGION/ecs/aws4_request, SignedHeaders=host, Signature=0" \
+        --data-binary "@$2"
+}
+
 case "${1:-}" in
     up) up ;;
+    ecs) shift; ecs_call "$@" ;;
     env) [ -f "$state/env" ] || die "not running: run '$0 up'"; cat "$state/env" ;;
     down) down_quiet; rm -rf "$state"; say "stopped" ;;
-    *) echo "usage: $0 up|env|down" >&2; exit 2 ;;
+    *) echo "usage: $0 up|env|down|ecs ACTION FILE" >&2; exit 2 ;;
 esac
