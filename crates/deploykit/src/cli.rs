@@ -1,28 +1,146 @@
 //! The `main` every binary calls, and the one place that writes to stderr.
 //!
-//! A tool's `main.rs` is `deploykit::cli::main("tool", || tool::run(Args::parse()))`:
-//! errors print as `tool: message` and exit with the error's code; stdout
-//! closed by the reader (`tool | head`) exits quietly, as ripgrep does.
+//! A tool's `main.rs` is one call:
+//!
+//! ```ignore
+//! deploykit::cli::main::<tool::Args>("tool", tool::run)
+//! ```
+//!
+//! It parses the flags (clap's errors reworded to begin `tool: `, exit 2),
+//! reads stdin once, passes an upstream failure through untouched
+//! (ARCHITECTURE.md, "Failure travels down the pipe"), runs the tool, prints
+//! its object, and exits with the status the tool returned. Stdout closed by
+//! the reader (`tool | head`) exits quietly, as ripgrep does.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use crate::error::{Exit, Result};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use serde_json::{Value, json};
+
+use crate::error::{Error, Exit, Result};
+use crate::stream::{self, Envelope, Stdin};
 
 static TOOL: OnceLock<&'static str> = OnceLock::new();
 
-/// Runs the tool and turns its result into the process's exit code.
-pub fn main(tool: &'static str, run: impl FnOnce() -> Result<()>) -> ExitCode {
+/// What a run of a tool ends with: the object to print (or none) and how it
+/// went. A tool that failed but has a report to give returns
+/// [`Outcome::failed`]; a tool that failed with nothing to say returns `Err`.
+#[derive(Debug)]
+pub struct Outcome {
+    output: Option<Envelope>,
+    failure: Option<Error>,
+}
+
+impl Outcome {
+    /// Success: print `doc`, exit 0.
+    pub fn success(doc: Envelope) -> Self {
+        Outcome {
+            output: Some(doc),
+            failure: None,
+        }
+    }
+
+    /// Failure with a report: print `doc` with `error: {tool, message,
+    /// exitCode}` added, tell stderr, and exit with the error's code.
+    pub fn failed(doc: Envelope, error: Error) -> Self {
+        Outcome {
+            output: Some(doc),
+            failure: Some(error),
+        }
+    }
+}
+
+/// Runs a tool: flags, stdin, the upstream-failure rule, `run`, stdout, exit.
+pub fn main<A: clap::Parser>(
+    tool: &'static str,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+) -> ExitCode {
     let _ = TOOL.set(tool);
-    match run() {
-        Ok(()) => ExitCode::from(Exit::Success.code()),
+    let args = match A::try_parse() {
+        Ok(args) => args,
+        Err(e) => return clap_exit(tool, &e),
+    };
+    let result = Stdin::read().and_then(|stdin| match stdin.upstream_failure() {
+        Some((doc, code)) => Ok(pass_through(stdin.bytes(), &doc, code)),
+        None => run(args, stdin).and_then(|outcome| finish(tool, outcome)),
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(Exit::Success.code()),
         Err(e) => {
             emit(&format!("{tool}: {e}"));
             ExitCode::from(e.exit().code())
         }
     }
+}
+
+/// Prints the outcome and gives the exit code.
+fn finish(tool: &str, outcome: Outcome) -> Result<u8> {
+    let Outcome { output, failure } = outcome;
+    let code = failure.as_ref().map_or(Exit::Success, Error::exit).code();
+    if let Some(mut doc) = output {
+        if let Some(e) = &failure {
+            doc.insert(
+                "error".to_string(),
+                json!({"tool": tool, "message": e.message(), "exitCode": code}),
+            );
+        }
+        stream::write_stdout(&doc)?;
+    }
+    if let Some(e) = failure {
+        emit(&format!("{tool}: {e}"));
+    }
+    Ok(code)
+}
+
+/// An upstream tool failed and said so in the object: do nothing, print the
+/// object as it came, and end with its exit code, so that the last status of
+/// a pipe tells, with or without `pipefail`.
+fn pass_through(bytes: &[u8], doc: &Envelope, code: u8) -> u8 {
+    let upstream = doc
+        .get("error")
+        .and_then(|e| e.get("tool"))
+        .and_then(Value::as_str)
+        .unwrap_or("an earlier step");
+    emit(&format!(
+        "{}: skipped: {upstream} failed before it (exit {code}); passing its report on",
+        tool()
+    ));
+    let mut out = std::io::stdout().lock();
+    let newline: &[u8] = if bytes.ends_with(b"\n") { b"" } else { b"\n" };
+    // A reader that has gone away is no reason to change the exit code.
+    let _ = out.write_all(bytes).and_then(|()| out.write_all(newline));
+    let _ = out.flush();
+    code
+}
+
+/// clap's own errors in the toolkit's form: `tool: message`, exit 2; help
+/// and version on stdout, exit 0. A value clap did not expect is not
+/// repeated: a secret typed after a space (`--env PASSWORD= s3cr3t`) lands
+/// there.
+fn clap_exit(tool: &str, e: &clap::Error) -> ExitCode {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::from(Exit::Success.code());
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return ExitCode::from(Exit::Usage.code());
+    }
+    let mut text = e.render().to_string();
+    for kind in [ContextKind::InvalidArg, ContextKind::InvalidValue] {
+        if let Some(ContextValue::String(value)) = e.get(kind)
+            && !value.starts_with('-')
+            && !value.is_empty()
+        {
+            text = text.replace(&format!("'{value}'"), "(a value, not repeated here)");
+        }
+    }
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    emit(&format!("{tool}: {}", text.trim_end()));
+    ExitCode::from(Exit::Usage.code())
 }
 
 /// The running tool's name, for messages (`tool` until [`main`] sets it).

@@ -29,10 +29,13 @@ impl std::fmt::Debug for Filter {
 
 impl Filter {
     /// Compiles `text` with the named variables (`name` without the `$`);
-    /// `$ENV` holds the process environment as in jq.
+    /// as in jq, `$ENV` holds the process environment and `$ARGS` is
+    /// `{"positional": [], "named": {name: value, ...}}`.
     pub fn compile(text: &str, vars: &[(String, Value)]) -> Result<Self> {
-        let mut names: Vec<String> = vec!["$ENV".to_string()];
-        let mut values = vec![env_val()];
+        let named: serde_json::Map<String, Value> = vars.iter().cloned().collect();
+        let args = serde_json::json!({"positional": [], "named": named});
+        let mut names: Vec<String> = vec!["$ENV".to_string(), "$ARGS".to_string()];
+        let mut values = vec![env_val(), to_val(&args)?];
         for (name, value) in vars {
             names.push(format!("${name}"));
             values.push(to_val(value)?);
@@ -212,6 +215,19 @@ mod tests {
         assert_eq!(
             out,
             [json!({"containerDefinitions": [{"name": "web", "image": "repo:1"}], "cpu": 256})]
+        );
+    }
+
+    #[test]
+    fn args_holds_the_named_variables_as_jq_does() {
+        let f = Filter::compile(
+            "$ARGS",
+            &[("a".into(), json!("-1")), ("b".into(), json!(-1))],
+        )
+        .unwrap();
+        assert_eq!(
+            f.run(&json!({})).unwrap(),
+            [json!({"positional": [], "named": {"a": "-1", "b": -1}})]
         );
     }
 

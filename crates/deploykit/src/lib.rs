@@ -4,18 +4,30 @@
 //! - [`stream`]: the one JSON object read from stdin and written to stdout,
 //!   unknown keys passed through in order (DESIGN.md, "The stream");
 //! - [`error`]: the error type and the exit codes 0/1/2/3, in one place;
-//! - [`cli`]: the `main` wrapper every binary calls, and warnings on stderr;
+//! - [`cli`]: the `main` wrapper every binary calls (flags, stdin, the
+//!   upstream-failure rule, the exit status), and warnings on stderr;
+//! - [`flags`]: `KEY=VALUE` and bare-name flag values, split without ever
+//!   echoing a value;
+//! - [`path`]: paths into a JSON document for messages
+//!   (`containerDefinitions[1].image (container "web")`);
 //! - [`aws`] (feature `aws`): the SDK configuration from the default chain,
 //!   `--region`/`--profile`, and SDK errors a person can read;
-//! - [`jq`] (feature `jq`): `--jq` filters run in-process with jaq.
+//! - [`jq`] (feature `jq`): `--jq` filters run in-process with jaq;
+//! - [`ecs`] (feature `ecs`): the ECS API model at run time, to check a task
+//!   definition's field names and types before anything is sent.
 
 pub mod cli;
 pub mod error;
+pub mod flags;
+pub mod path;
 pub mod stream;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "ecs")]
+pub mod ecs;
 #[cfg(feature = "jq")]
 pub mod jq;
 
+pub use cli::Outcome;
 pub use error::{Error, Exit, Result};

@@ -32,11 +32,19 @@ Input, first found wins: --task-definition FILE (- for stdin; a bare definition 
 the {\"taskDefinition\": ...} that describe-task-definition prints), the
 taskDefinition key of the JSON object on stdin, then --family fetched from ECS.
 
+Order of the work: the definition is read; --expand-env fills its ${VAR}s (the
+template as read, so values given below arrive verbatim); then --image, --env-file,
+--env (a name given twice: the last wins), --unset-env, --secret, the log, label and
+command flags, the task flags; then --jq; then the cleaning, the type check against
+the ECS API model, and the checks.
+
 Output: the stdin object (or {}) with taskDefinition set to the rendered definition:
 read-only fields (taskDefinitionArn, revision, status, ...) removed, null and empty
 values dropped, every other field kept in value and order.
 
-Exit codes: 0 rendered; 1 ECS refused (--family); 2 bad flag or input, nothing written.";
+Exit codes: 0 rendered; 1 ECS refused (--family); 2 bad flag or input, nothing written.
+An object on stdin that carries \"error\" (an earlier step failed) is passed on
+untouched, and taskdef-render exits with that step's code, doing nothing.";
 
 /// Put a new image, environment, secrets, log settings, labels or any jq edit
 /// into an ECS task definition, and make it valid RegisterTaskDefinition input.
@@ -69,7 +77,7 @@ pub struct Args {
     )]
     pub image: Option<String>,
 
-    /// Set an environment variable: replaces the entry with that name in place, or appends (repeatable)
+    /// Set an environment variable: replaces the entry with that name in place, or appends (repeatable; the last of one name wins)
     #[arg(
         long = "env",
         short = 'e',
@@ -136,15 +144,15 @@ pub struct Args {
     )]
     pub jq: Option<String>,
 
-    /// Pass a string to --jq as $NAME (repeatable)
-    #[arg(long, num_args = 2, value_names = ["NAME", "VALUE"], help_heading = "Task edits")]
+    /// Pass a string to --jq as $NAME, and in $ARGS.named (repeatable)
+    #[arg(long, num_args = 2, value_names = ["NAME", "VALUE"], allow_hyphen_values = true, help_heading = "Task edits")]
     pub arg: Vec<String>,
 
-    /// Pass a JSON value to --jq as $NAME (repeatable)
-    #[arg(long, num_args = 2, value_names = ["NAME", "JSON"], help_heading = "Task edits")]
+    /// Pass a JSON value to --jq as $NAME, and in $ARGS.named (repeatable)
+    #[arg(long, num_args = 2, value_names = ["NAME", "JSON"], allow_hyphen_values = true, help_heading = "Task edits")]
     pub argjson: Vec<String>,
 
-    /// Replace ${VAR} (and ${VAR:-default}) in string values with the environment's value; an unset VAR is an error
+    /// Replace ${VAR} (and ${VAR:-default}) in the definition as read, before any edit, with the environment's value; an unset VAR is an error
     #[arg(long, help_heading = "Task edits")]
     pub expand_env: bool,
 
@@ -156,7 +164,7 @@ pub struct Args {
     #[arg(long, value_name = "REGEX", help_heading = "Output")]
     pub placeholder: Vec<String>,
 
-    /// Do not fail on REPLACE_ME or <angle-bracket> placeholders left in the output
+    /// Do not fail on placeholders left in the output (REPLACE_ME, <WORD>, ${VAR}, {{ x }}, __NAME__, an ARN without its account)
     #[arg(long, help_heading = "Output")]
     pub no_placeholder_check: bool,
 

@@ -3,12 +3,17 @@
 //! null, `""`, empty arrays and empty objects recursively, as
 //! amazon-ecs-deploy-task-definition does, so what AWS printed can be sent
 //! back. `0` and `false` stay, and so does `"value": ""` in an environment
-//! entry: an empty variable is a real setting.
+//! entry: an empty variable is a real setting; and so does `""` inside a
+//! list (`"entryPoint": [""]` clears the image's entrypoint in Docker).
+//!
+//! An environment or secrets entry without a name is dropped whole, with a
+//! warning, as amazon-ecs-deploy-task-definition drops it: RegisterTaskDefinition
+//! refuses it, and there is nothing to set.
 
 use deploykit::cli;
 use serde_json::{Map, Value};
 
-use crate::path::{Path, Seg};
+use deploykit::path::{Path, Seg};
 
 /// Fields of describe-task-definition output that RegisterTaskDefinition rejects.
 pub const READ_ONLY: [&str; 8] = [
@@ -34,6 +39,7 @@ pub fn clean(td: &mut Value) {
     for field in READ_ONLY {
         map.shift_remove(field);
     }
+    drop_nameless_entries(map);
     let mut dropped = Vec::new();
     prune_map(map, Place::Root, &mut Path::default(), &mut dropped);
     for path in dropped {
@@ -41,6 +47,39 @@ pub fn clean(td: &mut Value) {
             "dropped the empty string at {}: RegisterTaskDefinition input carries no empty values",
             path.describe(td)
         ));
+    }
+}
+
+/// Removes `environment` and `secrets` entries whose name is missing or empty.
+fn drop_nameless_entries(td: &mut Map<String, Value>) {
+    let Some(Value::Array(containers)) = td.get_mut("containerDefinitions") else {
+        return;
+    };
+    for (i, container) in containers.iter_mut().enumerate() {
+        let label = match container.get("name").and_then(Value::as_str) {
+            Some(name) => format!(" (container {name:?})"),
+            None => String::new(),
+        };
+        for field in ["environment", "secrets"] {
+            let Some(Value::Array(entries)) = container.get_mut(field) else {
+                continue;
+            };
+            let mut index = 0;
+            entries.retain(|entry| {
+                let at = index;
+                index += 1;
+                let named = entry
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| !n.is_empty());
+                if !named && entry.is_object() {
+                    cli::warn(format!(
+                        "dropped containerDefinitions[{i}].{field}[{at}]{label}: an entry without a name, which RegisterTaskDefinition refuses"
+                    ));
+                }
+                named || !entry.is_object()
+            });
+        }
     }
 }
 
@@ -90,6 +129,11 @@ fn prune(value: &mut Value, child: Place, path: &mut Path, dropped: &mut Vec<Pat
         Value::Array(items) => {
             let mut i = 0;
             items.retain_mut(|item| {
+                // `""` in a list is a value: `"entryPoint": [""]` means something.
+                if item.as_str() == Some("") {
+                    i += 1;
+                    return true;
+                }
                 path.0.push(Seg::Index(i));
                 i += 1;
                 let place = if child == Place::Container || child == Place::EnvEntry {
@@ -143,12 +187,55 @@ mod tests {
     }
 
     #[test]
-    fn empty_strings_elsewhere_go() {
-        let mut td = json!({"family": "f", "containerDefinitions": [{"name": "w", "dockerLabels": {"a": ""}, "secrets": [{"name": "S", "valueFrom": ""}]}]});
+    fn empty_strings_in_maps_go() {
+        let mut td = json!({"family": "f", "containerDefinitions": [{"name": "w", "dockerLabels": {"a": ""}}]});
         clean(&mut td);
         assert_eq!(
             td,
-            json!({"family": "f", "containerDefinitions": [{"name": "w", "secrets": [{"name": "S"}]}]})
+            json!({"family": "f", "containerDefinitions": [{"name": "w"}]})
+        );
+    }
+
+    /// The secret loses its empty valueFrom here; check() then refuses it,
+    /// naming it, instead of printing `{"name": "S"}` for ECS to refuse.
+    #[test]
+    fn a_secret_with_an_empty_value_from_keeps_its_name_for_check_to_refuse() {
+        let mut td = json!({"family": "f", "containerDefinitions": [{"name": "w", "secrets": [{"name": "S", "valueFrom": ""}]}]});
+        clean(&mut td);
+        assert_eq!(
+            td["containerDefinitions"][0]["secrets"],
+            json!([{"name": "S"}])
+        );
+    }
+
+    #[test]
+    fn an_environment_entry_without_a_name_is_dropped_whole() {
+        let mut td = json!({"containerDefinitions": [{"name": "w", "environment": [{"name": "", "value": ""}, {"name": "A", "value": ""}, {"value": "x"}]}]});
+        clean(&mut td);
+        assert_eq!(
+            td["containerDefinitions"][0]["environment"],
+            json!([{"name": "A", "value": ""}])
+        );
+    }
+
+    #[test]
+    fn a_secret_without_a_name_is_dropped_whole() {
+        let mut td = json!({"containerDefinitions": [{"name": "w", "secrets": [{"name": "", "valueFrom": "arn:x"}]}]});
+        clean(&mut td);
+        assert!(
+            td["containerDefinitions"][0].get("secrets").is_none(),
+            "{td}"
+        );
+    }
+
+    #[test]
+    fn an_empty_string_inside_a_list_is_kept() {
+        let mut td = json!({"containerDefinitions": [{"name": "w", "entryPoint": [""], "command": ["sh", "", "x"]}]});
+        clean(&mut td);
+        assert_eq!(td["containerDefinitions"][0]["entryPoint"], json!([""]));
+        assert_eq!(
+            td["containerDefinitions"][0]["command"],
+            json!(["sh", "", "x"])
         );
     }
 }

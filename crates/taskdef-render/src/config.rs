@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use deploykit::aws::AwsArgs;
+use deploykit::flags::{names, pairs};
 use deploykit::jq::Filter;
+use deploykit::stream::{self, Stdin};
 use deploykit::{Error, Result, cli};
 use regex_lite::Regex;
 use serde_json::Value;
@@ -53,8 +55,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Validates the flags; reads the env files.
-    pub fn from_args(args: Args) -> Result<Self> {
+    /// Validates the flags; reads the env files (`-` is stdin).
+    pub fn from_args(args: Args, stdin: &Stdin) -> Result<Self> {
         let source = match (&args.task_definition, &args.family) {
             (Some(file), family) => {
                 if family.is_some() {
@@ -78,19 +80,16 @@ impl Config {
 
         let mut env = Vec::new();
         for file in &args.env_file {
-            let bytes = deploykit::stream::read_file(file, "--env-file")?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| Error::usage(format!("--env-file {file}: not UTF-8 text")))?;
+            if file == "-" && !matches!(&source, Source::File(p) if p != "-") {
+                return Err(Error::usage(
+                    "--env-file -: stdin already carries the JSON object; give the dotenv file's path",
+                ));
+            }
+            let text = stream::read_text(file, "--env-file", stdin)?;
             env.extend(dotenv::parse(&text, &format!("--env-file {file}"))?);
         }
         env.extend(pairs("--env", &args.env, "KEY=VALUE")?);
-        for key in &args.unset_env {
-            if key.is_empty() || key.contains('=') {
-                return Err(Error::usage(format!(
-                    "--unset-env {key:?}: expected a variable name alone"
-                )));
-            }
-        }
+        let unset_env = names("--unset-env", &args.unset_env, "--env")?;
         let secrets = pairs("--secret", &args.secret, "NAME=VALUE_FROM")?;
         if let Some((name, _)) = secrets.iter().find(|(_, from)| from.is_empty()) {
             return Err(Error::usage(format!(
@@ -167,7 +166,7 @@ impl Config {
             container: args.container,
             image: args.image,
             env,
-            unset_env: args.unset_env,
+            unset_env,
             secrets,
             log_driver: args.log_driver,
             log_options,
@@ -193,46 +192,6 @@ impl Config {
             || !self.docker_labels.is_empty()
             || self.command.is_some()
     }
-}
-
-/// `KEY=VALUE`, split at the first `=`; the key must not be empty.
-///
-/// A malformed argument is not echoed: without its `=` it may be a bare
-/// value, such as a password passed as `--env "$DB_PASSWORD"` by mistake.
-fn split_pair(flag: &str, pair: &str, form: &str) -> Result<(String, String)> {
-    match pair.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => Ok((key.to_string(), value.to_string())),
-        Some(_) => Err(Error::usage(format!(
-            "{flag}: the name before \"=\" is empty"
-        ))),
-        None => Err(Error::usage(format!(
-            "{flag}: expected {form}, got a value without \"=\""
-        ))),
-    }
-}
-
-/// [`split_pair`] for every use of a repeatable flag; an error says which one.
-fn pairs(flag: &str, items: &[String], form: &str) -> Result<Vec<(String, String)>> {
-    let many = items.len() > 1;
-    let which = |i: usize| format!("{} of {} {flag} flags", ordinal(i + 1), items.len());
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            split_pair(flag, p, form).map_err(|e| if many { e.context(which(i)) } else { e })
-        })
-        .collect()
-}
-
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 /// `--command '["npm","start"]'` or `--command 'npm run "start:prod"'`.
@@ -317,26 +276,6 @@ fn check_family(family: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pairs_split_at_the_first_equals() {
-        assert_eq!(
-            split_pair("--env", "A=b=c", "KEY=VALUE").unwrap(),
-            ("A".into(), "b=c".into())
-        );
-        assert_eq!(
-            split_pair("--env", "A=", "KEY=VALUE").unwrap(),
-            ("A".into(), String::new())
-        );
-        assert_eq!(
-            split_pair("--env", "A", "KEY=VALUE")
-                .unwrap_err()
-                .exit()
-                .code(),
-            2
-        );
-        assert!(split_pair("--env", "=x", "KEY=VALUE").is_err());
-    }
 
     #[test]
     fn commands_from_json_or_shell_words() {

@@ -7,7 +7,7 @@
 use deploykit::{Error, Result};
 use serde_json::Value;
 
-use crate::path::{self, Path};
+use deploykit::path::{self, Path};
 
 /// Expands every string in `td` with `lookup`.
 pub fn expand(td: &mut Value, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {

@@ -3,7 +3,8 @@
 //! valid RegisterTaskDefinition input.
 //!
 //! [`run`] goes Args -> [`Config`] (everything validated, exit 2 on a
-//! mistake) -> input (file, stdin or ECS) -> [`render::render`] -> stdout.
+//! mistake) -> input (file, stdin or ECS) -> [`render::render`] -> the
+//! object that `deploykit::cli::main` prints.
 
 mod args;
 mod check;
@@ -11,31 +12,27 @@ mod clean;
 mod config;
 mod dotenv;
 mod expand;
-mod path;
 pub mod render;
 
 use aws_sdk_ecs::types::TaskDefinitionField;
 use deploykit::aws::{self, AwsArgs, CaptureBody};
-use deploykit::stream::{self, Envelope};
-use deploykit::{Error, Result};
+use deploykit::stream::{self, Envelope, Stdin};
+use deploykit::{Error, Outcome, Result};
 use serde_json::Value;
 
 pub use args::Args;
 pub use config::{Config, Source};
 
-/// The whole tool: flags in, JSON object out.
-pub fn run(args: Args) -> Result<()> {
-    let config = Config::from_args(args)?;
+/// The whole tool: flags and stdin in, the JSON object out.
+pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
+    let config = Config::from_args(args, &stdin)?;
     let (envelope, file) = match &config.source {
-        Source::File(path) if path == "-" => (
-            Envelope::new(),
-            Some(stream::read_file("-", "task definition")?),
-        ),
+        Source::File(path) if path == "-" => (Envelope::new(), Some(stdin.bytes().to_vec())),
         Source::File(path) => (
-            stream::read_stdin()?,
-            Some(stream::read_file(path, "task definition")?),
+            stdin.envelope()?,
+            Some(stream::read_file(path, "task definition", &stdin)?),
         ),
-        Source::Stdin { .. } => (stream::read_stdin()?, None),
+        Source::Stdin { .. } => (stdin.envelope()?, None),
     };
     let output = render::render(&config, envelope, file, &|family| {
         fetch(&config.aws, family)
@@ -43,7 +40,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &config.output_file {
         write_definition(path, &output["taskDefinition"])?;
     }
-    stream::write_stdout(&output)
+    Ok(Outcome::success(output))
 }
 
 /// DescribeTaskDefinition with its tags, as the JSON ECS sent: every field,

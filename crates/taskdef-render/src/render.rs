@@ -1,6 +1,8 @@
-//! The render itself: find the task definition, apply the edits in a fixed
-//! order (flags, then `--jq`, then `--expand-env`), clean it into
-//! RegisterTaskDefinition input, and check it.
+//! The render itself: find the task definition, fill its `${VAR}`s
+//! (`--expand-env`, on the template as read, so that a value given on the
+//! command line arrives verbatim), apply the edits in a fixed order (flags,
+//! then `--jq`), clean it into RegisterTaskDefinition input, check its
+//! fields' names and types against the ECS API model, and check it.
 //!
 //! The definition is a `serde_json::Value` throughout: a field this code has
 //! never heard of passes through in value and order.
@@ -8,6 +10,8 @@
 use deploykit::stream::{Envelope, kind};
 use deploykit::{Error, Result, cli};
 use serde_json::{Map, Value, json};
+
+use deploykit::ecs::Found;
 
 use crate::check::check;
 use crate::clean::clean;
@@ -38,6 +42,13 @@ pub fn render(
         origin,
     } = input(config, &mut envelope, file, fetch)?;
     adopt_tags(&mut td, tags, &origin);
+    if config.expand_env {
+        let mut value = Value::Object(std::mem::take(&mut td));
+        expand(&mut value, |name| std::env::var(name).ok())?;
+        if let Value::Object(map) = value {
+            td = map;
+        }
+    }
 
     let image = match &config.image {
         Some(image) => Some(image.clone()),
@@ -57,11 +68,15 @@ pub fn render(
     if let Some(filter) = &config.jq {
         td = run_jq(filter, &td)?;
     }
-    if config.expand_env {
-        expand(&mut td, |name| std::env::var(name).ok())?;
-    }
     clean(&mut td);
-    check(&td, config.placeholders.as_deref())?;
+    let mut wrong = Vec::new();
+    for finding in deploykit::ecs::check_task_definition(&mut td) {
+        match finding.found {
+            Found::WrongType { .. } => wrong.push(finding.message(&td)),
+            _ => cli::warn(finding.message(&td)),
+        }
+    }
+    check(&td, config.placeholders.as_deref(), wrong)?;
 
     envelope.insert("taskDefinition".to_string(), td);
     Ok(envelope)

@@ -1,0 +1,148 @@
+//! Flag values that every tool splits the same way (`KEY=VALUE`, a bare
+//! `NAME`), with errors that never repeat the value: a malformed argument
+//! may be a secret typed in the wrong place (`--env "$DB_PASSWORD"`,
+//! `--unset-env DB_PASSWORD=s3cr3t`). An error names the flag, which use of
+//! it, and the key, never what came after `=`.
+
+use crate::error::{Error, Result};
+
+/// `KEY=VALUE`, split at the first `=`; the key must not be empty. `form`
+/// is how the flag's help spells it (`KEY=VALUE`, `NAME=VALUE_FROM`).
+pub fn pair(flag: &str, arg: &str, form: &str) -> Result<(String, String)> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.to_string(), value.to_string())),
+        Some(_) => Err(Error::usage(format!(
+            "{flag}: the name before \"=\" is empty"
+        ))),
+        None => Err(Error::usage(format!(
+            "{flag}: expected {form}, got a value without \"=\" (not repeated here: it may be a secret)"
+        ))),
+    }
+}
+
+/// [`pair`] for every use of a repeatable flag; an error says which use.
+pub fn pairs(flag: &str, args: &[String], form: &str) -> Result<Vec<(String, String)>> {
+    args.iter()
+        .enumerate()
+        .map(|(i, arg)| pair(flag, arg, form).map_err(|e| which(e, flag, i, args.len())))
+        .collect()
+}
+
+/// A bare name (`--unset-env KEY`). A `KEY=VALUE` here is almost always
+/// `--env` meant: the key is named, the value is not.
+pub fn name(flag: &str, arg: &str, meant: &str) -> Result<String> {
+    match arg.split_once('=') {
+        _ if arg.trim().is_empty() => Err(Error::usage(format!("{flag}: the name is empty"))),
+        Some((key, _)) if !key.trim().is_empty() => Err(Error::usage(format!(
+            "{flag} {key}: expected a name alone, got {key}=... (the value is not repeated here; to set it, use {meant})"
+        ))),
+        Some(_) => Err(Error::usage(format!(
+            "{flag}: expected a name alone, got a value with \"=\" (not repeated here: it may be a secret)"
+        ))),
+        None => Ok(arg.to_string()),
+    }
+}
+
+/// [`name`] for every use of a repeatable flag.
+pub fn names(flag: &str, args: &[String], meant: &str) -> Result<Vec<String>> {
+    args.iter()
+        .enumerate()
+        .map(|(i, arg)| name(flag, arg, meant).map_err(|e| which(e, flag, i, args.len())))
+        .collect()
+}
+
+/// `2nd of 3 --env flags: ...`, when there is more than one.
+fn which(e: Error, flag: &str, index: usize, count: usize) -> Error {
+    if count > 1 {
+        e.context(format!("{} of {count} {flag} flags", ordinal(index + 1)))
+    } else {
+        e
+    }
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_split_at_the_first_equals() {
+        assert_eq!(
+            pair("--env", "A=b=c", "KEY=VALUE").unwrap(),
+            ("A".into(), "b=c".into())
+        );
+    }
+
+    #[test]
+    fn an_empty_value_is_a_value() {
+        assert_eq!(
+            pair("--env", "A=", "KEY=VALUE").unwrap(),
+            ("A".into(), String::new())
+        );
+    }
+
+    #[test]
+    fn a_pair_without_equals_is_not_echoed() {
+        let e = pair("--env", "s3cr3t", "KEY=VALUE").unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_key_is_refused() {
+        let e = pair("--env", "=s3cr3t", "KEY=VALUE").unwrap_err();
+        assert!(e.to_string().contains("the name before"), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn which_use_of_a_repeated_flag() {
+        let args = ["A=1".to_string(), "oops".to_string()];
+        let e = pairs("--env", &args, "KEY=VALUE").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("2nd of 2 --env flags: --env: expected KEY=VALUE"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_name_with_a_value_names_the_key_not_the_value() {
+        let e = name("--unset-env", "DB_PASSWORD=s3cr3t", "--env").unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+        let text = e.to_string();
+        assert!(
+            text.contains("--unset-env DB_PASSWORD: expected a name alone"),
+            "{text}"
+        );
+        assert!(text.contains("use --env"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn a_name_that_is_all_value_is_not_echoed() {
+        let e = name("--unset-env", "=s3cr3t", "--env").unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn ordinals() {
+        let got: Vec<_> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101].map(ordinal).to_vec();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"
+            ]
+        );
+    }
+}
