@@ -74,21 +74,46 @@ fn family_fetches_the_registered_definition_with_tags() {
     assert_eq!(td["family"], family);
 }
 
+/// Two revisions that differ (image `web:rev1`, then `web:rev2`), so that
+/// fetching the wrong one shows.
 #[test]
-fn family_with_revision() {
-    let (family, _) = register(2);
+fn family_with_revision_fetches_that_revision() {
+    let (family, input) = register(0);
+    for rev in ["rev1", "rev2"] {
+        let mut td = input.clone();
+        td["containerDefinitions"][0]["image"] = json!(format!("web:{rev}"));
+        moto_ecs("RegisterTaskDefinition", &td);
+    }
+    let image = |out: &deploy_tests::Output| {
+        out.success()["taskDefinition"]["containerDefinitions"][0]["image"].clone()
+    };
+
     let out = render()
         .aws()
-        .args(["--family", &format!("{family}:1"), "--no-placeholder-check"])
+        .args(["--family", &format!("{family}:1")])
         .run();
-    assert_eq!(out.success()["taskDefinition"]["family"], family);
-    // The same fetch by ARN.
+    assert_eq!(image(&out), "web:rev1");
+    let out = render().aws().args(["--family", &family]).run();
+    assert_eq!(image(&out), "web:rev2", "no revision: the latest");
+}
+
+#[test]
+fn family_as_an_arn_fetches_that_revision() {
+    let (family, input) = register(0);
+    for rev in ["rev1", "rev2"] {
+        let mut td = input.clone();
+        td["containerDefinitions"][0]["image"] = json!(format!("web:{rev}"));
+        moto_ecs("RegisterTaskDefinition", &td);
+    }
     let arn = format!(
-        "arn:aws:ecs:{}:123456789012:task-definition/{family}:2",
+        "arn:aws:ecs:{}:123456789012:task-definition/{family}:1",
         deploy_tests::emulators().region
     );
     let out = render().aws().args(["--family", &arn]).run();
-    assert_eq!(out.success()["taskDefinition"]["family"], family);
+    assert_eq!(
+        out.success()["taskDefinition"]["containerDefinitions"][0]["image"],
+        "web:rev1"
+    );
 }
 
 #[test]
@@ -100,10 +125,38 @@ fn unknown_family_is_an_aws_failure_said_in_one_line() {
     assert_eq!(err.trim().lines().count(), 1, "no raw HTTP dump: {err}");
 }
 
+/// A TCP endpoint that counts the connections made to it and closes each
+/// at once: the endpoint of a run that must send nothing.
+struct Listener {
+    url: String,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Listener {
+    fn new() -> Self {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", socket.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in socket.incoming() {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Listener { url, count }
+    }
+
+    fn connections(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[test]
 fn no_region_is_a_usage_error_before_any_call() {
+    let listener = Listener::new();
     let out = render()
-        .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
+        .env("AWS_ENDPOINT_URL", &listener.url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .args(["--family", "web"])
@@ -113,7 +166,32 @@ fn no_region_is_a_usage_error_before_any_call() {
         "{}",
         out.stderr
     );
-    // --region is enough.
+    assert_eq!(listener.connections(), 0, "a request was sent");
+}
+
+/// The listener above does see a call when one is made, so its zero means
+/// something.
+#[test]
+fn the_listener_sees_a_call_when_one_is_made() {
+    let listener = Listener::new();
+    let out = render()
+        .env("AWS_ENDPOINT_URL", &listener.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_REGION", "us-east-1")
+        .args(["--family", "web"])
+        .run();
+    // The listener closes the connection: the call fails.
+    out.failure(1);
+    assert!(
+        listener.connections() >= 1,
+        "no request reached the listener"
+    );
+}
+
+#[test]
+fn region_flag_is_enough() {
     let (family, _) = register(1);
     let out = render()
         .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
