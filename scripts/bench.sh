@@ -5,10 +5,10 @@
 # shared machine: compare the ratio, not the milliseconds.
 #
 #   1. taskdef-render: an image swap in a 10-container task definition,
-#      against jq doing the same swap (TARGETS.md: jq 1.6 ~17 ms; target <= 1x jq).
+#      against jq doing the same swap (jq 1.6 ~17 ms; target <= 1x jq: README, "Performance").
 #   2. taskdef-render --family (one DescribeTaskDefinition call and the render)
 #      against `aws ecs describe-task-definition`, both on moto
-#      (TARGETS.md: aws CLI 0.35-0.43 s a call; target <= 0.1x).
+#      (aws CLI 0.35-0.43 s a call; target <= 0.1x: README, "Performance").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,4 +1,4 @@
-//! AWS access as DESIGN.md asks: `aws-config`'s default chain (env, profile,
+//! AWS access as ARCHITECTURE.md ("AWS access") says: `aws-config`'s default chain (env, profile,
 //! SSO, web identity, ECS and IMDS), `--region` and `--profile`, and
 //! `AWS_ENDPOINT_URL` honoured, so tests reach moto the way users reach AWS.
 //!

@@ -1,4 +1,4 @@
-//! The error every tool returns, and the exit codes of DESIGN.md.
+//! The error every tool returns, and the exit codes (ARCHITECTURE.md, "Exit codes").
 //!
 //! An error carries its exit code from where it is made, so the code that
 //! knows *why* something failed (bad input, AWS said no, a wait ran out) is

@@ -2,7 +2,7 @@
 //! crate holds only what that tool does:
 //!
 //! - [`stream`]: the one JSON object read from stdin and written to stdout,
-//!   unknown keys passed through in order (DESIGN.md, "The stream");
+//!   unknown keys passed through in order (ARCHITECTURE.md, "The stream");
 //! - [`error`]: the error type and the exit codes 0/1/2/3, in one place;
 //! - [`cli`]: the `main` wrapper every binary calls (flags, stdin, the
 //!   upstream-failure rule, the exit status), and warnings on stderr;

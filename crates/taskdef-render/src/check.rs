@@ -130,10 +130,26 @@ fn named_entries(container: &Value, label: &str, problems: &mut Vec<String>) {
 }
 
 fn duplicate_containers(containers: &[Value], problems: &mut Vec<String>) {
+    for (name, at) in repeated_names(containers) {
+        let places: Vec<String> = at
+            .iter()
+            .map(|i| format!("containerDefinitions[{i}]"))
+            .collect();
+        problems.push(format!(
+            "{} containers are named {name:?} ({}): names must be unique",
+            at.len(),
+            places.join(", ")
+        ));
+    }
+}
+
+/// The `name`s that more than one item carries, each with the items'
+/// indexes, in the order the names first appear.
+fn repeated_names(items: &[Value]) -> Vec<(&str, Vec<usize>)> {
     let mut seen: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut order = Vec::new();
-    for (i, c) in containers.iter().enumerate() {
-        if let Some(name) = c["name"].as_str() {
+    for (i, item) in items.iter().enumerate() {
+        if let Some(name) = item["name"].as_str() {
             let at = seen.entry(name).or_default();
             if at.is_empty() {
                 order.push(name);
@@ -141,20 +157,14 @@ fn duplicate_containers(containers: &[Value], problems: &mut Vec<String>) {
             at.push(i);
         }
     }
-    for name in order {
-        let at = &seen[name];
-        if at.len() > 1 {
-            let places: Vec<String> = at
-                .iter()
-                .map(|i| format!("containerDefinitions[{i}]"))
-                .collect();
-            problems.push(format!(
-                "{} containers are named {name:?} ({}): names must be unique",
-                at.len(),
-                places.join(", ")
-            ));
-        }
-    }
+    order
+        .into_iter()
+        .filter_map(|name| {
+            seen.remove(name)
+                .filter(|at| at.len() > 1)
+                .map(|at| (name, at))
+        })
+        .collect()
 }
 
 /// Inside `environment`: values there are never repeated in messages.
@@ -279,27 +289,13 @@ fn duplicates(container: &Value, field: &str, what: &str, label: &str, problems:
     let Some(entries) = container[field].as_array() else {
         return;
     };
-    let mut seen: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut order = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
-        if let Some(name) = entry["name"].as_str() {
-            let at = seen.entry(name).or_default();
-            if at.is_empty() {
-                order.push(name);
-            }
-            at.push(i);
-        }
-    }
-    for name in order {
-        let at = &seen[name];
-        if at.len() > 1 {
-            let places: Vec<String> = at.iter().map(|i| format!("{field}[{i}]")).collect();
-            problems.push(format!(
-                "{label} sets the {what} {name:?} {} times ({})",
-                at.len(),
-                places.join(", ")
-            ));
-        }
+    for (name, at) in repeated_names(entries) {
+        let places: Vec<String> = at.iter().map(|i| format!("{field}[{i}]")).collect();
+        problems.push(format!(
+            "{label} sets the {what} {name:?} {} times ({})",
+            at.len(),
+            places.join(", ")
+        ));
     }
 }
 

@@ -76,14 +76,19 @@ fn family_fetches_the_registered_definition_with_tags() {
 
 /// Two revisions that differ (image `web:rev1`, then `web:rev2`), so that
 /// fetching the wrong one shows.
-#[test]
-fn family_with_revision_fetches_that_revision() {
+fn register_two_revisions() -> String {
     let (family, input) = register(0);
     for rev in ["rev1", "rev2"] {
         let mut td = input.clone();
         td["containerDefinitions"][0]["image"] = json!(format!("web:{rev}"));
         moto_ecs("RegisterTaskDefinition", &td);
     }
+    family
+}
+
+#[test]
+fn family_with_revision_fetches_that_revision() {
+    let family = register_two_revisions();
     let image = |out: &deploy_tests::Output| {
         out.success()["taskDefinition"]["containerDefinitions"][0]["image"].clone()
     };
@@ -99,12 +104,7 @@ fn family_with_revision_fetches_that_revision() {
 
 #[test]
 fn family_as_an_arn_fetches_that_revision() {
-    let (family, input) = register(0);
-    for rev in ["rev1", "rev2"] {
-        let mut td = input.clone();
-        td["containerDefinitions"][0]["image"] = json!(format!("web:{rev}"));
-        moto_ecs("RegisterTaskDefinition", &td);
-    }
+    let family = register_two_revisions();
     let arn = format!(
         "arn:aws:ecs:{}:123456789012:task-definition/{family}:1",
         deploy_tests::emulators().region
