@@ -1,60 +1,148 @@
 #!/usr/bin/env bash
 # The local stand-ins for AWS and a registry, for tests and the demo:
-#   moto server (ECS and ECR APIs) and two CNCF distribution registries,
-#   one open and one behind htpasswd Basic auth, all on 127.0.0.1; and the
-#   aws CLI, which the tests pipe into and out of.
+#   moto server (ECS, ECR, CloudWatch Logs, ... APIs) and two CNCF
+#   distribution registries, one open and one behind htpasswd Basic auth,
+#   all on 127.0.0.1; and the aws CLI, which the tests pipe into and out of.
 #
 #   scripts/emulators.sh up     install what is missing, start, wait, print the env
 #   scripts/emulators.sh env    print the env of the running set
-#   scripts/emulators.sh down   stop exactly what `up` started
+#   scripts/emulators.sh down   stop exactly what `up` started, remove its state
+#   scripts/emulators.sh call SERVICE ACTION FILE
+#                               call a JSON-1.1 API action (SERVICE: ecs, ecr,
+#                               logs, secretsmanager, ssm, kms) on moto with
+#                               FILE's JSON (- for stdin), to set up state:
+#                               no aws CLI needed
 #   scripts/emulators.sh ecs ACTION FILE
-#                               call an ECS API action on moto with FILE's JSON
-#                               (- for stdin), to set up state: no aws CLI needed
+#                               the same as `call ecs ACTION FILE`
 #
 # Use:  eval "$(scripts/emulators.sh up)"
 #
+# moto and the aws CLI live in a virtual environment of their own,
+# target/tools/venv (installed once, under a lock, from PyPI); the env puts
+# target/tools/bin, which holds only `aws`, first on PATH. Debian packages
+# (docker-registry, apache2-utils, jq, curl, python3-venv) are installed with
+# apt when missing.
+#
 # Ports are free ones picked at start-up, and the state (pids, configs, logs,
-# registry storage) lives in $EMULATORS_DIR (default: .emulators in the repo),
-# so two checkouts on one machine do not collide. Progress goes to stderr,
-# only the env goes to stdout.
+# registry storage, moto's request recording) lives in $EMULATORS_DIR
+# (default: .emulators in the repo), so two sets on one machine (two
+# checkouts, or two `make test` runs, each with its own EMULATORS_DIR) do not
+# collide, and `down` stops only the processes its own `up` started.
+# Progress goes to stderr, only the env goes to stdout.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 state=${EMULATORS_DIR:-$root/.emulators}
+tools=$root/target/tools
+venv=$tools/venv
+tools_bin=$tools/bin
+# What goes into the venv; a change here reinstalls.
+requirements=('moto[server]>=5.2,<6' 'awscli>=1.40,<2')
 say() { printf 'emulators: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# Every process `up` starts carries a token of its own in its environment
+# (kept in $state/owner); `down` kills a recorded pid only when that process
+# still carries it, so neither another set's process nor a recycled pid is hit.
+owner_mark() { printf 'DEPLOYKIT_EMULATORS=%s' "$(cat "$state/owner" 2>/dev/null)"; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        return 1
+    fi
+}
+
+apt_updated=
+apt_install() { # package...
+    command -v apt-get >/dev/null \
+        || die "missing: $* (no apt-get here: install them with your package manager)"
+    if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+        die "missing: $*: install them as root: apt-get install $*"
+    fi
+    say "installing $* from Debian"
+    # Another apt on the machine (another checkout's `up`) is waited for.
+    local apt=(apt-get -o DPkg::Lock::Timeout=300)
+    if [ -z "$apt_updated" ]; then
+        as_root "${apt[@]}" update -qq >&2 || die "apt-get update failed"
+        apt_updated=1
+    fi
+    # docker-registry starts its own registry on 0.0.0.0:5000 when installed;
+    # a policy-rc.d that says 101 stops that, and goes away afterwards.
+    local policy=/usr/sbin/policy-rc.d made_policy=
+    if [ ! -e $policy ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee $policy >/dev/null
+        as_root chmod +x $policy
+        made_policy=1
+    fi
+    local rc=0
+    DEBIAN_FRONTEND=noninteractive as_root "${apt[@]}" install -y -qq --no-install-recommends "$@" >&2 || rc=$?
+    [ -n "$made_policy" ] && as_root rm -f $policy
+    [ $rc = 0 ] || die "apt-get install $* failed: install them by hand"
+}
+
+venv_ready() {
+    [ -x "$venv/bin/python" ] && [ -x "$venv/bin/aws" ] && [ -L "$tools_bin/aws" ] \
+        && [ "$(cat "$venv/.installed" 2>/dev/null)" = "${requirements[*]}" ] \
+        && "$venv/bin/python" -c '' 2>/dev/null
+}
+
+make_venv() {
+    rm -rf "$venv"
+    python3 -m venv "$venv" >"$tools/venv.log" 2>&1 && "$venv/bin/python" -m pip --version >/dev/null 2>&1
+}
+
+install_venv() {
+    venv_ready && return 0
+    if ! [ -x "$venv/bin/python" ] || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+        say "creating a virtual environment in $venv"
+        if ! make_venv; then
+            # Debian's python3 has no venv/ensurepip without python3-venv.
+            apt_install python3-venv
+            make_venv || { cat "$tools/venv.log" >&2; die "python3 -m venv $venv failed: install python3-venv (Debian) or a python3 with the venv module and ensurepip"; }
+        fi
+    fi
+    say "installing ${requirements[*]} from PyPI into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" >&2 \
+        || die "pip install ${requirements[*]} into $venv failed"
+    mkdir -p "$tools_bin"
+    ln -sfn "$venv/bin/aws" "$tools_bin/aws"
+    printf '%s\n' "${requirements[*]}" >"$venv/.installed"
+}
 
 install_missing() {
-    if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
-        say "installing moto server from PyPI"
-        python3 -m pip install --quiet 'moto[server]>=5.2,<6' >&2 || die "pip install 'moto[server]' failed"
-    fi
-    # The aws CLI, for the tests that pipe into and out of it as users do.
-    if ! command -v aws >/dev/null; then
-        say "installing the aws CLI from PyPI"
-        python3 -m pip install --quiet 'awscli>=1.40,<2' >&2 || die "pip install awscli failed"
-    fi
     local pkgs=()
+    command -v curl >/dev/null || pkgs+=(curl)
+    command -v python3 >/dev/null || pkgs+=(python3 python3-venv)
     command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
     command -v htpasswd >/dev/null || pkgs+=(apache2-utils)
-    if [ ${#pkgs[@]} -gt 0 ]; then
-        say "installing ${pkgs[*]} from Debian"
-        as_root apt-get update -qq >&2 || die "apt-get update failed"
-        # The package starts its own registry on 0.0.0.0:5000 when installed;
-        # a policy-rc.d that says 101 stops that, and goes away afterwards.
-        local policy=/usr/sbin/policy-rc.d made_policy=
-        if [ ! -e $policy ]; then
-            printf '#!/bin/sh\nexit 101\n' | as_root tee $policy >/dev/null
-            as_root chmod +x $policy
-            made_policy=1
-        fi
-        local rc=0
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2 || rc=$?
-        [ -n "$made_policy" ] && as_root rm -f $policy
-        [ $rc = 0 ] || die "apt-get install ${pkgs[*]} failed"
+    command -v jq >/dev/null || pkgs+=(jq)
+    [ ${#pkgs[@]} = 0 ] || apt_install "${pkgs[@]}"
+    install_venv
+}
+
+# Two `up`s at once (two `make test` runs) must not install at the same time:
+# the installs run under a lock in target/tools; the second waits, then finds
+# everything in place.
+install_locked() {
+    local cmd all=1
+    for cmd in curl python3 docker-registry htpasswd jq; do
+        command -v $cmd >/dev/null || all=
+    done
+    [ -n "$all" ] && venv_ready && return 0
+    mkdir -p "$tools"
+    if command -v flock >/dev/null; then
+        (
+            flock -w 900 9 || die "waited 15 min for $tools/install.lock (another install running?)"
+            install_missing
+        ) 9>"$tools/install.lock"
+    else
+        say "warning: no flock (util-linux): installing without a lock"
+        install_missing
     fi
 }
 
@@ -62,11 +150,34 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-alive() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+# Is `pid` a process this state directory's `up` started?
+ours() { # pid
+    kill -0 "$1" 2>/dev/null || return 1
+    # Without /proc (not Linux), the pid file is all there is to go on.
+    [ -r "/proc/$1/environ" ] || return 0
+    [ -s "$state/owner" ] || { legacy_ours "$1"; return; }
+    local environ
+    environ=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null) || return 1
+    grep -qxF "$(owner_mark)" <<<"$environ"
+}
+
+# A set started by an older emulators.sh has no owner token: its registries
+# name a config in $state, its moto the port in $state/env.
+legacy_ours() { # pid
+    local cmdline port
+    cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    case $cmdline in *" $state/"*) return 0 ;; esac
+    port=$(sed -n 's/^export MOTO_URL=.*://p' "$state/env" 2>/dev/null)
+    [ -n "$port" ] || return 1
+    case $cmdline in *moto_launcher.py*" -p $port "*) return 0 ;; esac
+    return 1
+}
+
+alive() { [ -f "$state/$1.pid" ] && ours "$(cat "$state/$1.pid")"; }
 
 start() { # name command...
     local name=$1; shift
-    "$@" >"$state/$name.log" 2>&1 &
+    env "$(owner_mark)" "$@" >"$state/$name.log" 2>&1 &
     echo $! >"$state/$name.pid"
 }
 
@@ -101,19 +212,25 @@ registry_config() { # dir port [htpasswd]
 }
 
 up() {
-    if alive moto && alive registry && alive registry-auth && [ -f "$state/env" ]; then
+    if alive moto && alive registry && alive registry-auth && grep -q '^export PATH=' "$state/env" 2>/dev/null; then
         say "already running (state in $state)"
         cat "$state/env"
         return
     fi
     down_quiet
-    install_missing
+    install_locked
     mkdir -p "$state"
+    state=$(cd "$state" && pwd)
+    head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$state/owner"
     local moto_port reg_port auth_port user=ci-user password
     moto_port=$(free_port); reg_port=$(free_port); auth_port=$(free_port)
     password="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-    start moto python3 "$here/moto_launcher.py" -H 127.0.0.1 -p "$moto_port"
+    # Every request is recorded in the state directory (GET
+    # /moto-api/recorder/download-recording), for tests that check what a
+    # tool sent.
+    start moto env MOTO_ENABLE_RECORDING=true MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" \
+        "$venv/bin/python" "$here/moto_launcher.py" -H 127.0.0.1 -p "$moto_port"
 
     local registry_bin
     registry_bin=$(command -v docker-registry || echo /usr/bin/docker-registry)
@@ -128,19 +245,23 @@ up() {
     wait_for registry "http://127.0.0.1:$reg_port/v2/" 200
     wait_for registry-auth "http://127.0.0.1:$auth_port/v2/" 401
 
+    # PATH is left for the eval to expand: the venv's aws first, then the
+    # caller's PATH as it is then.
     cat >"$state/env" <<ENV
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
 export MOTO_URL=http://127.0.0.1:$moto_port
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
 export REGISTRY=127.0.0.1:$reg_port
 export REGISTRY_AUTH=127.0.0.1:$auth_port
 export REGISTRY_USER=$user
 export REGISTRY_PASSWORD=$password
 export EMULATORS_DIR=$state
+export PATH="$tools_bin:\$PATH"
 ENV
-    say "moto on :$moto_port, registry on :$reg_port, registry with auth on :$auth_port"
+    say "moto on :$moto_port, registry on :$reg_port, registry with auth on :$auth_port (state in $state)"
     cat "$state/env"
 }
 
@@ -149,32 +270,58 @@ down_quiet() {
     for name in moto registry registry-auth; do
         [ -f "$state/$name.pid" ] || continue
         pid=$(cat "$state/$name.pid")
-        if kill -0 "$pid" 2>/dev/null; then
+        if ours "$pid"; then
             kill "$pid" 2>/dev/null || true
             for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null || true
+            ours "$pid" && kill -9 "$pid" 2>/dev/null || true
         fi
         rm -f "$state/$name.pid"
     done
 }
 
-ecs_call() { # ACTION FILE
-    [ $# = 2 ] || { echo "usage: $0 ecs ACTION FILE" >&2; exit 2; }
+# Removes what `up` put in the state directory, and the directory when that
+# leaves it empty (never anything else that is in there).
+remove_state() {
+    [ -d "$state" ] || return 0
+    rm -rf "$state/registry" "$state/registry-auth"
+    rm -f "$state"/{moto,registry,registry-auth}.{pid,log} "$state/env" "$state/owner" "$state/moto-recording.jsonl"
+    rmdir "$state" 2>/dev/null || say "left $state: it holds files up did not make"
+}
+
+target_prefix() { # service
+    case "$1" in
+        ecs) echo AmazonEC2ContainerServiceV20141113 ;;
+        ecr) echo AmazonEC2ContainerRegistry_V20150921 ;;
+        logs) echo Logs_20140328 ;;
+        secretsmanager) echo secretsmanager ;;
+        ssm) echo AmazonSSM ;;
+        kms) echo TrentService ;;
+        *) return 1 ;;
+    esac
+}
+
+call() { # SERVICE ACTION FILE
+    [ $# = 3 ] || { echo "usage: $0 call SERVICE ACTION FILE" >&2; exit 2; }
+    local service=$1 action=$2 file=$3 prefix
+    prefix=$(target_prefix "$service") \
+        || die "unknown service '$service' (known: ecs, ecr, logs, secretsmanager, ssm, kms)"
     [ -f "$state/env" ] || die "not running: run '$0 up'"
     # shellcheck disable=SC1091
     . "$state/env"
-    # moto reads the region from the credential scope and checks no signature.
+    # moto reads the service and region from the credential scope and checks
+    # no signature.
     curl -sS --fail-with-body "$MOTO_URL/" \
         -H 'Content-Type: application/x-amz-json-1.1' \
-        -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/$AWS_REGION/ecs/aws4_request, SignedHeaders=host, Signature=0" \
-        --data-binary "@$2"
+        -H "X-Amz-Target: $prefix.$action" \
+        -H "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/$AWS_REGION/$service/aws4_request, SignedHeaders=host, Signature=0" \
+        --data-binary "@$file"
 }
 
 case "${1:-}" in
     up) up ;;
-    ecs) shift; ecs_call "$@" ;;
+    call) shift; call "$@" ;;
+    ecs) shift; [ $# = 2 ] || { echo "usage: $0 ecs ACTION FILE" >&2; exit 2; }; call ecs "$@" ;;
     env) [ -f "$state/env" ] || die "not running: run '$0 up'"; cat "$state/env" ;;
-    down) down_quiet; rm -rf "$state"; say "stopped" ;;
-    *) echo "usage: $0 up|env|down|ecs ACTION FILE" >&2; exit 2 ;;
+    down) down_quiet; remove_state; say "stopped" ;;
+    *) echo "usage: $0 up|env|down|call SERVICE ACTION FILE|ecs ACTION FILE" >&2; exit 2 ;;
 esac

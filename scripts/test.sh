@@ -12,10 +12,17 @@ echo "== build" >&2
 cargo test --workspace --locked --no-run
 
 echo "== emulators" >&2
-# A set of our own, so a developer's running set is neither reused nor stopped.
-export EMULATORS_DIR="$PWD/target/emulators-test"
-emulator_env=$(scripts/emulators.sh up)
+# A set of our own, in a fresh directory per run, so neither a developer's
+# running set nor another `make test` running at the same time is reused or
+# stopped; `down` stops only this set and removes the directory.
+mkdir -p target
+EMULATORS_DIR=$(mktemp -d "$PWD/target/emulators-test.XXXXXX")
+export EMULATORS_DIR
+# Set before `up`, so that a start-up that fails half way stops what it started.
 trap 'scripts/emulators.sh down' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+emulator_env=$(scripts/emulators.sh up)
 eval "$emulator_env"
 
 echo "== test" >&2

@@ -5,15 +5,23 @@
 //!
 //! A test that needs the emulators and finds none fails, loudly, saying how
 //! to start them: nothing here skips.
+//!
+//! Every run gets a temporary HOME (with `DOCKER_CONFIG` in `HOME/.docker`)
+//! of its own and a timeout ([`DEFAULT_TIMEOUT`] unless [`Tool::timeout`]
+//! says otherwise), and [`workspace_bin`] refuses a binary older than its
+//! sources.
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
+use tempfile::TempDir;
 
 /// The repository's root.
 pub fn root() -> &'static Path {
@@ -22,6 +30,14 @@ pub fn root() -> &'static Path {
 
 /// A workspace binary next to the running test (`target/debug/NAME`), for
 /// tests outside the binary's own crate, where `CARGO_BIN_EXE_` is not set.
+///
+/// Panics when it is missing, or older than any file it is built from
+/// (`crates/NAME/` and `crates/deploykit/`: `src/**`, `Cargo.toml`,
+/// `build.rs`), so that a test never runs a stale binary (`cargo test -p
+/// deploy-tests` does not rebuild the tools). `Cargo.lock` is left out: a
+/// lock change that does not reach the tool rebuilds nothing, and would be
+/// a false alarm.
+#[track_caller]
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
@@ -34,22 +50,84 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         "{} is not built; run `cargo build --workspace` first",
         bin.display()
     );
+    assert_built_after_sources(&bin, name);
     bin
 }
 
+/// Panics when `bin` is older than a file it is built from.
+#[track_caller]
+fn assert_built_after_sources(bin: &Path, name: &str) {
+    let built =
+        modified(bin).unwrap_or_else(|| panic!("no modification time on {}", bin.display()));
+    let mut sources = Vec::new();
+    for krate in [name, "deploykit"] {
+        let dir = root().join("crates").join(krate);
+        sources.push(dir.join("Cargo.toml"));
+        sources.push(dir.join("build.rs"));
+        files_under(&dir.join("src"), &mut sources);
+    }
+    let newest = sources
+        .into_iter()
+        .filter_map(|path| modified(&path).map(|time| (time, path)))
+        .max();
+    if let Some((time, path)) = newest
+        && time > built
+    {
+        panic!(
+            "{} is stale: {} changed after it was built; run `cargo build --workspace`",
+            bin.display(),
+            path.strip_prefix(root()).unwrap_or(&path).display(),
+        );
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Every file under `dir`, recursively (nothing when it does not exist).
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => files_under(&path, out),
+            Ok(_) => out.push(path),
+            Err(_) => {}
+        }
+    }
+}
+
+/// How long a run may take unless [`Tool::timeout`] says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A command under test, with an environment scrubbed of the host's AWS
-/// settings so that nothing reaches a real account.
+/// settings so that nothing reaches a real account, a temporary HOME of its
+/// own, and a timeout.
 pub struct Tool {
     cmd: Command,
     stdin: Vec<u8>,
+    /// HOME for this run (`DOCKER_CONFIG` is `HOME/.docker`), removed when
+    /// the run is over (or handed back by [`Tool::run_with_home`]).
+    home: TempDir,
+    timeout: Duration,
 }
 
 /// Starts building a run of `exe`.
 pub fn tool(exe: impl AsRef<OsStr>) -> Tool {
+    let home = tempfile::Builder::new()
+        .prefix("deploy-tests-home-")
+        .tempdir()
+        .expect("creating a temporary HOME");
+    let docker_config = home.path().join(".docker");
+    std::fs::create_dir(&docker_config).expect("creating HOME/.docker");
     let mut cmd = Command::new(exe);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
+        .env("HOME", home.path())
+        .env("DOCKER_CONFIG", &docker_config)
         .env("AWS_CONFIG_FILE", "/nonexistent/aws/config")
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
@@ -60,6 +138,8 @@ pub fn tool(exe: impl AsRef<OsStr>) -> Tool {
     Tool {
         cmd,
         stdin: Vec::new(),
+        home,
+        timeout: DEFAULT_TIMEOUT,
     }
 }
 
@@ -93,8 +173,26 @@ impl Tool {
         self.stdin(serde_json::to_vec(value).expect("serialisable"))
     }
 
+    /// The run's HOME: a temporary directory of its own, empty but for an
+    /// empty `.docker/` (which is `DOCKER_CONFIG`), for a test to put files
+    /// in before the run: `std::fs::write(t.home().join(".docker/config.json"), ..)`.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Gives the run `limit` instead of [`DEFAULT_TIMEOUT`]. A run that
+    /// takes longer is killed (with everything it started) and the test
+    /// panics with the command line and what it printed so far.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
     /// Points the AWS SDK, and the aws CLI (which reads the region from
     /// `AWS_DEFAULT_REGION`), at the moto server, with dummy credentials.
+    /// The aws CLI that `scripts/emulators.sh` installed in `target/tools/`
+    /// comes first on PATH, even when the environment it prints was not
+    /// eval'ed.
     pub fn aws(mut self) -> Self {
         let emu = emulators();
         self.cmd
@@ -103,32 +201,182 @@ impl Tool {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", &emu.region)
             .env("AWS_DEFAULT_REGION", &emu.region);
+        let tools_bin = root().join("target/tools/bin");
+        if tools_bin.join("aws").exists() {
+            let path = self
+                .cmd
+                .get_envs()
+                .find(|(key, _)| *key == "PATH")
+                .and_then(|(_, value)| value.map(OsStr::to_os_string))
+                .unwrap_or_default();
+            let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+            if !dirs.contains(&tools_bin) {
+                dirs.insert(0, tools_bin);
+                let joined = std::env::join_paths(dirs).expect("PATH entries without ':'");
+                self.cmd.env("PATH", joined);
+            }
+        }
         self
     }
 
-    /// Runs to completion.
-    pub fn run(mut self) -> Output {
+    /// The command line, quoted as for a shell, for messages.
+    fn command_line(&self) -> String {
+        std::iter::once(self.cmd.get_program())
+            .chain(self.cmd.get_args())
+            .map(|arg| {
+                let arg = arg.to_string_lossy();
+                let plain = !arg.is_empty()
+                    && arg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+                if plain {
+                    arg.into_owned()
+                } else {
+                    format!("'{}'", arg.replace('\'', r"'\''"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs to completion, within the timeout.
+    #[track_caller]
+    pub fn run(self) -> Output {
+        self.run_with_home().0
+    }
+
+    /// Runs to completion, within the timeout, and hands back the run's
+    /// HOME, so that the test can read what the tool left there (it is
+    /// removed when the `TempDir` is dropped).
+    #[track_caller]
+    pub fn run_with_home(mut self) -> (Output, TempDir) {
+        let shown = self.command_line();
+        let timeout = self.timeout;
+        // A process group of its own, so that a timeout kills what it
+        // started too (`bash -c "a | b"`), not only the shell.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut self.cmd, 0);
+        let deadline = Instant::now() + timeout;
         let mut child = self
             .cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {:?}: {e}", self.cmd.get_program()));
+            .unwrap_or_else(|e| panic!("starting {shown}: {e}"));
         let mut stdin = child.stdin.take().expect("piped stdin");
         let input = std::mem::take(&mut self.stdin);
         let writer = std::thread::spawn(move || {
             // The tool may exit without reading; that is its business.
             let _ = stdin.write_all(&input);
         });
-        let out = child.wait_with_output().expect("waiting for the tool");
-        writer.join().expect("stdin writer");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        let (stdout, stdout_reader) = collect(child.stdout.take().expect("piped stdout"));
+        let (stderr, stderr_reader) = collect(child.stderr.take().expect("piped stderr"));
+        let text = |buf: &Mutex<Vec<u8>>| {
+            String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        };
+        // Kills everything and says what was printed so far (the panic is
+        // the caller's, so that it points at the test).
+        let give_up = |child: &mut Child, what: String| -> String {
+            kill_all(child);
+            format!(
+                "{what}\n--- stdout so far:\n{}\n--- stderr so far:\n{}",
+                text(&stdout),
+                text(&stderr)
+            )
+        };
+
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => panic!(
+                    "{}",
+                    give_up(
+                        &mut child,
+                        format!(
+                            "timed out after {timeout:?}, killed: {shown}\n\
+                             (Tool::timeout gives a run longer)"
+                        ),
+                    )
+                ),
+                Ok(None) => {
+                    std::thread::sleep(
+                        pause.min(deadline.saturating_duration_since(Instant::now())),
+                    );
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(e) => panic!(
+                    "{}",
+                    give_up(&mut child, format!("waiting for {shown}: {e}"))
+                ),
+            }
+        };
+        // The pipes close when the last process holding them ends: at once,
+        // unless the tool left something running in the background with them.
+        while ![&writer, &stdout_reader, &stderr_reader]
+            .iter()
+            .all(|thread| thread.is_finished())
+        {
+            if Instant::now() >= deadline {
+                panic!(
+                    "{}",
+                    give_up(
+                        &mut child,
+                        format!(
+                            "{shown} exited ({status}), but something it started still held \
+                             its stdin, stdout or stderr open after {timeout:?}; killed"
+                        ),
+                    )
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
+        for thread in [writer, stdout_reader, stderr_reader] {
+            thread.join().expect("pipe thread");
+        }
+        let output = Output {
+            code: status.code().unwrap_or(-1),
+            stdout: text(&stdout),
+            stderr: text(&stderr),
+        };
+        (output, self.home)
     }
+}
+
+/// Reads `pipe` to its end on a thread of its own, into a buffer that can be
+/// read while it fills (for the message of a timeout).
+fn collect(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, JoinHandle<()>) {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&buf);
+    let thread = std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sink
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]),
+            }
+        }
+    });
+    (buf, thread)
+}
+
+/// Kills `child` and, on Unix, every process in its group (it leads one).
+fn kill_all(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// What a run gave back.
@@ -148,6 +396,18 @@ impl Output {
             .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}):\n{}", self.stdout))
     }
 
+    /// Stdout as one JSON value, whatever the exit code (panics when it is
+    /// not one).
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON value ({e}); exit {}\n--- stdout:\n{}\n--- stderr:\n{}",
+                self.code, self.stdout, self.stderr
+            )
+        })
+    }
+
     /// Asserts failure with `code`, nothing on stdout, and returns stderr.
     #[track_caller]
     pub fn failure(&self, code: i32) -> &str {
@@ -162,6 +422,45 @@ impl Output {
             self.stdout
         );
         &self.stderr
+    }
+
+    /// Asserts a failure with a report: exit `code`, and on stdout one JSON
+    /// object with `error: {tool, message, exitCode}`, `exitCode` == `code`.
+    /// Returns the object.
+    #[track_caller]
+    pub fn failure_report(&self, code: i32) -> Value {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        let doc = self.json();
+        let context = || format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            doc.is_object(),
+            "a failure report is one JSON object; {}",
+            context()
+        );
+        let error = &doc["error"];
+        assert!(
+            error.is_object(),
+            "the report has no `error` object; {}",
+            context()
+        );
+        for key in ["tool", "message"] {
+            assert!(
+                error[key].as_str().is_some_and(|s| !s.is_empty()),
+                "error.{key} is not a non-empty string; {}",
+                context()
+            );
+        }
+        assert_eq!(
+            error["exitCode"].as_i64(),
+            Some(i64::from(code)),
+            "error.exitCode is not the exit code {code}; {}",
+            context()
+        );
+        doc
     }
 }
 
@@ -221,30 +520,189 @@ pub fn emulators() -> &'static Emulators {
     })
 }
 
-/// Calls an ECS API action on moto directly with a JSON body, the way the
-/// aws CLI would, to set up state for a test: `moto_ecs("RegisterTaskDefinition", &json)`.
+/// The `X-Amz-Target` prefix of a JSON-1.1 service that moto serves.
 #[track_caller]
-pub fn moto_ecs(action: &str, body: &Value) -> Value {
+fn target_prefix(service: &str) -> &'static str {
+    match service {
+        "ecs" => "AmazonEC2ContainerServiceV20141113",
+        "ecr" => "AmazonEC2ContainerRegistry_V20150921",
+        "logs" => "Logs_20140328",
+        "secretsmanager" => "secretsmanager",
+        "ssm" => "AmazonSSM",
+        "kms" => "TrentService",
+        other => panic!(
+            "no JSON-1.1 target prefix known for service {other:?} \
+             (known: ecs, ecr, logs, secretsmanager, ssm, kms)"
+        ),
+    }
+}
+
+/// Calls a JSON-1.1 API action on moto directly, the way the aws CLI would,
+/// and returns the status and the body (as JSON: `{}` when there is none,
+/// a JSON string when it is not JSON), asserting nothing: for a test that expects an error
+/// (`body["__type"]`). `service` is the signing name: `ecs`, `ecr`, `logs`
+/// (or `secretsmanager`, `ssm`, `kms`).
+#[track_caller]
+pub fn moto_try_call(service: &str, action: &str, body: &Value) -> (u16, Value) {
     let emu = emulators();
+    let target = format!("{}.{action}", target_prefix(service));
+    // moto reads the service and the region from the credential scope, and
+    // checks no signature.
     let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/{}/ecs/aws4_request, SignedHeaders=host, Signature=0",
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/{}/{service}/aws4_request, SignedHeaders=host, Signature=0",
         emu.region
     );
-    let target = format!("AmazonEC2ContainerServiceV20141113.{action}");
     let headers = [
         ("Content-Type", "application/x-amz-json-1.1"),
         ("X-Amz-Target", target.as_str()),
         ("Authorization", auth.as_str()),
     ];
-    let (status, body) = http(
+    let (status, text) = http(
         &emu.endpoint,
         "POST",
         "/",
         &headers,
         &serde_json::to_vec(body).expect("json"),
     );
-    assert_eq!(status, 200, "moto {action} answered {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("moto {action}: not JSON ({e}): {body}"))
+    let answer = if text.trim().is_empty() {
+        // Actions with no output (CreateLogGroup) answer with no body.
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, answer)
+}
+
+/// Calls a JSON-1.1 API action on moto directly to set up state for a test,
+/// and asserts it succeeded:
+/// `moto_call("ecr", "CreateRepository", &json!({"repositoryName": name}))`.
+#[track_caller]
+pub fn moto_call(service: &str, action: &str, body: &Value) -> Value {
+    let (status, answer) = moto_try_call(service, action, body);
+    assert_eq!(
+        status, 200,
+        "moto {service} {action} answered {status}: {answer}"
+    );
+    assert!(
+        !answer.is_string(),
+        "moto {service} {action}: not JSON: {answer}"
+    );
+    answer
+}
+
+/// Calls an ECS API action on moto directly with a JSON body, the way the
+/// aws CLI would, to set up state for a test: `moto_ecs("RegisterTaskDefinition", &json)`.
+#[track_caller]
+pub fn moto_ecs(action: &str, body: &Value) -> Value {
+    moto_call("ecs", action, body)
+}
+
+/// A request to moto's own API, `/moto-api/...`; a `Value::Null` body sends
+/// none. Returns the status and the body:
+/// `moto_api("POST", "/moto-api/state-manager/set-transition",
+/// &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1}}))`.
+///
+/// What it sets is server-wide: every test running at the same time sees it.
+pub fn moto_api(method: &str, path: &str, body: &Value) -> (u16, String) {
+    let emu = emulators();
+    let bytes = match body {
+        Value::Null => Vec::new(),
+        body => serde_json::to_vec(body).expect("json"),
+    };
+    let headers: &[(&str, &str)] = if bytes.is_empty() {
+        &[]
+    } else {
+        &[("Content-Type", "application/json")]
+    };
+    http(&emu.endpoint, method, path, headers, &bytes)
+}
+
+/// Empties every moto backend (`POST /moto-api/reset`).
+///
+/// Only for a test that owns its moto server: the tests of `make test` run
+/// in parallel against one server, where this would pull the state from
+/// under every other test (they use [`unique`] names instead).
+#[track_caller]
+pub fn moto_reset() {
+    let (status, body) = moto_api("POST", "/moto-api/reset", &Value::Null);
+    assert_eq!(status, 200, "moto reset answered {status}: {body}");
+}
+
+/// Every request moto has received since it started, oldest first, from
+/// moto's recorder (`GET /moto-api/recorder/download-recording`;
+/// `scripts/emulators.sh` starts moto with it on): `{headers, method, url,
+/// body}`, with `body` as text. Tests run in parallel against one moto, so
+/// tell your test's requests by its [`unique`] names.
+#[track_caller]
+pub fn moto_requests() -> Vec<Value> {
+    let (status, text) = moto_api("GET", "/moto-api/recorder/download-recording", &Value::Null);
+    assert_eq!(
+        status, 200,
+        "moto keeps no request recording (answered {status}): start it with \
+         scripts/emulators.sh, which turns the recording on\n{text}"
+    );
+    text.lines()
+        // One request a line; a line still being written does not parse.
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|mut entry| {
+            if entry["body_encoded"] == true {
+                let bytes = entry["body"].as_str().and_then(base64_decode);
+                entry["body"] = Value::String(
+                    bytes.map_or_else(String::new, |b| String::from_utf8_lossy(&b).into_owned()),
+                );
+            }
+            if let Some(map) = entry.as_object_mut() {
+                map.remove("body_encoded");
+            }
+            entry
+        })
+        .collect()
+}
+
+/// The JSON bodies of the `action` calls to the JSON-1.1 `service` that moto
+/// has received, oldest first (see [`moto_requests`]): what the tools sent,
+/// e.g. `moto_calls("ecs", "RegisterTaskDefinition")`.
+#[track_caller]
+pub fn moto_calls(service: &str, action: &str) -> Vec<Value> {
+    let target = format!("{}.{action}", target_prefix(service));
+    moto_requests()
+        .into_iter()
+        .filter(|request| {
+            request["headers"].as_object().is_some_and(|headers| {
+                headers.iter().any(|(key, value)| {
+                    key.eq_ignore_ascii_case("x-amz-target") && value.as_str() == Some(&target)
+                })
+            })
+        })
+        .map(|request| {
+            let body = request["body"].as_str().unwrap_or_default();
+            serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))
+        })
+        .collect()
+}
+
+/// Standard base64, padded or not; `None` when it is not base64.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes().filter(|&c| c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from(acc >> bits).ok()?);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// A minimal HTTP/1.0 exchange (no client crate needed for a loopback test server).
@@ -258,6 +716,10 @@ fn http(
     let host = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream =
         TcpStream::connect(host).unwrap_or_else(|e| panic!("connecting to {host}: {e}"));
+    // A server that hangs fails the test instead of hanging it.
+    stream
+        .set_read_timeout(Some(DEFAULT_TIMEOUT))
+        .expect("setting a read timeout");
     let mut request = format!(
         "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n",
         body.len()
