@@ -49,19 +49,59 @@ fn fetch_render_and_render_again_through_a_pipe() {
     assert_eq!(read_json(&out_file), doc["taskDefinition"]);
 }
 
+/// Two containers and no --container: the first step fails with exit 2 and
+/// prints nothing. The second step has its own input and would succeed on
+/// its own, so only the pipe's status can tell that something failed.
 #[test]
-fn a_failing_step_stops_the_pipeline_with_its_exit_code() {
+fn a_step_failing_with_nothing_to_report_fails_the_pipe_under_pipefail() {
     let render = workspace_bin("taskdef-render");
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"family": "f", "containerDefinitions": [{"name": "a", "image": "i"}]}"#,
+    )
+    .unwrap();
     let script = format!(
         "set -o pipefail; echo '{{\"taskDefinition\": {{\"family\": \"f\", \"containerDefinitions\": [{{\"name\": \"a\", \"image\": \"i\"}}, {{\"name\": \"b\", \"image\": \"i\"}}]}}}}' \
-         | {r} --image x:1 | {r}",
-        r = render.display()
+         | {r} --image x:1 | {r} -t {good} --image y:1 >/dev/null",
+        r = render.display(),
+        good = good.display()
     );
     let out = deploy_tests::tool("bash").args(["-c", &script]).run();
     let err = out.failure(2);
     assert!(
-        err.contains("has 2 containers (a, b): choose one with --container"),
+        err.contains("taskdef-render: task definition \"f\" has 2 containers (a, b): choose one with --container"),
         "{err}"
+    );
+}
+
+/// An upstream step that failed with a report (played by its JSON, as
+/// ecs-run will print it): every later step passes the object on untouched
+/// and exits with its code, so the last status tells even without pipefail,
+/// and no later step does its work.
+#[test]
+fn a_reported_failure_stops_every_later_step_without_pipefail() {
+    let render = workspace_bin("taskdef-render");
+    let report = r#"{"taskDefinition": {"family": "f", "containerDefinitions": [{"name": "a", "image": "old"}]}, "error": {"tool": "ecs-run", "message": "migration exited 1", "exitCode": 1}}"#;
+    let script = format!(
+        "echo '{report}' | {r} --image new:1 | {r} --env A=1",
+        r = render.display()
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).run();
+    let doc = out.failure_report(1);
+    assert_eq!(
+        doc,
+        serde_json::from_str::<serde_json::Value>(report).unwrap(),
+        "passed on unchanged: no step applied its edits"
+    );
+    assert_eq!(
+        out.stderr
+            .matches("taskdef-render: skipped: ecs-run failed before it (exit 1)")
+            .count(),
+        2,
+        "{}",
+        out.stderr
     );
 }
 

@@ -1,0 +1,101 @@
+//! The README's pipelines, run as written (the ones that use only the tools
+//! built so far: the "What works today" section), through bash, against
+//! the emulators, with the tools from this checkout first on PATH. Each
+//! block has its expectation below; a block without one fails the test, so
+//! a pipeline added to the README is a test added here.
+
+use deploy_tests::{moto_ecs, read_json, root, workspace_bin};
+use serde_json::{Value, json};
+
+/// The ```sh blocks between `heading` and the next `## ` heading.
+fn blocks(heading: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has no {heading:?}"));
+    let section = &readme[start..];
+    let end = section[heading.len()..]
+        .find("\n## ")
+        .map_or(section.len(), |i| i + heading.len());
+    section[..end]
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().to_string())
+        .collect()
+}
+
+fn web(td: &Value) -> &Value {
+    td["containerDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "web")
+        .expect("container web")
+}
+
+fn has_env(c: &Value, name: &str, value: &str) -> bool {
+    c["environment"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["name"] == name && e["value"] == value)
+}
+
+#[test]
+fn readme_pipelines_that_work_today() {
+    let blocks = blocks("What works today");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "a README pipeline without an expectation here: {blocks:#?}"
+    );
+
+    // The family the README's commands name, as a previous deploy left it.
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!("web");
+    moto_ecs("RegisterTaskDefinition", &td);
+
+    let bin = workspace_bin("taskdef-render");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let image = "registry.example/web@sha256:0f3a";
+    for (i, block) in blocks.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = deploy_tests::tool("bash")
+            .args(["-c", &format!("set -euo pipefail\n{block}")])
+            .aws()
+            .env("PATH", &path)
+            .env("IMAGE", image)
+            .env("GIT_SHA", "0f3a9c1")
+            .current_dir(dir.path())
+            .run();
+        assert_eq!(
+            out.code, 0,
+            "README block {i} failed:\n{block}\n{}",
+            out.stderr
+        );
+        match i {
+            // describe | taskdef-render --output-file td.json, then register.
+            0 => {
+                let registered = out.success();
+                let c = web(&registered["taskDefinition"]);
+                assert_eq!(c["image"], image);
+                assert!(has_env(c, "GIT_SHA", "0f3a9c1"), "{c}");
+                assert_eq!(registered["taskDefinition"]["family"], "web");
+            }
+            // taskdef-render --family | jq .taskDefinition > td.json
+            1 => {
+                let rendered = read_json(dir.path().join("td.json"));
+                assert_eq!(web(&rendered)["image"], image);
+                assert!(
+                    rendered.get("taskDefinitionArn").is_none(),
+                    "read-only fields removed"
+                );
+            }
+            _ => unreachable!(),
+        }
+    }
+}
