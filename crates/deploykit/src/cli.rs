@@ -2,7 +2,7 @@
 //!
 //! A tool's `main.rs` is one call:
 //!
-//! ```ignore
+//! ```text
 //! deploykit::cli::main::<tool::Args>("tool", tool::run)
 //! ```
 //!
@@ -104,6 +104,11 @@ fn pass_through(bytes: &[u8], doc: &Envelope, code: u8) -> u8 {
         .and_then(|e| e.get("tool"))
         .and_then(Value::as_str)
         .unwrap_or("an earlier step");
+    // Whatever the object says goes to a terminal: no control characters.
+    let upstream: String = upstream
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     emit(&format!(
         "{}: skipped: {upstream} failed before it (exit {code}); passing its report on",
         tool()

@@ -192,6 +192,26 @@ fn walk(
         | ShapeType::Integer
         | ShapeType::Long
         | ShapeType::BigInteger => {
+            let bits = match member.shape_type() {
+                ShapeType::Byte => 8,
+                ShapeType::Short => 16,
+                ShapeType::Integer => 32,
+                _ => 64,
+            };
+            let fits = |n: i64| bits == 64 || (n >= -(1 << (bits - 1)) && n < (1 << (bits - 1)));
+            if let Value::Number(n) = value
+                && (n.is_i64() || n.is_u64())
+                && !n.as_i64().is_some_and(fits)
+            {
+                out.push(Finding {
+                    path: path.clone(),
+                    found: Found::WrongType {
+                        found: "an integer out of range".to_string(),
+                        wanted: format!("a {bits}-bit integer"),
+                    },
+                });
+                return;
+            }
             let number = match value {
                 Value::Number(n) if n.is_i64() || n.is_u64() => return,
                 Value::Number(n) => n
@@ -255,7 +275,9 @@ fn convert(
 }
 
 /// `{"Project": "x"}` where a list of `{key, value}` (or `{name, value}`)
-/// structures is wanted: the one reading is one entry per map key.
+/// structures is wanted: the one reading is one entry per map key. An
+/// object that is itself one entry (`{"key": "team", "value": "x"}`) is a
+/// list of that one entry, not two.
 fn pairs_as_list(
     map: &Map<String, Value>,
     element: &Schema<'_>,
@@ -273,6 +295,10 @@ fn pairs_as_list(
         ["name", "value"] | ["value", "name"] => "name",
         _ => return None,
     };
+    let is_one_entry = map.len() == 2 && map.contains_key(key) && map.contains_key("value");
+    if is_one_entry {
+        return Some(vec![Value::Object(map.clone())]);
+    }
     Some(
         map.iter()
             .map(|(k, v)| {
@@ -595,6 +621,25 @@ mod tests {
         assert_eq!(
             found,
             ["tags: an object converted to a list of objects (Tag), as the ECS API wants"]
+        );
+    }
+
+    #[test]
+    fn one_tag_written_as_an_object_becomes_a_list_of_it() {
+        let (td, _) = check(json!({"tags": {"key": "team", "value": "x"}}));
+        assert_eq!(td["tags"], json!([{"key": "team", "value": "x"}]));
+    }
+
+    #[test]
+    fn a_port_beyond_32_bits_is_refused() {
+        let (_, found) = check(
+            json!({"containerDefinitions": [{"name": "w", "portMappings": [{"containerPort": 99999999999u64}]}]}),
+        );
+        assert_eq!(
+            found,
+            [
+                r#"containerDefinitions[0].portMappings[0].containerPort (container "w"): an integer out of range where the ECS API wants a 32-bit integer"#
+            ]
         );
     }
 

@@ -91,7 +91,7 @@ impl Filter {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(self.values.clone()));
         let mut outputs = Vec::new();
         for out in self.filter.id.run((ctx, to_val(input)?)).map(unwrap_valr) {
-            let val = out.map_err(|e| Error::usage(format!("--jq: {e}")))?;
+            let val = out.map_err(|e| Error::usage(format!("--jq: {}", redact(&e.to_string()))))?;
             outputs.push(from_val(&val)?);
         }
         Ok(outputs)
@@ -113,10 +113,42 @@ fn to_val(value: &Value) -> Result<Val> {
 /// jaq prints its values as JSON; parse that text back.
 fn from_val(val: &Val) -> Result<Value> {
     serde_json::from_str(&val.to_string()).map_err(|e| {
+        // The value itself is not shown: it is the definition, secrets and all.
         Error::usage(format!(
-            "--jq: the filter produced a value that is not JSON ({val}): {e}"
+            "--jq: the filter produced a value that is not JSON (nan, infinite, or nested too deep): {e}"
         ))
     })
+}
+
+/// jaq's run-time errors quote the values involved (`cannot index
+/// [{"name":"DB_PASSWORD","value":"..."}] with "foo"`), and those may be an
+/// environment value or an `--arg` secret: every string in the message
+/// becomes `"…"`, so the shape of the failure stays and no text does.
+fn redact(message: &str) -> String {
+    // An error raised with a string (`error("...")`, and jaq's own
+    // `cannot parse "..."`) prints as that JSON string: read it first.
+    if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(message) {
+        return redact(&inner);
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        out.push_str("\"…\"");
+        let mut escaped = false;
+        for c in chars.by_ref() {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => break,
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Where a piece of the filter text starts (jaq's errors hold slices of it).
@@ -252,6 +284,20 @@ mod tests {
         assert!(e.to_string().contains("undefined variable $missing"), "{e}");
         let e = Filter::compile("nosuchfn(1)", &[]).unwrap_err();
         assert!(e.to_string().contains("nosuchfn/1"), "{e}");
+    }
+
+    #[test]
+    fn runtime_errors_never_repeat_a_string_value() {
+        let f = Filter::compile(".env.foo", &[]).unwrap();
+        let e = f
+            .run(&json!({"env": [{"name": "DB_PASSWORD", "value": "s3cr3t \\\" x"}]}))
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("DB_PASSWORD"),
+            "{text}"
+        );
+        assert!(text.contains("cannot index"), "{text}");
     }
 
     #[test]

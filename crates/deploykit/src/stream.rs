@@ -60,12 +60,10 @@ impl Stdin {
     /// (the rule "failure travels down the pipe"): the object as it came,
     /// and the exit code to end with.
     pub fn upstream_failure(&self) -> Option<(Envelope, u8)> {
-        // Cheap test first: most objects carry no "error" at all.
-        if !self.bytes.windows(7).any(|w| w == b"\"error\"") {
-            return None;
-        }
+        // Any non-null `error` counts, whatever its shape: a tool that wrote
+        // one failed. Stdin that does not parse is the tool's to report.
         let doc = self.envelope().ok()?;
-        let error = doc.get("error").filter(|e| e.is_object())?;
+        let error = doc.get("error").filter(|e| !e.is_null())?;
         let code = error
             .get("exitCode")
             .and_then(Value::as_u64)
@@ -256,6 +254,27 @@ mod tests {
     fn upstream_failure_without_a_usable_exit_code_is_1() {
         let stdin = Stdin::from_bytes(r#"{"error": {"tool": "x", "exitCode": 0}}"#);
         assert_eq!(stdin.upstream_failure().unwrap().1, 1);
+    }
+
+    #[test]
+    fn an_error_of_any_shape_is_an_upstream_failure() {
+        let stdin = Stdin::from_bytes(r#"{"error": "migration failed"}"#);
+        assert_eq!(stdin.upstream_failure().unwrap().1, 1);
+    }
+
+    #[test]
+    fn a_null_error_is_no_upstream_failure() {
+        assert!(
+            Stdin::from_bytes(r#"{"error": null}"#)
+                .upstream_failure()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_upstream_failure_in_utf16_is_found() {
+        let bytes = utf16(r#"{"error": {"tool": "ecs-wait", "exitCode": 3}}"#, true);
+        assert_eq!(Stdin::from_bytes(bytes).upstream_failure().unwrap().1, 3);
     }
 
     #[test]

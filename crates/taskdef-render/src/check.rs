@@ -65,8 +65,8 @@ pub fn check(td: &Value, placeholders: Option<&[Regex]>, wrong_types: Vec<String
         path::strings(td, &mut |at, s| {
             if let Some((token, form)) = placeholder(at, s, patterns) {
                 unfilled = true;
-                // An environment value may be a secret: name the form, not the text.
-                problems.push(if in_environment(at) {
+                // A value there may be a secret: name the form, not the text.
+                problems.push(if may_be_secret(at) {
                     format!(
                         "{} still holds a placeholder: {form} (the value is not shown: it may be a secret)",
                         at.describe(td)
@@ -167,15 +167,37 @@ fn repeated_names(items: &[Value]) -> Vec<(&str, Vec<usize>)> {
         .collect()
 }
 
-/// Inside `environment`: values there are never repeated in messages.
-fn in_environment(at: &Path) -> bool {
+/// Environment values, log options (a Splunk or Datadog token) and labels
+/// may be secrets: text found there is never repeated in messages.
+fn may_be_secret(at: &Path) -> bool {
+    under(
+        at,
+        &[
+            "environment",
+            "logConfiguration",
+            "dockerLabels",
+            "firelensConfiguration",
+        ],
+    )
+}
+
+/// Log options and labels are where Docker's own Go templates live
+/// (`"tag": "{{.ImageName}}/{{.Name}}"`): `{{.Field}}` there is a value.
+fn takes_go_templates(at: &Path) -> bool {
+    under(
+        at,
+        &["logConfiguration", "dockerLabels", "firelensConfiguration"],
+    )
+}
+
+fn under(at: &Path, keys: &[&str]) -> bool {
     at.0.iter()
-        .any(|s| matches!(s, Seg::Key(k) if k == "environment"))
+        .any(|s| matches!(s, Seg::Key(k) if keys.contains(&k.as_str())))
 }
 
 /// Shell text the container runs: `${PORT}` and `<html>` there are its own
-/// business, not a template's.
-fn is_shell_text(at: &Path) -> bool {
+/// business, not a template's (neither checked nor expanded).
+pub(crate) fn is_shell_text(at: &Path) -> bool {
     match at.0.as_slice() {
         [Seg::Key(c), Seg::Index(_), Seg::Key(k), ..] if c == "containerDefinitions" => {
             k == "command"
@@ -232,7 +254,12 @@ fn placeholder(at: &Path, s: &str, patterns: &[Regex]) -> Option<(String, String
     if let Some(m) = f.shell_var.find(s) {
         return found(m.as_str(), "${VAR} (see --expand-env)");
     }
-    if let Some(m) = f.mustache.find(s) {
+    let go_template = |m: &str| m[2..].trim_start().starts_with('.');
+    if let Some(m) = f
+        .mustache
+        .find_iter(s)
+        .find(|m| !(takes_go_templates(at) && go_template(m.as_str())))
+    {
         return found(m.as_str(), "{{ template }}");
     }
     if let Some(m) = f.dunder.find(s) {
@@ -268,15 +295,24 @@ fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `<account-id>` in `123.dkr.ecr/<account-id>/x`: a `<`, a word without
-/// spaces or brackets, a `>`.
+/// `<account-id>` in `123.dkr.ecr/<account-id>/x`: a `<`, a word of
+/// letters, digits, `_` and `-`, a `>`. An e-mail address in brackets
+/// (`App <noreply@example.com>`) and a few HTML tags are not placeholders.
 fn angle_word(s: &str) -> Option<&str> {
+    const TAGS: [&str; 14] = [
+        "b", "i", "u", "p", "br", "hr", "em", "div", "span", "html", "body", "strong", "code",
+        "none",
+    ];
     let mut rest = s;
     while let Some(open) = rest.find('<') {
         let after = &rest[open + 1..];
-        let end = after.find(|c: char| c == '>' || c == '<' || c.is_whitespace());
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
         match end {
-            Some(close) if close > 0 && after[close..].starts_with('>') => {
+            Some(close)
+                if close > 0
+                    && after[close..].starts_with('>')
+                    && !TAGS.contains(&after[..close].to_ascii_lowercase().as_str()) =>
+            {
                 return Some(&rest[open..open + close + 2]);
             }
             _ => rest = after,
@@ -443,7 +479,7 @@ mod tests {
 
     flags!(replace_me_anywhere, {"name": "w", "image": "i", "command": ["REPLACE_ME"]}, "\"REPLACE_ME\"");
     flags!(shell_var_in_an_image, {"name": "w", "image": "${REGISTRY}/web:1"}, "\"${REGISTRY}\"");
-    flags!(shell_var_with_default_in_a_log_option, {"name": "w", "image": "i", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "${GROUP:-x}"}}}, "\"${GROUP:-x}\"");
+    flags!(shell_var_with_default_in_a_log_option, {"name": "w", "image": "i", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "${GROUP:-x}"}}}, "placeholder: ${VAR}");
     flags!(github_expression, {"name": "w", "image": "i", "secrets": [{"name": "S", "valueFrom": "${{ secrets.DB_ARN }}"}]}, "\"${{ secrets.DB_ARN }}\"");
     flags!(github_expression_even_in_a_command, {"name": "w", "image": "i", "command": ["run", "${{ env.X }}"]}, "${{ env.X }}");
     flags!(mustache, {"name": "w", "image": "{{ image }}"}, "\"{{ image }}\"");
@@ -461,6 +497,10 @@ mod tests {
     passes!(shell_var_in_an_entry_point, {"name": "w", "image": "i", "entryPoint": ["${APP}"]});
     passes!(shell_var_in_a_health_check, {"name": "w", "image": "i", "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost:${PORT}/ || exit 1"]}});
     passes!(html_in_a_command, {"name": "w", "image": "i", "command": ["echo", "<html>"]});
+    passes!(go_template_in_a_log_option, {"name": "w", "image": "i", "logConfiguration": {"logDriver": "json-file", "options": {"tag": "{{.ImageName}}/{{ .Name }}"}}});
+    passes!(an_email_in_brackets, {"name": "w", "image": "i", "environment": [{"name": "FROM", "value": "App <noreply@example.com>"}]});
+    passes!(html_in_an_environment_value, {"name": "w", "image": "i", "environment": [{"name": "MOTD", "value": "<b>Welcome</b>"}]});
+    flags!(mustache_in_a_log_option_that_is_no_go_template, {"name": "w", "image": "i", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "{{ group }}"}}}, "placeholder: {{ template }}");
     passes!(a_plain_dollar_var, {"name": "w", "image": "i", "environment": [{"name": "P", "value": "$HOME/x"}]});
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use deploykit::path::{Path, Seg};
 
 /// Fields of describe-task-definition output that RegisterTaskDefinition rejects.
-pub const READ_ONLY: [&str; 8] = [
+pub const READ_ONLY: [&str; 9] = [
     "taskDefinitionArn",
     "revision",
     "status",
@@ -25,6 +25,7 @@ pub const READ_ONLY: [&str; 8] = [
     "registeredAt",
     "registeredBy",
     "deregisteredAt",
+    "deleteRequestedAt",
 ];
 
 /// Removes the read-only fields and the empty values.
@@ -89,6 +90,7 @@ enum Place {
     Root,
     Container,
     EnvEntry,
+    EnvMap,
     Other,
 }
 
@@ -101,11 +103,16 @@ fn prune_map(
 ) -> bool {
     map.retain(|key, value| {
         path.0.push(Seg::Key(key.clone()));
-        let keep = if place == Place::EnvEntry && key == "value" && value == "" {
+        let empty_value_kept =
+            (place == Place::EnvEntry && key == "value") || place == Place::EnvMap;
+        let keep = if empty_value_kept && value == "" {
             true
         } else {
             let child = match (place, key.as_str()) {
                 (Place::Root, "containerDefinitions") => Place::Container,
+                // The map form (`{"FLAG": ""}`), which the type check turns
+                // into entries afterwards: its empty values are settings too.
+                (Place::Container, "environment") if value.is_object() => Place::EnvMap,
                 (Place::Container, "environment") => Place::EnvEntry,
                 _ => Place::Other,
             };
@@ -186,6 +193,30 @@ mod tests {
         );
     }
 
+    /// The read-only fields are exactly what describe's `TaskDefinition` has
+    /// and RegisterTaskDefinition's input has not, in the SDK's own model:
+    /// a field ECS adds to describe output fails this test.
+    #[test]
+    fn read_only_is_describe_minus_register_in_the_model() {
+        use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+        use aws_sdk_ecs::types::TaskDefinition;
+        let input: Vec<&str> = RegisterTaskDefinitionInput::SCHEMA
+            .members()
+            .iter()
+            .filter_map(|m| m.member_name())
+            .collect();
+        let mut described: Vec<&str> = TaskDefinition::SCHEMA
+            .members()
+            .iter()
+            .filter_map(|m| m.member_name())
+            .filter(|name| !input.contains(name))
+            .collect();
+        described.sort_unstable();
+        let mut ours = READ_ONLY.to_vec();
+        ours.sort_unstable();
+        assert_eq!(described, ours);
+    }
+
     #[test]
     fn empty_strings_in_maps_go() {
         let mut td = json!({"family": "f", "containerDefinitions": [{"name": "w", "dockerLabels": {"a": ""}}]});
@@ -225,6 +256,17 @@ mod tests {
         assert!(
             td["containerDefinitions"][0].get("secrets").is_none(),
             "{td}"
+        );
+    }
+
+    #[test]
+    fn an_empty_variable_in_the_map_form_of_environment_is_kept() {
+        let mut td =
+            json!({"containerDefinitions": [{"name": "w", "environment": {"FLAG": "", "A": "1"}}]});
+        clean(&mut td);
+        assert_eq!(
+            td["containerDefinitions"][0]["environment"],
+            json!({"FLAG": "", "A": "1"})
         );
     }
 

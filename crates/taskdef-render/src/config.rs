@@ -230,7 +230,9 @@ fn jq_vars(args: &Args) -> Result<Vec<(String, Value)>> {
 }
 
 fn var_name(flag: &str, name: &str) -> Result<String> {
-    let name = name.strip_prefix('$').unwrap_or(name);
+    // `--arg NAME=VALUE` is the --env habit: name the part before `=` only.
+    let name = deploykit::flags::name(flag, name, &format!("{flag} NAME VALUE"))?;
+    let name = name.strip_prefix('$').unwrap_or(&name);
     let mut chars = name.chars();
     let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -238,7 +240,7 @@ fn var_name(flag: &str, name: &str) -> Result<String> {
         Ok(name.to_string())
     } else {
         Err(Error::usage(format!(
-            "{flag} {name:?}: not a variable name"
+            "{flag}: the name is not a variable name (letters, digits and _, not starting with a digit)"
         )))
     }
 }

@@ -26,7 +26,7 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<(String, String)>> {
         let key = key.trim();
         if !valid_key(key) {
             return Err(Error::usage(format!(
-                "{source}: line {line_no}: {key:?} is not a variable name"
+                "{source}: line {line_no}: not a KEY=VALUE line: the part before \"=\" is not a variable name (the line is not repeated here: it may be a secret)"
             )));
         }
         let rest = rest.trim_start();

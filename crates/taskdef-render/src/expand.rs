@@ -1,19 +1,24 @@
 //! `--expand-env`: `${VAR}` and `${VAR:-default}` in string values become the
 //! environment's value, so one checked-in template serves every stage.
-//! Only the braced form is touched: `$VAR` alone, as in a shell command the
-//! container runs, stays as it is. An unset variable (without a default) is
-//! exit 2 naming it and where it is; its value is never printed.
+//! Only the braced form is touched: `$VAR` alone stays as it is, and so does
+//! the shell text the container runs (`command`, `entryPoint`,
+//! `healthCheck.command`), where `${PORT}` is the container's own variable,
+//! not the CI machine's. `${VAR:-default}` takes the default when VAR is
+//! unset or empty, as the shell does. An unset variable (without a default)
+//! is exit 2 naming it and where it is; its value is never printed.
 
 use deploykit::{Error, Result};
 use serde_json::Value;
 
 use deploykit::path::{self, Path};
 
+use crate::check::is_shell_text;
+
 /// Expands every string in `td` with `lookup`.
 pub fn expand(td: &mut Value, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {
     let mut missing: Vec<(String, Path)> = Vec::new();
     path::strings_mut(td, &mut |at, s| {
-        if s.contains("${") {
+        if s.contains("${") && !is_shell_text(at) {
             *s = expand_str(s, &lookup, &mut |name| {
                 missing.push((name.to_string(), at.clone()))
             });
@@ -58,6 +63,7 @@ fn expand_str(
         };
         if is_name(name) {
             match (lookup(name), default) {
+                (Some(value), Some(default)) if value.is_empty() => out.push_str(default),
                 (Some(value), _) => out.push_str(&value),
                 (None, Some(default)) => out.push_str(default),
                 (None, None) => missing(name),
@@ -99,6 +105,32 @@ mod tests {
             td,
             json!({"family": "app-prod", "x": "dflt/", "y": "$STAGE ${1} ${a b} ${STAGE", "n": 3})
         );
+    }
+
+    #[test]
+    fn a_default_is_taken_for_an_empty_variable_as_the_shell_does() {
+        let mut td = json!({"image": "web:${EMPTY:-latest}", "x": "[${EMPTY}]"});
+        expand(&mut td, env).unwrap();
+        assert_eq!(td, json!({"image": "web:latest", "x": "[]"}));
+    }
+
+    #[test]
+    fn the_containers_shell_text_is_left_alone() {
+        let mut td = json!({"containerDefinitions": [{
+            "command": ["sh", "-c", "exec app --stage ${STAGE} --port ${PORT}"],
+            "entryPoint": ["${STAGE}"],
+            "healthCheck": {"command": ["CMD-SHELL", "curl localhost:${PORT}"]},
+            "image": "web:${STAGE}"
+        }]});
+        let before = td.clone();
+        expand(&mut td, env).unwrap();
+        assert_eq!(td["containerDefinitions"][0]["image"], "web:prod");
+        for field in ["command", "entryPoint", "healthCheck"] {
+            assert_eq!(
+                td["containerDefinitions"][0][field], before["containerDefinitions"][0][field],
+                "{field}"
+            );
+        }
     }
 
     #[test]

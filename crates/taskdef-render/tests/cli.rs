@@ -753,6 +753,53 @@ bad_input!(
     "unexpected argument (a value, not repeated here)"
 );
 bad_input!(
+    jq_run_time_error_never_repeats_a_value,
+    [
+        "-t",
+        "-",
+        "--jq",
+        ".containerDefinitions[0].environment.foo"
+    ],
+    r#"{"family": "f", "containerDefinitions": [{"name": "w", "image": "i", "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t"}]}]}"#,
+    "--jq: cannot index"
+);
+bad_input!(
+    jq_parse_of_a_secret_arg_never_repeats_it,
+    [
+        "-t",
+        "-",
+        "--jq",
+        ".cpu = ($pw | tonumber)",
+        "--arg",
+        "pw",
+        "s3cr3t"
+    ],
+    r#"{"family": "f", "containerDefinitions": [{"name": "w", "image": "i"}]}"#,
+    "--jq: cannot parse"
+);
+bad_input!(
+    arg_given_as_name_equals_value,
+    ["-t", "-", "--jq", ".", "--arg", "DB_PASSWORD=s3cr3t", "x"],
+    "{}",
+    "--arg DB_PASSWORD: expected a name alone"
+);
+bad_input!(
+    env_file_line_that_is_no_pair_is_not_repeated,
+    [
+        "-t",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/describe-app.json"
+        ),
+        "-c",
+        "web",
+        "--env-file",
+        "-"
+    ],
+    "postgres://app:s3cr3t@db:5432/app?sslmode=require\n",
+    "--env-file -: line 1: not a KEY=VALUE line"
+);
+bad_input!(
     missing_flag_value,
     ["--image"],
     "{}",

@@ -243,7 +243,7 @@ fn an_unfilled_template_is_refused_naming_every_placeholder() {
         "cpu still holds the placeholder \"{{ cpu }}\"",
         "containerDefinitions[0].image (container \"web\") still holds the placeholder \"${{ github.sha }}\"",
         "containerDefinitions[0].secrets[0].valueFrom (container \"web\") still holds the placeholder \"ACCOUNT_ID\"",
-        "containerDefinitions[0].logConfiguration.options[\"awslogs-region\"] (container \"web\") still holds the placeholder \"<REGION>\"",
+        "containerDefinitions[0].logConfiguration.options[\"awslogs-region\"] (container \"web\") still holds a placeholder: <WORD> (the value is not shown",
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
@@ -283,4 +283,68 @@ fn an_upstream_time_out_keeps_its_exit_code_3() {
         .stdin(input)
         .run();
     out.failure_report(3);
+}
+
+#[test]
+fn dockers_go_template_in_a_log_option_is_no_placeholder() {
+    let out = render()
+        .args([
+            "--log-driver",
+            "json-file",
+            "--log-option",
+            "tag={{.ImageName}}/{{.Name}}",
+        ])
+        .stdin_json(&one(web()))
+        .run();
+    assert_eq!(
+        out.success()["taskDefinition"]["containerDefinitions"][0]["logConfiguration"]["options"]["tag"],
+        "{{.ImageName}}/{{.Name}}"
+    );
+}
+
+#[test]
+fn expand_env_leaves_the_containers_shell_text_alone() {
+    let mut c = web();
+    c["command"] = json!(["sh", "-c", "exec app --port ${PORT}"]);
+    c["image"] = json!("nginx:${TAG:-1}");
+    let out = render()
+        .args(["--expand-env"])
+        .env("PORT", "9999")
+        .env("TAG", "")
+        .stdin_json(&one(c))
+        .run();
+    let web = out.success()["taskDefinition"]["containerDefinitions"][0].clone();
+    assert_eq!(web["command"][2], "exec app --port ${PORT}");
+    assert_eq!(
+        web["image"], "nginx:1",
+        "an empty TAG takes the default, as in the shell"
+    );
+}
+
+#[test]
+fn one_tag_written_as_an_object_is_one_tag() {
+    let mut doc = one(web());
+    doc["taskDefinition"]["tags"] = json!({"key": "team", "value": "payments"});
+    let out = render().stdin_json(&doc).run();
+    assert_eq!(
+        out.success()["taskDefinition"]["tags"],
+        json!([{"key": "team", "value": "payments"}])
+    );
+}
+
+#[test]
+fn a_describe_output_of_a_deleted_revision_registers() {
+    let mut doc = one(web());
+    doc["taskDefinition"]["deleteRequestedAt"] = json!(1.7e9);
+    doc["taskDefinition"]["status"] = json!("DELETE_IN_PROGRESS");
+    let out = render().stdin_json(&doc).run();
+    let td = out.success()["taskDefinition"].clone();
+    assert!(
+        td.get("deleteRequestedAt").is_none() && td.get("status").is_none(),
+        "{td}"
+    );
+    assert_eq!(
+        out.stderr, "",
+        "no 'unknown field' warning for a read-only field"
+    );
 }

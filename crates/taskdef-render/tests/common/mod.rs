@@ -22,7 +22,7 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// The fields of describe-task-definition output that register refuses.
-pub const READ_ONLY: [&str; 8] = [
+pub const READ_ONLY: [&str; 9] = [
     "taskDefinitionArn",
     "revision",
     "status",
@@ -31,6 +31,7 @@ pub const READ_ONLY: [&str; 8] = [
     "registeredAt",
     "registeredBy",
     "deregisteredAt",
+    "deleteRequestedAt",
 ];
 
 /// The leaves of a definition that register takes (read-only fields left
