@@ -152,7 +152,7 @@ pub struct Args {
     #[arg(long, num_args = 2, value_names = ["NAME", "JSON"], allow_hyphen_values = true, help_heading = "Task edits")]
     pub argjson: Vec<String>,
 
-    /// Replace ${VAR} (and ${VAR:-default}) in the definition as read, before any edit, with the environment's value; an unset VAR is an error
+    /// Replace ${VAR} (and ${VAR:-default}) in the definition as read, before any edit, with the environment's value (not in command, entryPoint or healthCheck.command); an unset VAR is an error
     #[arg(long, help_heading = "Task edits")]
     pub expand_env: bool,
 
