@@ -80,19 +80,27 @@ pub fn main<A: clap::Parser>(
 fn finish(tool: &str, outcome: Outcome) -> Result<u8> {
     let Outcome { output, failure } = outcome;
     let code = failure.as_ref().map_or(Exit::Success, Error::exit).code();
-    if let Some(mut doc) = output {
-        if let Some(e) = &failure {
-            doc.insert(
-                "error".to_string(),
-                json!({"tool": tool, "message": e.message(), "exitCode": code}),
-            );
-        }
+    if let Some(doc) = output {
+        let doc = match &failure {
+            Some(e) => with_error(doc, tool, e),
+            None => doc,
+        };
         stream::write_stdout(&doc)?;
     }
     if let Some(e) = failure {
         emit(&format!("{tool}: {e}"));
     }
     Ok(code)
+}
+
+/// The report of a failed run: the tool's object with
+/// `error: {tool, message, exitCode}` added last.
+fn with_error(mut doc: Envelope, tool: &str, e: &Error) -> Envelope {
+    doc.insert(
+        "error".to_string(),
+        json!({"tool": tool, "message": e.message(), "exitCode": e.exit().code()}),
+    );
+    doc
 }
 
 /// An upstream tool failed and said so in the object: do nothing, print the
@@ -163,4 +171,25 @@ pub fn warn(message: impl std::fmt::Display) {
 fn emit(line: &str) {
     // A closed stderr is no reason to fail the work; there is nobody to tell.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_run_reports_with_error_added_last() {
+        let mut doc = Envelope::new();
+        doc.insert("wait".into(), json!({"status": "timeout"}));
+        let doc = with_error(
+            doc,
+            "ecs-wait",
+            &Error::timeout("rollout still IN_PROGRESS after 15m"),
+        );
+        assert_eq!(
+            serde_json::to_value(&doc).unwrap(),
+            json!({"wait": {"status": "timeout"}, "error": {"tool": "ecs-wait", "message": "rollout still IN_PROGRESS after 15m", "exitCode": 3}})
+        );
+        assert_eq!(doc.keys().last().map(String::as_str), Some("error"));
+    }
 }
