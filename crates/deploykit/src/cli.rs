@@ -190,6 +190,6 @@ mod tests {
             serde_json::to_value(&doc).unwrap(),
             json!({"wait": {"status": "timeout"}, "error": {"tool": "ecs-wait", "message": "rollout still IN_PROGRESS after 15m", "exitCode": 3}})
         );
-        assert_eq!(doc.keys().last().map(String::as_str), Some("error"));
+        assert_eq!(doc.keys().next_back().map(String::as_str), Some("error"));
     }
 }
