@@ -152,15 +152,18 @@ impl Listener {
     }
 }
 
+/// A run with an endpoint and keys, and no region from anywhere.
+fn keys_only(endpoint: &str) -> deploy_tests::Tool {
+    render()
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+}
+
 #[test]
 fn no_region_is_a_usage_error_before_any_call() {
     let listener = Listener::new();
-    let out = render()
-        .env("AWS_ENDPOINT_URL", &listener.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args(["--family", "web"])
-        .run();
+    let out = keys_only(&listener.url).args(["--family", "web"]).run();
     assert!(
         out.failure(2).contains("no AWS region: pass --region"),
         "{}",
@@ -174,10 +177,7 @@ fn no_region_is_a_usage_error_before_any_call() {
 #[test]
 fn the_listener_sees_a_call_when_one_is_made() {
     let listener = Listener::new();
-    let out = render()
-        .env("AWS_ENDPOINT_URL", &listener.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+    let out = keys_only(&listener.url)
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_REGION", "us-east-1")
         .args(["--family", "web"])
@@ -193,10 +193,7 @@ fn the_listener_sees_a_call_when_one_is_made() {
 #[test]
 fn region_flag_is_enough() {
     let (family, _) = register(1);
-    let out = render()
-        .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+    let out = keys_only(&deploy_tests::emulators().endpoint)
         .args([
             "--family",
             &family,
