@@ -33,6 +33,41 @@ pub struct AwsArgs {
     pub profile: Option<String>,
 }
 
+/// The AWS flags of a tool that works in several regions in one run
+/// (ecr-login): `--region` repeatable, the rest as in [`AwsArgs`].
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AwsRegionsArgs {
+    /// AWS region; repeat it to work in several regions at once (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Named profile from ~/.aws/config (default: AWS_PROFILE, then "default")
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl AwsRegionsArgs {
+    /// One [`AwsArgs`] per region given (duplicates dropped), or one with no
+    /// region (the default chain's) when none was.
+    pub fn each(&self) -> Vec<AwsArgs> {
+        let mut regions: Vec<Option<String>> = Vec::new();
+        for region in &self.regions {
+            if !regions.iter().any(|r| r.as_deref() == Some(region)) {
+                regions.push(Some(region.clone()));
+            }
+        }
+        if regions.is_empty() {
+            regions.push(None);
+        }
+        regions
+            .into_iter()
+            .map(|region| AwsArgs {
+                region,
+                profile: self.profile.clone(),
+            })
+            .collect()
+    }
+}
+
 /// A single-threaded runtime: each tool makes a handful of calls in sequence,
 /// and a second thread would only cost start-up time.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {

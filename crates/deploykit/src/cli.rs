@@ -30,6 +30,7 @@ static TOOL: OnceLock<&'static str> = OnceLock::new();
 #[derive(Debug)]
 pub struct Outcome {
     output: Option<Envelope>,
+    text: Option<String>,
     failure: Option<Error>,
 }
 
@@ -38,6 +39,7 @@ impl Outcome {
     pub fn success(doc: Envelope) -> Self {
         Outcome {
             output: Some(doc),
+            text: None,
             failure: None,
         }
     }
@@ -47,7 +49,28 @@ impl Outcome {
     pub fn failed(doc: Envelope, error: Error) -> Self {
         Outcome {
             output: Some(doc),
+            text: None,
             failure: Some(error),
+        }
+    }
+
+    /// Success that prints `text` as it is instead of the JSON object: for
+    /// what another program reads raw (`ecr-login --password-stdout`, a
+    /// Docker credential helper's answer), never for the pipe's object.
+    pub fn text(text: String) -> Self {
+        Outcome {
+            output: None,
+            text: Some(text),
+            failure: None,
+        }
+    }
+
+    /// Success with nothing to print.
+    pub fn quiet() -> Self {
+        Outcome {
+            output: None,
+            text: None,
+            failure: None,
         }
     }
 }
@@ -57,8 +80,18 @@ pub fn main<A: clap::Parser>(
     tool: &'static str,
     run: impl FnOnce(A, Stdin) -> Result<Outcome>,
 ) -> ExitCode {
+    main_from(tool, std::env::args_os(), run)
+}
+
+/// [`main`] with the command line given (a tool invoked under another name,
+/// such as a Docker credential helper, rewrites it first).
+pub fn main_from<A: clap::Parser>(
+    tool: &'static str,
+    argv: impl IntoIterator<Item = std::ffi::OsString>,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+) -> ExitCode {
     let _ = TOOL.set(tool);
-    let args = match A::try_parse() {
+    let args = match A::try_parse_from(argv) {
         Ok(args) => args,
         Err(e) => return clap_exit(tool, &e),
     };
@@ -78,7 +111,17 @@ pub fn main<A: clap::Parser>(
 
 /// Prints the outcome and gives the exit code.
 fn finish(tool: &str, outcome: Outcome) -> Result<u8> {
-    let Outcome { output, failure } = outcome;
+    let Outcome {
+        output,
+        text,
+        failure,
+    } = outcome;
+    if let Some(text) = text {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::output("writing stdout", &e))?;
+    }
     let code = failure.as_ref().map_or(Exit::Success, Error::exit).code();
     if let Some(doc) = output {
         let doc = match &failure {
@@ -159,6 +202,11 @@ fn clap_exit(tool: &str, e: &clap::Error) -> ExitCode {
 /// The running tool's name, for messages (`tool` until [`main`] sets it).
 pub fn tool() -> &'static str {
     TOOL.get().copied().unwrap_or("tool")
+}
+
+/// Progress a person reading the CI log wants: `tool: message`.
+pub fn note(message: impl std::fmt::Display) {
+    emit(&format!("{}: {message}", tool()));
 }
 
 /// Tells the user something they should know but that is not a failure,

@@ -12,6 +12,8 @@
 //!   (`containerDefinitions[1].image (container "web")`);
 //! - [`aws`] (feature `aws`): the SDK configuration from the default chain,
 //!   `--region`/`--profile`, and SDK errors a person can read;
+//! - [`registry`] (feature `registry`): the Docker client config
+//!   (`config.json`) and credential helpers, shared by ecr-login and oci-push;
 //! - [`jq`] (feature `jq`): `--jq` filters run in-process with jaq;
 //! - [`ecs`] (feature `ecs`): the ECS API model at run time, to check a task
 //!   definition's field names and types before anything is sent.
@@ -28,6 +30,8 @@ pub mod aws;
 pub mod ecs;
 #[cfg(feature = "jq")]
 pub mod jq;
+#[cfg(feature = "registry")]
+pub mod registry;
 
 pub use cli::Outcome;
 pub use error::{Error, Exit, Result};
