@@ -121,6 +121,8 @@ install_missing() {
     command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
     command -v htpasswd >/dev/null || pkgs+=(apache2-utils)
     command -v jq >/dev/null || pkgs+=(jq)
+    # A real registry client, to prove that the Docker config ecr-login writes is read.
+    command -v skopeo >/dev/null || pkgs+=(skopeo)
     [ ${#pkgs[@]} = 0 ] || apt_install "${pkgs[@]}"
     install_venv
 }

@@ -1,0 +1,177 @@
+//! Turns [`Args`] into a [`Config`]: registry ids, regions, the duration and
+//! the Docker config, all checked before any AWS call (exit 2 otherwise).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use deploykit::aws::AwsArgs;
+use deploykit::registry::{self, DockerConfig};
+use deploykit::{Error, Result, cli};
+
+use crate::args::Args;
+
+/// Where the login goes.
+#[derive(Debug)]
+pub enum Store {
+    /// The Docker config, read and checked already.
+    Docker(DockerConfig),
+    /// `--password-stdout`.
+    Stdout,
+}
+
+/// Everything a login run needs, validated.
+#[derive(Debug)]
+pub struct Config {
+    pub registry_ids: Vec<String>,
+    pub public: bool,
+    /// One per region (one with the default chain's region when none given).
+    pub regions: Vec<AwsArgs>,
+    pub store: Store,
+    pub min_validity: Option<Duration>,
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Self> {
+        let mut registry_ids = Vec::new();
+        for id in &args.registry_id {
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::usage(format!(
+                    "--registry-id {id:?}: expected an AWS account id, 12 digits"
+                )));
+            }
+            if !registry_ids.contains(id) {
+                registry_ids.push(id.clone());
+            }
+        }
+        for region in &args.aws.regions {
+            let ok = !region.is_empty()
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(Error::usage(format!(
+                    "--region {region:?}: expected a region name such as us-east-1"
+                )));
+            }
+        }
+        let mut regions = args.aws.each();
+        if args.public {
+            if !registry_ids.is_empty() {
+                return Err(Error::usage(
+                    "--public takes no --registry-id: ECR Public has one registry per account, and its token covers it",
+                ));
+            }
+            if regions
+                .iter()
+                .any(|r| r.region.as_deref().is_some_and(|r| r != "us-east-1"))
+            {
+                cli::warn("--public: ECR Public's token API is in us-east-1; --region is ignored");
+            }
+            regions = vec![AwsArgs {
+                region: Some("us-east-1".to_string()),
+                profile: args.aws.profile.clone(),
+            }];
+        }
+        let min_validity = args
+            .min_validity
+            .as_deref()
+            .map(|text| {
+                parse_duration(text).ok_or_else(|| {
+                    Error::usage(format!(
+                        "--min-validity {text:?}: expected a duration such as 90s, 30m, 1h or 1h30m"
+                    ))
+                })
+            })
+            .transpose()?;
+        let store = if args.password_stdout {
+            if regions.len() > 1 || registry_ids.len() > 1 {
+                return Err(Error::usage(
+                    "--password-stdout prints one password: give at most one --region and one --registry-id",
+                ));
+            }
+            Store::Stdout
+        } else {
+            // Read and checked now: a malformed config.json is exit 2 before any AWS call.
+            let dir: PathBuf = registry::config_dir(args.docker_config.as_deref())?;
+            let docker = DockerConfig::load(&dir)?;
+            writable(&dir)?;
+            Store::Docker(docker)
+        };
+        Ok(Config {
+            registry_ids,
+            public: args.public,
+            regions,
+            store,
+            min_validity,
+        })
+    }
+}
+
+/// Makes sure the login can be written to `dir` before AWS is asked for it:
+/// the directory is made (as docker makes it) and a file tried in it.
+fn writable(dir: &std::path::Path) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        Error::input(
+            format!(
+                "the Docker config directory {} cannot be written",
+                dir.display()
+            ),
+            &e,
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(".ecr-login-probe-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// `90s`, `30m`, `1h`, `1h30m`, `2d`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+        let n: u64 = number.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        number.clear();
+    }
+    number.is_empty().then_some(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("600"), Some(Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn not_durations() {
+        for bad in ["", "h", "1x", "1h30", "-1h", "1.5h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+}

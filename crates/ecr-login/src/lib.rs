@@ -1,0 +1,175 @@
+//! ecr-login: log in to Amazon ECR (private and public) through the AWS SDK
+//! credential chain, store the login where registry clients look for it
+//! (the Docker config), and never print the secret unless asked.
+//!
+//! [`run`] goes Args -> [`Config`] (registry ids, regions and the existing
+//! Docker config all checked: exit 2 before any call) -> the logins, one
+//! GetAuthorizationToken per region, concurrently -> config.json written
+//! once, atomically -> the `registry` object out. Run as
+//! `docker-credential-ecr-login`, it answers Docker's credential-helper
+//! protocol instead ([`helper`]).
+
+mod args;
+mod config;
+mod helper;
+mod login;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+
+use deploykit::stream::Stdin;
+use deploykit::{Error, Outcome, Result, aws, cli};
+use serde_json::{Value, json};
+
+pub use args::{Args, Command};
+pub use config::{Config, Store};
+use login::{EXPIRY_KEY, Login, Reusable, Target};
+
+/// The command line; under the name `docker-credential-*` (a symlink for
+/// Docker's `credHelpers`), it is `ecr-login credential-helper ACTION`.
+pub fn argv() -> Vec<OsString> {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let as_helper = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|n| n.to_string_lossy().starts_with("docker-credential-"));
+    if as_helper {
+        args.splice(0..1, ["ecr-login".into(), "credential-helper".into()]);
+    }
+    args
+}
+
+/// The whole tool: flags and stdin in, the object (or the password) out.
+pub fn run(mut args: Args, stdin: Stdin) -> Result<Outcome> {
+    if let Some(Command::CredentialHelper { action }) = args.command.take() {
+        return helper::run(action, &stdin, &args);
+    }
+    let mut envelope = stdin.envelope()?;
+    let config = Config::from_args(args)?;
+    let targets: Vec<Target> = config
+        .regions
+        .iter()
+        .map(|aws| Target {
+            aws: aws.clone(),
+            registry_ids: config.registry_ids.clone(),
+            public: config.public,
+        })
+        .collect();
+    let reusable = match (&config.store, config.min_validity) {
+        (Store::Docker(docker), Some(min)) => Some(Reusable::from_config(docker, min)?),
+        _ => None,
+    };
+    let logins = aws::runtime()?.block_on(login::all(targets, reusable))?;
+
+    let docker = match config.store {
+        Store::Stdout => {
+            let password = &logins[0].credentials.password;
+            return Ok(Outcome::text(format!("{password}\n")));
+        }
+        Store::Docker(mut docker) => {
+            let fresh: Vec<&Login> = logins.iter().filter(|l| !l.reused).collect();
+            for login in &fresh {
+                if let Some(helper) = docker.helper(&login.endpoint) {
+                    cli::warn(format!(
+                        "{} sends {} to the credential helper docker-credential-{helper} (credHelpers or credsStore): clients ask it and ignore the login written to auths; make ecr-login that host's helper (see --help) or remove the entry",
+                        docker.path().display(),
+                        login.endpoint
+                    ));
+                }
+                let extra: Vec<(&str, Value)> = login
+                    .expires_at
+                    .map(|secs| (EXPIRY_KEY, json!(secs)))
+                    .into_iter()
+                    .collect();
+                docker.set_auth(&login.endpoint, &login.credentials, &extra);
+            }
+            if !fresh.is_empty() {
+                docker.save()?;
+            }
+            docker
+        }
+    };
+    let path = docker.path().display().to_string();
+    for login in &logins {
+        cli::note(say(login, &path));
+    }
+    let registries: Vec<Value> = logins.iter().map(|l| registry(l, &path)).collect();
+    github_output(&registries)?;
+    envelope.insert("registry".to_string(), registries[0].clone());
+    if registries.len() > 1 {
+        envelope.insert("registries".to_string(), Value::Array(registries));
+    } else {
+        envelope.shift_remove("registries");
+    }
+    Ok(Outcome::success(envelope))
+}
+
+/// `{endpoint, expiresAt, credentialsIn}`: never the password.
+fn registry(login: &Login, path: &str) -> Value {
+    json!({
+        "endpoint": login.endpoint,
+        "expiresAt": login.expires_at.map(login::rfc3339),
+        "credentialsIn": path,
+    })
+}
+
+/// One line on stderr a login: where it is, and when it expires.
+fn say(login: &Login, path: &str) -> String {
+    let expiry = match login.expires_at {
+        None => "the token's expiry is not known".to_string(),
+        Some(at) => {
+            let left = at - login::now();
+            if left <= 0 {
+                format!(
+                    "the token expired at {} (check the clock)",
+                    login::rfc3339(at)
+                )
+            } else {
+                format!(
+                    "the token expires at {}, in {}h{:02}m",
+                    login::rfc3339(at),
+                    left / 3600,
+                    left % 3600 / 60
+                )
+            }
+        }
+    };
+    let how = if login.reused {
+        "reused the login to"
+    } else {
+        "logged in to"
+    };
+    format!("{how} {} (in {path}); {expiry}", login.endpoint)
+}
+
+/// GitHub Actions: `registry=<endpoint>`, and `registries=<json>` for
+/// several, appended to `$GITHUB_OUTPUT` when it is set.
+fn github_output(registries: &[Value]) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let mut text = format!(
+        "registry={}\n",
+        registries[0]["endpoint"].as_str().unwrap_or_default()
+    );
+    if registries.len() > 1 {
+        let endpoints: Vec<&Value> = registries.iter().map(|r| &r["endpoint"]).collect();
+        text.push_str(&format!(
+            "registries={}\n",
+            Value::from(endpoints.into_iter().cloned().collect::<Vec<_>>())
+        ));
+    }
+    let doing = || {
+        format!(
+            "appending to $GITHUB_OUTPUT ({})",
+            Path::new(&path).display()
+        )
+    };
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| Error::output(doing(), &e))
+}

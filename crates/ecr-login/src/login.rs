@@ -1,0 +1,361 @@
+//! Getting the logins: one GetAuthorizationToken per region, concurrently,
+//! each token decoded into a username and password; or, with
+//! `--min-validity`, the login an earlier run stored, when it is still good.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_smithy_types::DateTime;
+use base64::Engine;
+use deploykit::aws::{self, AwsArgs};
+use deploykit::registry::{Credentials, DockerConfig};
+use deploykit::{Error, Result};
+
+/// The key, beside `auth` in a Docker config entry, where ecr-login keeps
+/// the token's expiry (seconds since the epoch); other clients ignore it.
+pub const EXPIRY_KEY: &str = "ecrLoginExpiresAt";
+
+/// ECR Public's one registry host.
+pub const PUBLIC_HOST: &str = "public.ecr.aws";
+
+/// One registry logged in to.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// The host alone: `123456789012.dkr.ecr.us-east-1.amazonaws.com`.
+    pub endpoint: String,
+    pub credentials: Credentials,
+    /// When the token stops working, in seconds since the epoch.
+    pub expires_at: Option<i64>,
+    /// Taken from the Docker config (`--min-validity`), not from AWS.
+    pub reused: bool,
+}
+
+/// What to log in to in one region.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub aws: AwsArgs,
+    pub registry_ids: Vec<String>,
+    pub public: bool,
+}
+
+/// Logins an earlier run stored, that `--min-validity` may reuse.
+#[derive(Debug, Clone, Default)]
+pub struct Reusable {
+    entries: Vec<(String, Credentials, i64)>,
+    min_validity: Duration,
+}
+
+impl Reusable {
+    /// The entries of `config` that carry ecr-login's expiry key.
+    pub fn from_config(config: &DockerConfig, min_validity: Duration) -> Result<Self> {
+        let mut entries = Vec::new();
+        for host in config.hosts() {
+            let expiry = config
+                .entry(&host)
+                .and_then(|e| e.get(EXPIRY_KEY))
+                .and_then(serde_json::Value::as_i64);
+            if let (Some(expiry), Some(credentials)) = (expiry, config.auth(&host)?) {
+                entries.push((host, credentials, expiry));
+            }
+        }
+        Ok(Reusable {
+            entries,
+            min_validity,
+        })
+    }
+
+    /// The stored logins for `target` in `region`, when every one it needs
+    /// is there and valid for `min_validity` more.
+    fn find(&self, target: &Target, region: &str) -> Option<Vec<Login>> {
+        let good_until = now() + self.min_validity.as_secs() as i64;
+        let valid = |(_, _, expiry): &&(String, Credentials, i64)| *expiry >= good_until;
+        let login = |(host, credentials, expiry): &(String, Credentials, i64)| Login {
+            endpoint: host.clone(),
+            credentials: credentials.clone(),
+            expires_at: Some(*expiry),
+            reused: true,
+        };
+        let found: Vec<&(String, Credentials, i64)> = if target.public {
+            self.entries.iter().filter(|e| e.0 == PUBLIC_HOST).collect()
+        } else if target.registry_ids.is_empty() {
+            // The caller's own registry: its host is not known without a
+            // call, so the one stored ECR login for this region stands in.
+            let ours: Vec<_> = self
+                .entries
+                .iter()
+                .filter(|e| ecr_host(&e.0).is_some_and(|(_, r)| r == region))
+                .collect();
+            if ours.len() != 1 {
+                return None;
+            }
+            ours
+        } else {
+            let mut found = Vec::new();
+            for id in &target.registry_ids {
+                found.push(
+                    self.entries
+                        .iter()
+                        .find(|e| ecr_host(&e.0).is_some_and(|(i, r)| i == id && r == region))?,
+                );
+            }
+            found
+        };
+        if found.is_empty() || !found.iter().all(valid) {
+            return None;
+        }
+        Some(found.into_iter().map(login).collect())
+    }
+}
+
+/// `(registry id, region)` of an ECR registry host.
+pub fn ecr_host(host: &str) -> Option<(&str, &str)> {
+    let rest = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let (id, rest) = rest.split_once('.')?;
+    let region = rest
+        .strip_prefix("dkr.ecr.")
+        .or_else(|| rest.strip_prefix("dkr.ecr-fips."))?;
+    let id_ok = id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = !region.is_empty() && !region.contains('.');
+    (id_ok && region_ok).then_some((id, region))
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Every target's logins, the targets concurrently, in the targets' order.
+pub async fn all(targets: Vec<Target>, reusable: Option<Reusable>) -> Result<Vec<Login>> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, target) in targets.into_iter().enumerate() {
+        let reusable = reusable.clone();
+        set.spawn(async move { (i, one(target, reusable).await) });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (i, result) =
+            joined.map_err(|e| Error::failed(format!("a login task stopped: {e}")))?;
+        results.push((i, result?));
+    }
+    results.sort_by_key(|(i, _)| *i);
+    Ok(results.into_iter().flat_map(|(_, logins)| logins).collect())
+}
+
+/// One region's logins.
+pub async fn one(target: Target, reusable: Option<Reusable>) -> Result<Vec<Login>> {
+    let sdk = aws::load(&target.aws).await?;
+    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+    if let Some(found) = reusable.as_ref().and_then(|r| r.find(&target, &region)) {
+        return Ok(found);
+    }
+    if target.public {
+        let client = aws_sdk_ecrpublic::Client::new(&sdk);
+        let out = client
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| aws::call_error("getting an ECR Public authorization token", e))?;
+        let data = out
+            .authorization_data()
+            .ok_or_else(|| Error::failed("ECR Public answered without authorization data"))?;
+        return Ok(vec![decode(
+            data.authorization_token(),
+            Some(PUBLIC_HOST),
+            data.expires_at(),
+            "ECR Public",
+        )?]);
+    }
+    let client = aws_sdk_ecr::Client::new(&sdk);
+    let ids = (!target.registry_ids.is_empty()).then(|| target.registry_ids.clone());
+    // AWS deprecates registryIds (one token serves every registry the
+    // caller may use) but still answers one endpoint per id; an id it
+    // answers none for gets the same token under its own host, below.
+    #[allow(deprecated)]
+    let out = client
+        .get_authorization_token()
+        .set_registry_ids(ids)
+        .send()
+        .await
+        .map_err(|e| {
+            aws::call_error(format!("getting an ECR authorization token in {region}"), e)
+        })?;
+    let what = format!("ECR in {region}");
+    let logins = out
+        .authorization_data()
+        .iter()
+        .map(|d| {
+            decode(
+                d.authorization_token(),
+                d.proxy_endpoint(),
+                d.expires_at(),
+                &what,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let Some(first) = logins.first().cloned() else {
+        return Err(Error::failed(format!(
+            "{what}: GetAuthorizationToken answered with no authorization data"
+        )));
+    };
+    let mut logins = logins;
+    for id in &target.registry_ids {
+        if !logins
+            .iter()
+            .any(|l| ecr_host(&l.endpoint).is_some_and(|(i, _)| i == id))
+        {
+            let suffix = first.endpoint.split_once('.').map_or("", |(_, s)| s);
+            logins.push(Login {
+                endpoint: format!("{id}.{suffix}"),
+                ..first.clone()
+            });
+        }
+    }
+    Ok(logins)
+}
+
+/// A token (base64 of `user:password`) and its endpoint into a [`Login`].
+/// What is wrong with a token is said; the token is never repeated.
+pub fn decode(
+    token: Option<&str>,
+    endpoint: Option<&str>,
+    expires_at: Option<&DateTime>,
+    what: &str,
+) -> Result<Login> {
+    let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        Error::failed(format!(
+            "{what}: AWS answered without an authorization token"
+        ))
+    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .map_err(|_| Error::failed(format!("{what}: the authorization token is not base64")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::failed(format!("{what}: the authorization token is not text")))?;
+    let (username, password) = text
+        .split_once(':')
+        .filter(|(u, p)| !u.is_empty() && !p.is_empty())
+        .ok_or_else(|| {
+            Error::failed(format!(
+                "{what}: the authorization token is not USER:PASSWORD"
+            ))
+        })?;
+    let endpoint = endpoint
+        .map(|e| {
+            let e = e.trim();
+            let e = e
+                .strip_prefix("https://")
+                .or_else(|| e.strip_prefix("http://"))
+                .unwrap_or(e);
+            e.trim_end_matches('/').to_string()
+        })
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| {
+            Error::failed(format!(
+                "{what}: AWS answered without the registry's endpoint"
+            ))
+        })?;
+    Ok(Login {
+        endpoint,
+        credentials: Credentials {
+            username: username.to_string(),
+            password: password.to_string(),
+        },
+        expires_at: expires_at.map(DateTime::secs),
+        reused: false,
+    })
+}
+
+/// `2026-11-25T22:00:00Z`.
+pub fn rfc3339(secs: i64) -> String {
+    DateTime::from_secs(secs)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(text: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(text)
+    }
+
+    #[test]
+    fn a_token_splits_at_the_first_colon() {
+        let login = decode(
+            Some(&b64("AWS:pa:ss")),
+            Some("https://1.dkr.ecr.r.amazonaws.com"),
+            None,
+            "ECR",
+        )
+        .unwrap();
+        assert_eq!(login.credentials.username, "AWS");
+        assert_eq!(login.credentials.password, "pa:ss");
+        assert_eq!(login.endpoint, "1.dkr.ecr.r.amazonaws.com");
+    }
+
+    #[test]
+    fn an_empty_token_is_a_failure() {
+        let e = decode(Some(""), Some("https://h"), None, "ECR in r").unwrap_err();
+        assert_eq!(e.exit().code(), 1);
+        assert_eq!(
+            e.to_string(),
+            "ECR in r: AWS answered without an authorization token"
+        );
+    }
+
+    #[test]
+    fn a_token_that_is_not_base64_is_a_failure_that_does_not_repeat_it() {
+        let e = decode(Some("s3cr3t!!"), Some("https://h"), None, "ECR").unwrap_err();
+        assert!(
+            e.to_string().contains("not base64") && !e.to_string().contains("s3cr3t"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_token_without_a_colon_is_a_failure() {
+        let e = decode(Some(&b64("s3cr3t")), Some("https://h"), None, "ECR").unwrap_err();
+        assert!(
+            e.to_string().contains("not USER:PASSWORD") && !e.to_string().contains("s3cr3t"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ecr_hosts() {
+        assert_eq!(
+            ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+            Some(("123456789012", "us-east-1"))
+        );
+        assert_eq!(
+            ecr_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+            Some(("123456789012", "cn-north-1"))
+        );
+        assert_eq!(ecr_host("public.ecr.aws"), None);
+        assert_eq!(ecr_host("12345.dkr.ecr.us-east-1.amazonaws.com"), None);
+    }
+
+    /// What --public does with ECR Public's answer (moto has no ECR
+    /// Public API; the SDK's own output type stands in for the service).
+    #[test]
+    fn an_ecr_public_answer_is_a_login_to_public_ecr_aws() {
+        let data = aws_sdk_ecrpublic::types::AuthorizationData::builder()
+            .authorization_token(b64("AWS:public-token"))
+            .expires_at(DateTime::from_secs(2_000_000_000))
+            .build();
+        let login = decode(
+            data.authorization_token(),
+            Some(PUBLIC_HOST),
+            data.expires_at(),
+            "ECR Public",
+        )
+        .unwrap();
+        assert_eq!(login.endpoint, "public.ecr.aws");
+        assert_eq!(login.credentials.password, "public-token");
+        assert_eq!(login.expires_at, Some(2_000_000_000));
+    }
+}

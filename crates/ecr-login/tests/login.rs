@@ -1,0 +1,438 @@
+//! ecr-login as users run it: the real binary against moto's ECR (started
+//! by `make test`), the login read back from the Docker config it wrote.
+//! moto's token is fixed: user `AWS`, password `<registry id>-auth-token`,
+//! expiring on 2015-01-01; every run here checks that no password reached
+//! stdout or stderr (but with `--password-stdout`, where it is the output).
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use deploy_tests::{Output, Tool, read_json};
+use serde_json::{Value, json};
+
+const ACCOUNT: &str = "123456789012";
+const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+/// moto's token for 2015-01-01T00:00:00Z.
+const MOTO_EXPIRY: i64 = 1_420_070_400;
+
+fn login() -> Tool {
+    deploy_tests::tool(env!("CARGO_BIN_EXE_ecr-login")).aws()
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Asserts that no moto password is in what the run printed.
+#[track_caller]
+fn no_secret(out: &Output) {
+    for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !text.contains("auth-token"),
+            "a password on {name}:\n{text}"
+        );
+        assert!(
+            !text.contains(&b64(&format!("AWS:{ACCOUNT}-auth-token"))),
+            "an auth on {name}"
+        );
+    }
+}
+
+/// `HOME/.docker/config.json` ($DOCKER_CONFIG in the test harness), its
+/// directory made so that a test can put a config there first.
+fn config_in(home: &Path) -> PathBuf {
+    let dir = home.join(".docker");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("config.json")
+}
+
+#[test]
+fn the_default_registry_is_stored_in_the_docker_config() {
+    let (out, home) = login().run_with_home();
+    no_secret(&out);
+    let doc = out.success();
+    let config = config_in(home.path());
+    assert_eq!(
+        doc,
+        json!({"registry": {"endpoint": HOST, "expiresAt": "2015-01-01T00:00:00Z", "credentialsIn": config.display().to_string()}})
+    );
+    assert_eq!(
+        read_json(&config),
+        json!({"auths": {HOST: {"auth": b64("AWS:123456789012-auth-token"), "ecrLoginExpiresAt": MOTO_EXPIRY}}})
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("ecr-login: logged in to {HOST}")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_docker_config_is_written_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let (out, home) = login().run_with_home();
+    out.success();
+    let mode = std::fs::metadata(config_in(home.path()))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn several_registry_ids_are_all_logged_in() {
+    let (out, home) = login()
+        .args([
+            "--registry-id",
+            "111111111111",
+            "--registry-id",
+            "222222222222",
+        ])
+        .run_with_home();
+    let doc = out.success();
+    let endpoints: Vec<&Value> = doc["registries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["endpoint"])
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+            "222222222222.dkr.ecr.us-east-1.amazonaws.com"
+        ]
+    );
+    assert_eq!(doc["registry"], doc["registries"][0]);
+    let auths = &read_json(config_in(home.path()))["auths"];
+    assert_eq!(
+        auths["222222222222.dkr.ecr.us-east-1.amazonaws.com"]["auth"],
+        b64("AWS:222222222222-auth-token")
+    );
+    assert!(!out.stderr.contains("auth-token") && !out.stdout.contains("auth-token"));
+}
+
+#[test]
+fn several_regions_are_logged_in_in_one_run() {
+    let (out, home) = login()
+        .args(["--region", "us-east-1", "--region", "eu-west-1"])
+        .run_with_home();
+    no_secret(&out);
+    let doc = out.success();
+    let endpoints: Vec<&Value> = doc["registries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["endpoint"])
+        .collect();
+    assert_eq!(
+        endpoints,
+        [HOST, "123456789012.dkr.ecr.eu-west-1.amazonaws.com"]
+    );
+    let auths = read_json(config_in(home.path()))["auths"].clone();
+    assert_eq!(auths.as_object().unwrap().len(), 2);
+}
+
+#[test]
+fn docker_config_flag_picks_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("ci-docker");
+    let (out, home) = login()
+        .args(["--docker-config", target.to_str().unwrap()])
+        .run_with_home();
+    no_secret(&out);
+    assert_eq!(
+        out.success()["registry"]["credentialsIn"],
+        target.join("config.json").display().to_string()
+    );
+    assert_eq!(
+        read_json(target.join("config.json"))["auths"][HOST]["auth"],
+        b64("AWS:123456789012-auth-token")
+    );
+    assert!(
+        !config_in(home.path()).exists(),
+        "$DOCKER_CONFIG left alone"
+    );
+}
+
+#[test]
+fn docker_config_variable_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _home) = login().env("DOCKER_CONFIG", dir.path()).run_with_home();
+    no_secret(&out);
+    out.success();
+    assert!(dir.path().join("config.json").exists());
+}
+
+#[test]
+fn an_existing_config_keeps_every_other_key_in_value_and_order() {
+    let tool = login();
+    let config = config_in(tool.home());
+    let before = r#"{
+	"auths": {
+		"ghcr.io": {"auth": "dXNlcjpwYXNz"},
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com": {"auth": "b2xkOm9sZA==", "email": "keep-me"},
+		"registry.example:5000": {"auth": "YTpi"}
+	},
+	"credHelpers": {"gcr.io": "gcloud"},
+	"credsStore": "desktop",
+	"currentContext": "colima",
+	"plugins": {"buildx": {"x": [1, 2]}}
+}"#;
+    std::fs::write(&config, before).unwrap();
+    let (out, _home) = tool.run_with_home();
+    no_secret(&out);
+    out.success();
+    let after = read_json(&config);
+    let before: Value = serde_json::from_str(before).unwrap();
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        keys(&after),
+        keys(&before),
+        "top-level keys and their order"
+    );
+    assert_eq!(
+        keys(&after["auths"]),
+        keys(&before["auths"]),
+        "auths and their order"
+    );
+    for key in ["credHelpers", "credsStore", "currentContext", "plugins"] {
+        assert_eq!(after[key], before[key], "{key}");
+    }
+    assert_eq!(after["auths"]["ghcr.io"], before["auths"]["ghcr.io"]);
+    assert_eq!(
+        after["auths"]["registry.example:5000"],
+        before["auths"]["registry.example:5000"]
+    );
+    assert_eq!(
+        after["auths"][HOST],
+        json!({"auth": b64("AWS:123456789012-auth-token"), "email": "keep-me", "ecrLoginExpiresAt": MOTO_EXPIRY})
+    );
+}
+
+#[test]
+fn password_stdout_prints_the_password_alone_and_writes_nothing() {
+    let (out, home) = login().args(["--password-stdout"]).run_with_home();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "123456789012-auth-token\n");
+    assert!(!out.stderr.contains("auth-token"), "{}", out.stderr);
+    assert!(!config_in(home.path()).exists());
+}
+
+#[test]
+fn password_stdout_takes_one_registry() {
+    let out = login()
+        .args([
+            "--password-stdout",
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+        ])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("--password-stdout prints one password"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn credential_helper_get_answers_as_docker_expects() {
+    let out = login()
+        .args(["credential-helper", "get"])
+        .stdin(format!("https://{HOST}\n"))
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.json(),
+        json!({"ServerURL": format!("https://{HOST}"), "Username": "AWS", "Secret": "123456789012-auth-token"})
+    );
+    assert!(!out.stderr.contains("auth-token"));
+}
+
+#[cfg(unix)]
+#[test]
+fn credential_helper_answers_under_the_docker_credential_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("docker-credential-ecr-login");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ecr-login"), &link).unwrap();
+    let out = deploy_tests::tool(&link)
+        .aws()
+        .args(["get"])
+        .stdin("210987654321.dkr.ecr.eu-west-1.amazonaws.com")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["Secret"], "210987654321-auth-token");
+    let out = deploy_tests::tool(&link).args(["list"]).run();
+    assert_eq!((out.code, out.stdout.as_str()), (0, "{}\n"));
+    let out = deploy_tests::tool(&link)
+        .args(["store"])
+        .stdin(r#"{"ServerURL": "x", "Username": "u", "Secret": "s"}"#)
+        .run();
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn credential_helper_refuses_a_host_that_is_not_ecr() {
+    let out = login()
+        .args(["credential-helper", "get"])
+        .stdin("ghcr.io")
+        .run();
+    assert!(
+        out.failure(1).contains("credentials not found"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn github_output_gets_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out");
+    std::fs::write(&file, "earlier=1\n").unwrap();
+    let out = login()
+        .env("GITHUB_OUTPUT", &file)
+        .args(["--region", "us-east-1", "--region", "eu-west-1"])
+        .run();
+    no_secret(&out);
+    out.success();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!(
+            "earlier=1\nregistry={HOST}\nregistries=[\"{HOST}\",\"123456789012.dkr.ecr.eu-west-1.amazonaws.com\"]\n"
+        )
+    );
+}
+
+/// A login an earlier run stored, valid for two more hours.
+fn stored_login(tool: &Tool, valid_for: i64) -> PathBuf {
+    let config = config_in(tool.home());
+    let expiry = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + valid_for;
+    std::fs::write(
+        &config,
+        serde_json::to_vec(&json!({"auths": {HOST: {"auth": b64("AWS:stored-token"), "ecrLoginExpiresAt": expiry}}})).unwrap(),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn min_validity_reuses_a_login_still_valid_without_calling_aws() {
+    // An endpoint where nothing listens: a call would fail the run.
+    let tool = login().env("AWS_ENDPOINT_URL", "http://127.0.0.1:1");
+    let config = stored_login(&tool, 7200);
+    let before = std::fs::read(&config).unwrap();
+    let (out, _home) = tool.args(["--min-validity", "1h"]).run_with_home();
+    assert!(!out.stdout.contains("stored-token") && !out.stderr.contains("stored-token"));
+    assert_eq!(out.success()["registry"]["endpoint"], HOST);
+    assert!(
+        out.stderr.contains(&format!("reused the login to {HOST}")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), before, "nothing rewritten");
+}
+
+#[test]
+fn min_validity_logs_in_again_when_the_stored_login_is_too_short() {
+    let tool = login();
+    let config = stored_login(&tool, 7200);
+    let (out, _home) = tool.args(["--min-validity", "3h"]).run_with_home();
+    no_secret(&out);
+    out.success();
+    assert_eq!(
+        read_json(&config)["auths"][HOST]["auth"],
+        b64("AWS:123456789012-auth-token")
+    );
+}
+
+#[test]
+fn a_malformed_registry_id_is_refused_before_any_call() {
+    let out = login()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .args(["--registry-id", "12345"])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("--registry-id \"12345\": expected an AWS account id, 12 digits"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error_in_the_toolkit_form() {
+    let out = login().args(["--no-such-flag"]).run();
+    assert!(
+        out.failure(2)
+            .starts_with("ecr-login: unexpected argument '--no-such-flag'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_malformed_docker_config_is_refused_before_any_call_and_left_as_it_was() {
+    let tool = login().env("AWS_ENDPOINT_URL", "http://127.0.0.1:1");
+    let config = config_in(tool.home());
+    let before = b"{\"auths\": {\"ghcr.io\": {\"auth\": \"s3cr3t\"},}\n";
+    std::fs::write(&config, before).unwrap();
+    let (out, _home) = tool.run_with_home();
+    let err = out.failure(2);
+    assert!(
+        err.contains(&config.display().to_string()) && err.contains("line 1"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t"), "{err}");
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+}
+
+#[test]
+fn an_unwritable_docker_config_dir_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = login()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .args(["--docker-config", file.join("docker").to_str().unwrap()])
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains(&file.join("docker").display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_credentials_at_all_is_one_readable_failure() {
+    let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecr-login"))
+        .env("AWS_ENDPOINT_URL", &deploy_tests::emulators().endpoint)
+        .args(["--region", "us-east-1"])
+        .run();
+    let err = out.failure(1);
+    assert!(
+        err.contains("no AWS credentials found; the providers tried:"),
+        "{err}"
+    );
+    for source in ["Environment", "Profile", "WebIdentityToken"] {
+        assert!(err.contains(source), "names {source}: {err}");
+    }
+    assert!(!err.contains("DispatchFailure"), "no debug dump: {err}");
+}
+
+#[test]
+fn an_upstream_failure_is_passed_on_without_logging_in() {
+    let (out, home) = login()
+        .stdin(r#"{"error": {"tool": "x", "message": "m", "exitCode": 1}}"#)
+        .run_with_home();
+    out.failure_report(1);
+    assert!(!config_in(home.path()).exists());
+}
