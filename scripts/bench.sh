@@ -9,6 +9,10 @@
 #   2. taskdef-render --family (one DescribeTaskDefinition call and the render)
 #      against `aws ecs describe-task-definition`, both on moto
 #      (aws CLI 0.35-0.43 s a call; target <= 0.1x: README, "Performance").
+#   3. ecr-login --password-stdout against `aws ecr get-login-password`, and
+#      ecr-login storing the login in a Docker config, both on moto
+#      (aws CLI ~346 ms and 55 MiB; target <= 0.1x, aim <= 0.03x), with the
+#      peak memory of one run of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +23,10 @@ need() { # command package
 }
 need hyperfine hyperfine
 need jq jq
+need /usr/bin/time time
 
 echo "bench: building release binaries" >&2
-cargo build --release --quiet -p taskdef-render
+cargo build --release --quiet -p taskdef-render -p ecr-login
 bin=$PWD/target/release
 
 work=$(mktemp -d)
@@ -68,7 +73,20 @@ hyperfine --shell=none --warmup 3 --runs "${BENCH_ECS_RUNS:-30}" --style basic \
     -n "aws $(aws --version 2>&1 | cut -d' ' -f1)" "aws ecs describe-task-definition --task-definition demo-web --include TAGS" \
     >&2
 
-python3 - "$work/render.json" "$work/ecs.json" <<'PY'
+export DOCKER_CONFIG=$work/docker
+[ "$("$bin/ecr-login" --password-stdout)" = "$(aws ecr get-login-password)" ] \
+    || { echo "bench: ecr-login and the aws CLI disagree on the password" >&2; exit 1; }
+hyperfine --shell=none --warmup 3 --runs "${BENCH_ECS_RUNS:-30}" --style basic \
+    --export-json "$work/ecr.json" \
+    -n "ecr-login --password-stdout" "$bin/ecr-login --password-stdout" \
+    -n "aws ecr get-login-password" "aws ecr get-login-password" \
+    -n "ecr-login (Docker config)" "$bin/ecr-login" \
+    >&2
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+ours_kib=$(rss "$bin/ecr-login" --password-stdout)
+theirs_kib=$(rss aws ecr get-login-password)
+
+python3 - "$work/render.json" "$work/ecs.json" "$work/ecr.json" "$ours_kib" "$theirs_kib" <<'PY'
 import json, sys
 def medians(path):
     r = json.load(open(path))["results"]
@@ -77,4 +95,8 @@ def medians(path):
 print(f"image swap, 10 containers: taskdef-render {ours:.2f} ms, {jq} {theirs:.2f} ms (medians), ratio {ours / theirs:.2f}x (target <= 1.00x, aim <= 0.25x)")
 (_, ours), (cli, theirs) = medians(sys.argv[2])
 print(f"one ECS call on moto: taskdef-render --family {ours:.1f} ms, {cli} describe-task-definition {theirs:.1f} ms (medians), ratio {ours / theirs:.2f}x (target <= 0.10x)")
+(_, ours), (_, theirs), (_, stored) = medians(sys.argv[3])
+print(f"ECR password on moto: ecr-login --password-stdout {ours:.1f} ms, aws ecr get-login-password {theirs:.1f} ms (medians), ratio {ours / theirs:.3f}x (target <= 0.10x, aim <= 0.03x); ecr-login writing the Docker config {stored:.1f} ms ({stored / theirs:.3f}x)")
+ours_kib, theirs_kib = int(sys.argv[4]), int(sys.argv[5])
+print(f"peak memory of one login: ecr-login {ours_kib / 1024:.1f} MiB, aws CLI {theirs_kib / 1024:.1f} MiB")
 PY

@@ -228,10 +228,12 @@ up() {
     moto_port=$(free_port); reg_port=$(free_port); auth_port=$(free_port)
     password="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-    # Every request is recorded in the state directory (GET
-    # /moto-api/recorder/download-recording), for tests that check what a
-    # tool sent.
-    start moto env MOTO_ENABLE_RECORDING=true MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" \
+    # With EMULATORS_RECORD=1 (make test sets it), every request is recorded
+    # in the state directory (GET /moto-api/recorder/download-recording), for
+    # tests that check what a tool sent. Off otherwise: it slows every call,
+    # which make bench would measure.
+    start moto env MOTO_ENABLE_RECORDING="$([ "${EMULATORS_RECORD:-}" = 1 ] && echo true || echo false)" \
+        MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" \
         "$venv/bin/python" "$here/moto_launcher.py" -H 127.0.0.1 -p "$moto_port"
 
     local registry_bin

@@ -22,7 +22,8 @@ export EMULATORS_DIR
 trap 'scripts/emulators.sh down' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-emulator_env=$(scripts/emulators.sh up)
+# moto records every request, for the tests that check what a tool sent.
+emulator_env=$(EMULATORS_RECORD=1 scripts/emulators.sh up)
 eval "$emulator_env"
 
 echo "== test" >&2

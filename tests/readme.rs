@@ -46,7 +46,7 @@ fn readme_pipelines_that_work_today() {
     let blocks = blocks("What works today");
     assert_eq!(
         blocks.len(),
-        2,
+        3,
         "a README pipeline without an expectation here: {blocks:#?}"
     );
 
@@ -56,6 +56,7 @@ fn readme_pipelines_that_work_today() {
     moto_ecs("RegisterTaskDefinition", &td);
 
     let bin = workspace_bin("taskdef-render");
+    workspace_bin("ecr-login");
     let path = format!(
         "{}:{}",
         bin.parent().unwrap().display(),
@@ -86,8 +87,13 @@ fn readme_pipelines_that_work_today() {
                 assert!(has_env(c, "GIT_SHA", "0f3a9c1"), "{c}");
                 assert_eq!(registered["taskDefinition"]["family"], "web");
             }
-            // taskdef-render --family | jq .taskDefinition > td.json
+            // ecr-login | jq -r .registry.endpoint
             1 => {
+                assert_eq!(out.stdout, "123456789012.dkr.ecr.us-east-1.amazonaws.com\n");
+                assert!(!out.stderr.contains("auth-token"), "no password on stderr");
+            }
+            // taskdef-render --family | jq .taskDefinition > td.json
+            2 => {
                 let rendered = read_json(dir.path().join("td.json"));
                 assert_eq!(web(&rendered)["image"], image);
                 assert!(
