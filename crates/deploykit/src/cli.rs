@@ -65,6 +65,17 @@ impl Outcome {
         }
     }
 
+    /// Failure that still prints `text` raw (a protocol's own error answer,
+    /// such as a credential helper's "credentials not found"), with the
+    /// error on stderr and its exit code.
+    pub fn failed_text(text: String, error: Error) -> Self {
+        Outcome {
+            output: None,
+            text: Some(text),
+            failure: Some(error),
+        }
+    }
+
     /// Success with nothing to print.
     pub fn quiet() -> Self {
         Outcome {
@@ -90,15 +101,38 @@ pub fn main_from<A: clap::Parser>(
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     run: impl FnOnce(A, Stdin) -> Result<Outcome>,
 ) -> ExitCode {
+    main_with(tool, argv, true, run)
+}
+
+/// [`main_from`] for a tool speaking another protocol than the pipe's (a
+/// Docker credential helper): stdin is not the pipe's object, so an `error`
+/// in it is not an upstream failure.
+pub fn main_outside_the_pipe<A: clap::Parser>(
+    tool: &'static str,
+    argv: impl IntoIterator<Item = std::ffi::OsString>,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+) -> ExitCode {
+    main_with(tool, argv, false, run)
+}
+
+fn main_with<A: clap::Parser>(
+    tool: &'static str,
+    argv: impl IntoIterator<Item = std::ffi::OsString>,
+    in_the_pipe: bool,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+) -> ExitCode {
     let _ = TOOL.set(tool);
     let args = match A::try_parse_from(argv) {
         Ok(args) => args,
         Err(e) => return clap_exit(tool, &e),
     };
-    let result = Stdin::read().and_then(|stdin| match stdin.upstream_failure() {
-        Some((doc, code)) => Ok(pass_through(stdin.bytes(), &doc, code)),
-        None => run(args, stdin).and_then(|outcome| finish(tool, outcome)),
-    });
+    let result =
+        Stdin::read().and_then(
+            |stdin| match stdin.upstream_failure().filter(|_| in_the_pipe) {
+                Some((doc, code)) => Ok(pass_through(stdin.bytes(), &doc, code)),
+                None => run(args, stdin).and_then(|outcome| finish(tool, outcome)),
+            },
+        );
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(Exit::Success.code()),

@@ -212,6 +212,48 @@ impl DockerConfig {
         })
     }
 
+    /// Re-reads `DIR/config.json` under an exclusive lock on
+    /// `DIR/config.json.lock`, applies `edit`, and saves: two writers that
+    /// take the lock (two ecr-login runs at once) each keep the other's
+    /// login, where a read-then-save would keep only the last one. The lock
+    /// file stays (an empty file; removing it would race the next writer).
+    pub fn update(dir: &Path, edit: impl FnOnce(&mut DockerConfig)) -> Result<DockerConfig> {
+        create_dir(dir).map_err(|e| {
+            Error::output(
+                format!("creating the Docker config directory {}", dir.display()),
+                &e,
+            )
+        })?;
+        let lock_path = dir.join("config.json.lock");
+        let doing = || format!("locking {}", lock_path.display());
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::output(doing(), &e))?;
+        lock.lock().map_err(|e| Error::output(doing(), &e))?;
+        let mut config = DockerConfig::load(dir)?;
+        edit(&mut config);
+        config.save()?;
+        drop(lock);
+        Ok(config)
+    }
+
+    /// Makes `dir` as [`DockerConfig::save`] would (mode 0700), to find out
+    /// before any work whether a login can be written there.
+    pub fn make_dir(dir: &Path) -> Result<()> {
+        create_dir(dir).map_err(|e| {
+            Error::input(
+                format!(
+                    "the Docker config directory {} cannot be written",
+                    dir.display()
+                ),
+                &e,
+            )
+        })
+    }
+
     /// The keys of `auths`, in order.
     pub fn hosts(&self) -> Vec<String> {
         self.doc
@@ -1009,6 +1051,26 @@ mod tests {
         let again = DockerConfig::load(&dir).unwrap();
         assert!(again.existed());
         assert_eq!(again.auth(ECR).unwrap(), Some(creds("AWS", "pa:ss")));
+    }
+
+    #[test]
+    fn update_keeps_what_another_writer_saved_in_between() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = DockerConfig::load(dir.path()).unwrap();
+        let creds = |p: &str| Credentials {
+            username: "u".into(),
+            password: p.into(),
+        };
+        DockerConfig::update(dir.path(), |c| c.set_auth("a.example", &creds("1"), &[])).unwrap();
+        drop(stale); // a run that loaded before the other wrote: update re-reads
+        let config =
+            DockerConfig::update(dir.path(), |c| c.set_auth("b.example", &creds("2"), &[]))
+                .unwrap();
+        assert_eq!(config.hosts(), ["a.example", "b.example"]);
+        assert_eq!(
+            DockerConfig::load(dir.path()).unwrap().hosts(),
+            ["a.example", "b.example"]
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Config {
     pub regions: Vec<AwsArgs>,
     pub store: Store,
     pub min_validity: Option<Duration>,
+    /// `$GITHUB_OUTPUT`, when set, tried for appending already.
+    pub github_output: Option<PathBuf>,
 }
 
 impl Config {
@@ -78,7 +80,7 @@ impl Config {
             .map(|text| {
                 parse_duration(text).ok_or_else(|| {
                     Error::usage(format!(
-                        "--min-validity {text:?}: expected a duration such as 90s, 30m, 1h or 1h30m"
+                        "--min-validity {text:?}: expected a duration such as 90s, 30m, 1h or 1h30m, at most 30d"
                     ))
                 })
             })
@@ -97,12 +99,23 @@ impl Config {
             writable(&dir)?;
             Store::Docker(docker)
         };
+        let github_output = std::env::var_os("GITHUB_OUTPUT")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        if let Some(path) = &github_output {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|e| Error::input(format!("$GITHUB_OUTPUT ({})", path.display()), &e))?;
+        }
         Ok(Config {
             registry_ids,
             public: args.public,
             regions,
             store,
             min_validity,
+            github_output,
         })
     }
 }
@@ -119,15 +132,23 @@ fn writable(dir: &std::path::Path) -> Result<()> {
             &e,
         )
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    DockerConfig::make_dir(dir)?;
     let probe = dir.join(format!(".ecr-login-probe-{}", std::process::id()));
     std::fs::File::create(&probe).map_err(fail)?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
-/// `90s`, `30m`, `1h`, `1h30m`, `2d`; a bare number is seconds.
+/// The longest `--min-validity`: ECR tokens live 12 hours, so anything
+/// longer only says "always log in"; 30 days keeps the arithmetic sane.
+const MAX_VALIDITY: u64 = 30 * 86400;
+
+/// `90s`, `30m`, `1h`, `1h30m`, `2d`; a bare number is seconds; at most 30d.
 pub fn parse_duration(text: &str) -> Option<Duration> {
+    parse_any_duration(text).filter(|d| d.as_secs() <= MAX_VALIDITY)
+}
+
+fn parse_any_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -170,7 +191,17 @@ mod tests {
 
     #[test]
     fn not_durations() {
-        for bad in ["", "h", "1x", "1h30", "-1h", "1.5h"] {
+        for bad in [
+            "",
+            "h",
+            "1x",
+            "1h30",
+            "-1h",
+            "1.5h",
+            "31d",
+            "9223372036854775807s",
+            "18446744073709551615",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

@@ -24,20 +24,24 @@ use serde_json::{Value, json};
 
 pub use args::{Args, Command};
 pub use config::{Config, Store};
-use login::{EXPIRY_KEY, Login, Reusable, Target};
+use deploykit::registry::DockerConfig;
+use login::{DEFAULT_KEY, EXPIRY_KEY, Login, Reusable, Target};
 
-/// The command line; under the name `docker-credential-*` (a symlink for
-/// Docker's `credHelpers`), it is `ecr-login credential-helper ACTION`.
-pub fn argv() -> Vec<OsString> {
+/// The command line, and whether it runs the credential-helper protocol
+/// (then stdin is a server URL, not the pipe's object): under the name
+/// `docker-credential-*` (a symlink for Docker's `credHelpers`), it is
+/// `ecr-login credential-helper ACTION`.
+pub fn argv() -> (Vec<OsString>, bool) {
     let mut args: Vec<OsString> = std::env::args_os().collect();
-    let as_helper = args
+    let renamed = args
         .first()
         .and_then(|a| Path::new(a).file_name())
         .is_some_and(|n| n.to_string_lossy().starts_with("docker-credential-"));
-    if as_helper {
+    if renamed {
         args.splice(0..1, ["ecr-login".into(), "credential-helper".into()]);
     }
-    args
+    let as_helper = args.get(1).is_some_and(|a| a == "credential-helper");
+    (args, as_helper)
 }
 
 /// The whole tool: flags and stdin in, the object (or the password) out.
@@ -67,27 +71,48 @@ pub fn run(mut args: Args, stdin: Stdin) -> Result<Outcome> {
             let password = &logins[0].credentials.password;
             return Ok(Outcome::text(format!("{password}\n")));
         }
-        Store::Docker(mut docker) => {
-            let fresh: Vec<&Login> = logins.iter().filter(|l| !l.reused).collect();
-            for login in &fresh {
-                if let Some(helper) = docker.helper(&login.endpoint) {
-                    cli::warn(format!(
-                        "{} sends {} to the credential helper docker-credential-{helper} (credHelpers or credsStore): clients ask it and ignore the login written to auths; make ecr-login that host's helper (see --help) or remove the entry",
-                        docker.path().display(),
+        Store::Docker(docker) => {
+            let dir = docker
+                .path()
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let mut fresh: Vec<&Login> = Vec::new();
+            for login in logins.iter().filter(|l| !l.reused) {
+                match docker.helper(&login.endpoint) {
+                    // Docker asks ecr-login itself for this host: nothing to store.
+                    Some("ecr-login") => cli::note(format!(
+                        "{} uses ecr-login as its credential helper: no login stored",
                         login.endpoint
-                    ));
+                    )),
+                    Some(helper) => {
+                        cli::warn(format!(
+                            "{} sends {} to the credential helper docker-credential-{helper} (credHelpers or credsStore): clients ask it and ignore the login written to auths; make ecr-login that host's helper (see --help) or remove the entry",
+                            docker.path().display(),
+                            login.endpoint
+                        ));
+                        fresh.push(login);
+                    }
+                    None => fresh.push(login),
                 }
-                let extra: Vec<(&str, Value)> = login
-                    .expires_at
-                    .map(|secs| (EXPIRY_KEY, json!(secs)))
-                    .into_iter()
-                    .collect();
-                docker.set_auth(&login.endpoint, &login.credentials, &extra);
             }
-            if !fresh.is_empty() {
-                docker.save()?;
+            if fresh.is_empty() {
+                docker
+            } else {
+                // Re-read under a lock: another run may have written since.
+                DockerConfig::update(&dir, |config| {
+                    for login in &fresh {
+                        let mut extra: Vec<(&str, Value)> = Vec::new();
+                        if let Some(secs) = login.expires_at {
+                            extra.push((EXPIRY_KEY, json!(secs)));
+                        }
+                        if login.default_registry {
+                            extra.push((DEFAULT_KEY, json!(true)));
+                        }
+                        config.set_auth(&login.endpoint, &login.credentials, &extra);
+                    }
+                })?
             }
-            docker
         }
     };
     let path = docker.path().display().to_string();
@@ -95,7 +120,9 @@ pub fn run(mut args: Args, stdin: Stdin) -> Result<Outcome> {
         cli::note(say(login, &path));
     }
     let registries: Vec<Value> = logins.iter().map(|l| registry(l, &path)).collect();
-    github_output(&registries)?;
+    if let Some(path) = &config.github_output {
+        github_output(path, &registries)?;
+    }
     envelope.insert("registry".to_string(), registries[0].clone());
     if registries.len() > 1 {
         envelope.insert("registries".to_string(), Value::Array(registries));
@@ -145,31 +172,20 @@ fn say(login: &Login, path: &str) -> String {
 
 /// GitHub Actions: `registry=<endpoint>`, and `registries=<json>` for
 /// several, appended to `$GITHUB_OUTPUT` when it is set.
-fn github_output(registries: &[Value]) -> Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
+fn github_output(path: &Path, registries: &[Value]) -> Result<()> {
     let mut text = format!(
         "registry={}\n",
         registries[0]["endpoint"].as_str().unwrap_or_default()
     );
     if registries.len() > 1 {
-        let endpoints: Vec<&Value> = registries.iter().map(|r| &r["endpoint"]).collect();
-        text.push_str(&format!(
-            "registries={}\n",
-            Value::from(endpoints.into_iter().cloned().collect::<Vec<_>>())
-        ));
+        let endpoints: Vec<Value> = registries.iter().map(|r| r["endpoint"].clone()).collect();
+        text.push_str(&format!("registries={}\n", Value::Array(endpoints)));
     }
-    let doing = || {
-        format!(
-            "appending to $GITHUB_OUTPUT ({})",
-            Path::new(&path).display()
-        )
-    };
+    let doing = || format!("appending to $GITHUB_OUTPUT ({})", path.display());
     std::fs::OpenOptions::new()
         .append(true)
         .create(true)
-        .open(&path)
+        .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(|e| Error::output(doing(), &e))
 }

@@ -14,6 +14,11 @@ use deploykit::{Error, Result};
 /// the token's expiry (seconds since the epoch); other clients ignore it.
 pub const EXPIRY_KEY: &str = "ecrLoginExpiresAt";
 
+/// The key, beside `auth`, that marks a login to the caller's own registry
+/// (a run without `--registry-id`): the only entries `--min-validity` may
+/// reuse for such a run.
+pub const DEFAULT_KEY: &str = "ecrLoginDefault";
+
 /// ECR Public's one registry host.
 pub const PUBLIC_HOST: &str = "public.ecr.aws";
 
@@ -27,6 +32,8 @@ pub struct Login {
     pub expires_at: Option<i64>,
     /// Taken from the Docker config (`--min-validity`), not from AWS.
     pub reused: bool,
+    /// The caller's own registry (no `--registry-id` asked for).
+    pub default_registry: bool,
 }
 
 /// What to log in to in one region.
@@ -40,21 +47,40 @@ pub struct Target {
 /// Logins an earlier run stored, that `--min-validity` may reuse.
 #[derive(Debug, Clone, Default)]
 pub struct Reusable {
-    entries: Vec<(String, Credentials, i64)>,
+    entries: Vec<Stored>,
     min_validity: Duration,
 }
 
+/// One login an earlier run stored, with its expiry.
+#[derive(Debug, Clone)]
+struct Stored {
+    host: String,
+    credentials: Credentials,
+    expires_at: i64,
+    default_registry: bool,
+}
+
 impl Reusable {
-    /// The entries of `config` that carry ecr-login's expiry key.
+    /// The entries of `config` that ecr-login wrote (those that carry its
+    /// expiry key); any other entry is not looked at.
     pub fn from_config(config: &DockerConfig, min_validity: Duration) -> Result<Self> {
         let mut entries = Vec::new();
         for host in config.hosts() {
-            let expiry = config
-                .entry(&host)
-                .and_then(|e| e.get(EXPIRY_KEY))
-                .and_then(serde_json::Value::as_i64);
-            if let (Some(expiry), Some(credentials)) = (expiry, config.auth(&host)?) {
-                entries.push((host, credentials, expiry));
+            let Some(entry) = config.entry(&host) else {
+                continue;
+            };
+            let Some(expires_at) = entry.get(EXPIRY_KEY).and_then(serde_json::Value::as_i64) else {
+                continue;
+            };
+            let default_registry = entry.get(DEFAULT_KEY) == Some(&serde_json::Value::Bool(true));
+            // One of ours that no longer decodes is not reused: log in again.
+            if let Ok(Some(credentials)) = config.auth(&host) {
+                entries.push(Stored {
+                    host,
+                    credentials,
+                    expires_at,
+                    default_registry,
+                });
             }
         }
         Ok(Reusable {
@@ -66,23 +92,24 @@ impl Reusable {
     /// The stored logins for `target` in `region`, when every one it needs
     /// is there and valid for `min_validity` more.
     fn find(&self, target: &Target, region: &str) -> Option<Vec<Login>> {
-        let good_until = now() + self.min_validity.as_secs() as i64;
-        let valid = |(_, _, expiry): &&(String, Credentials, i64)| *expiry >= good_until;
-        let login = |(host, credentials, expiry): &(String, Credentials, i64)| Login {
-            endpoint: host.clone(),
-            credentials: credentials.clone(),
-            expires_at: Some(*expiry),
-            reused: true,
+        let min = i64::try_from(self.min_validity.as_secs()).unwrap_or(i64::MAX);
+        let good_until = now().saturating_add(min);
+        let in_region = |s: &&Stored, id: Option<&str>| {
+            ecr_host(&s.host).is_some_and(|(i, r)| r == region && id.is_none_or(|id| i == id))
         };
-        let found: Vec<&(String, Credentials, i64)> = if target.public {
-            self.entries.iter().filter(|e| e.0 == PUBLIC_HOST).collect()
+        let found: Vec<&Stored> = if target.public {
+            self.entries
+                .iter()
+                .filter(|s| s.host == PUBLIC_HOST)
+                .collect()
         } else if target.registry_ids.is_empty() {
             // The caller's own registry: its host is not known without a
-            // call, so the one stored ECR login for this region stands in.
-            let ours: Vec<_> = self
+            // call, so the one login a default run stored for this region
+            // stands in for it (never a login to a registry asked by id).
+            let ours: Vec<&Stored> = self
                 .entries
                 .iter()
-                .filter(|e| ecr_host(&e.0).is_some_and(|(_, r)| r == region))
+                .filter(|s| s.default_registry && in_region(s, None))
                 .collect();
             if ours.len() != 1 {
                 return None;
@@ -91,30 +118,41 @@ impl Reusable {
         } else {
             let mut found = Vec::new();
             for id in &target.registry_ids {
-                found.push(
-                    self.entries
-                        .iter()
-                        .find(|e| ecr_host(&e.0).is_some_and(|(i, r)| i == id && r == region))?,
-                );
+                found.push(self.entries.iter().find(|s| in_region(s, Some(id)))?);
             }
             found
         };
-        if found.is_empty() || !found.iter().all(valid) {
+        if found.is_empty() || !found.iter().all(|s| s.expires_at >= good_until) {
             return None;
         }
-        Some(found.into_iter().map(login).collect())
+        Some(
+            found
+                .into_iter()
+                .map(|s| Login {
+                    endpoint: s.host.clone(),
+                    credentials: s.credentials.clone(),
+                    expires_at: Some(s.expires_at),
+                    reused: true,
+                    default_registry: s.default_registry,
+                })
+                .collect(),
+        )
     }
 }
 
 /// `(registry id, region)` of an ECR registry host.
 pub fn ecr_host(host: &str) -> Option<(&str, &str)> {
-    let rest = host
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let (rest, prefixes): (&str, &[&str]) = if let Some(rest) = host.strip_suffix(".on.aws") {
+        // Dual-stack: ID.dkr-ecr.REGION.on.aws
+        (rest, &["dkr-ecr.", "dkr-ecr-fips."])
+    } else {
+        let rest = host
+            .strip_suffix(".amazonaws.com")
+            .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+        (rest, &["dkr.ecr.", "dkr.ecr-fips."])
+    };
     let (id, rest) = rest.split_once('.')?;
-    let region = rest
-        .strip_prefix("dkr.ecr.")
-        .or_else(|| rest.strip_prefix("dkr.ecr-fips."))?;
+    let region = prefixes.iter().find_map(|p| rest.strip_prefix(p))?;
     let id_ok = id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
     let region_ok = !region.is_empty() && !region.contains('.');
     (id_ok && region_ok).then_some((id, region))
@@ -183,6 +221,7 @@ pub async fn one(target: Target, reusable: Option<Reusable>) -> Result<Vec<Login
             aws::call_error(format!("getting an ECR authorization token in {region}"), e)
         })?;
     let what = format!("ECR in {region}");
+    let default_registry = target.registry_ids.is_empty();
     let logins = out
         .authorization_data()
         .iter()
@@ -193,6 +232,10 @@ pub async fn one(target: Target, reusable: Option<Reusable>) -> Result<Vec<Login
                 d.expires_at(),
                 &what,
             )
+            .map(|login| Login {
+                default_registry,
+                ..login
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let Some(first) = logins.first().cloned() else {
@@ -265,6 +308,7 @@ pub fn decode(
         },
         expires_at: expires_at.map(DateTime::secs),
         reused: false,
+        default_registry: false,
     })
 }
 
@@ -334,6 +378,10 @@ mod tests {
         assert_eq!(
             ecr_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
             Some(("123456789012", "cn-north-1"))
+        );
+        assert_eq!(
+            ecr_host("123456789012.dkr-ecr.eu-west-1.on.aws"),
+            Some(("123456789012", "eu-west-1"))
         );
         assert_eq!(ecr_host("public.ecr.aws"), None);
         assert_eq!(ecr_host("12345.dkr.ecr.us-east-1.amazonaws.com"), None);

@@ -58,7 +58,7 @@ fn the_default_registry_is_stored_in_the_docker_config() {
     );
     assert_eq!(
         read_json(&config),
-        json!({"auths": {HOST: {"auth": b64("AWS:123456789012-auth-token"), "ecrLoginExpiresAt": MOTO_EXPIRY}}})
+        json!({"auths": {HOST: {"auth": b64("AWS:123456789012-auth-token"), "ecrLoginExpiresAt": MOTO_EXPIRY, "ecrLoginDefault": true}}})
     );
     assert!(
         out.stderr
@@ -208,7 +208,7 @@ fn an_existing_config_keeps_every_other_key_in_value_and_order() {
     );
     assert_eq!(
         after["auths"][HOST],
-        json!({"auth": b64("AWS:123456789012-auth-token"), "email": "keep-me", "ecrLoginExpiresAt": MOTO_EXPIRY})
+        json!({"auth": b64("AWS:123456789012-auth-token"), "email": "keep-me", "ecrLoginExpiresAt": MOTO_EXPIRY, "ecrLoginDefault": true})
     );
 }
 
@@ -276,16 +276,48 @@ fn credential_helper_answers_under_the_docker_credential_name() {
     assert_eq!((out.code, out.stdout.as_str()), (0, ""));
 }
 
+/// Docker's client looks for this exact text on stdout to go on without
+/// credentials; the reason goes to stderr.
 #[test]
-fn credential_helper_refuses_a_host_that_is_not_ecr() {
+fn credential_helper_answers_not_found_for_a_host_that_is_not_ecr() {
     let out = login()
         .args(["credential-helper", "get"])
-        .stdin("ghcr.io")
+        .stdin("https://ghcr.io/v2/")
         .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "credentials not found in native keychain\n");
     assert!(
-        out.failure(1).contains("credentials not found"),
+        out.stderr.contains("ghcr.io is not an Amazon ECR registry"),
         "{}",
         out.stderr
+    );
+}
+
+#[test]
+fn credential_helper_never_repeats_what_came_on_stdin() {
+    let out = login()
+        .args(["credential-helper", "get"])
+        .stdin(r#"{"ServerURL": "ghcr.io", "Username": "AWS", "Secret": "s3cr3t"}"#)
+        .run();
+    assert_eq!(out.code, 1);
+    assert!(
+        !out.stderr.contains("s3cr3t") && !out.stdout.contains("s3cr3t"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Its stdin is a server URL, not the pipe's object: an `error` there is
+/// not an upstream failure to pass on.
+#[test]
+fn credential_helper_is_outside_the_pipe() {
+    let out = login()
+        .args(["credential-helper", "get"])
+        .stdin(r#"{"error": {"tool": "x", "message": "m", "exitCode": 3}}"#)
+        .run();
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (1, "credentials not found in native keychain\n")
     );
 }
 
@@ -318,7 +350,7 @@ fn stored_login(tool: &Tool, valid_for: i64) -> PathBuf {
         + valid_for;
     std::fs::write(
         &config,
-        serde_json::to_vec(&json!({"auths": {HOST: {"auth": b64("AWS:stored-token"), "ecrLoginExpiresAt": expiry}}})).unwrap(),
+        serde_json::to_vec(&json!({"auths": {HOST: {"auth": b64("AWS:stored-token"), "ecrLoginExpiresAt": expiry, "ecrLoginDefault": true}}})).unwrap(),
     )
     .unwrap();
     config
@@ -339,6 +371,21 @@ fn min_validity_reuses_a_login_still_valid_without_calling_aws() {
         out.stderr
     );
     assert_eq!(std::fs::read(&config).unwrap(), before, "nothing rewritten");
+}
+
+/// A login stored for a registry asked by id is not the caller's own.
+#[test]
+fn min_validity_never_takes_another_registrys_login_for_the_callers_own() {
+    let tool = login();
+    let config = config_in(tool.home());
+    std::fs::write(
+        &config,
+        serde_json::to_vec(&json!({"auths": {"210987654321.dkr.ecr.us-east-1.amazonaws.com": {"auth": b64("AWS:other"), "ecrLoginExpiresAt": 9_999_999_999i64}}})).unwrap(),
+    )
+    .unwrap();
+    let (out, _home) = tool.args(["--min-validity", "1h"]).run_with_home();
+    no_secret(&out);
+    assert_eq!(out.success()["registry"]["endpoint"], HOST);
 }
 
 #[test]
@@ -408,6 +455,63 @@ fn an_unwritable_docker_config_dir_is_refused_before_any_call() {
     assert!(
         err.contains(&file.join("docker").display().to_string()),
         "{err}"
+    );
+}
+
+#[test]
+fn an_unwritable_github_output_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, home) = login()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("GITHUB_OUTPUT", dir.path())
+        .run_with_home();
+    assert!(out.failure(2).contains("$GITHUB_OUTPUT"), "{}", out.stderr);
+    assert!(!config_in(home.path()).exists());
+}
+
+#[test]
+fn two_runs_at_once_keep_both_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<_> = ["us-east-1", "eu-west-1", "us-west-2", "ap-south-1"]
+        .into_iter()
+        .map(|region| {
+            let config = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                login()
+                    .env("DOCKER_CONFIG", &config)
+                    .args(["--region", region])
+                    .run()
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join().unwrap().success();
+    }
+    let auths = read_json(dir.path().join("config.json"))["auths"].clone();
+    assert_eq!(auths.as_object().unwrap().len(), 4, "{auths}");
+}
+
+#[test]
+fn a_host_whose_helper_is_ecr_login_gets_no_stored_secret() {
+    let tool = login();
+    let config = config_in(tool.home());
+    std::fs::write(
+        &config,
+        serde_json::to_vec(&json!({"credHelpers": {HOST: "ecr-login"}})).unwrap(),
+    )
+    .unwrap();
+    let (out, _home) = tool.run_with_home();
+    no_secret(&out);
+    out.success();
+    assert_eq!(
+        read_json(&config),
+        json!({"credHelpers": {HOST: "ecr-login"}})
+    );
+    assert!(
+        out.stderr
+            .contains("uses ecr-login as its credential helper"),
+        "{}",
+        out.stderr
     );
 }
 
