@@ -844,3 +844,30 @@ pub fn leaves(value: &Value) -> Vec<(String, Value)> {
     go(value, String::new(), &mut out);
     out
 }
+
+/// The commands of a `--help` text's `Examples:` section, up to the line
+/// that begins with `until` (the next section): comment lines dropped,
+/// `\` continuations joined, one string a command line (pipes kept).
+#[track_caller]
+pub fn help_examples(help: &str, until: &str) -> Vec<String> {
+    let examples = help.split("Examples:").nth(1).expect("an Examples section");
+    let examples = examples
+        .split(&format!("\n\n{until}"))
+        .next()
+        .unwrap_or(examples);
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in examples.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => current.push_str(part),
+            None => {
+                current.push_str(line);
+                commands.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    commands
+}

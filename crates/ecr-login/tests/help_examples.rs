@@ -64,10 +64,8 @@ fn every_help_example_runs() {
         .args(["--help"])
         .run()
         .stdout;
-    let examples = help.split("Examples:").nth(1).expect("an Examples section");
-    let examples = examples.split("\n\nOutput:").next().unwrap();
     let mut ran = 0;
-    for command in commands(examples) {
+    for command in deploy_tests::help_examples(&help, "Output:") {
         for segment in command.split(" | ").map(str::trim) {
             if !segment.starts_with("ecr-login") {
                 continue;
@@ -87,23 +85,4 @@ fn every_help_example_runs() {
         }
     }
     assert!(ran >= 5, "ran only {ran} example commands");
-}
-
-/// The example commands: comment lines dropped, `\` continuations joined.
-fn commands(examples: &str) -> Vec<String> {
-    let mut commands = Vec::new();
-    let mut current = String::new();
-    for line in examples.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(part) => current.push_str(part),
-            None => {
-                current.push_str(line);
-                commands.push(std::mem::take(&mut current));
-            }
-        }
-    }
-    commands
 }

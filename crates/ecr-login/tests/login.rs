@@ -38,6 +38,16 @@ fn no_secret(out: &Output) {
     }
 }
 
+/// The endpoints of `registries`, in order.
+fn endpoints(doc: &Value) -> Vec<&Value> {
+    doc["registries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["endpoint"])
+        .collect()
+}
+
 /// `HOME/.docker/config.json` ($DOCKER_CONFIG in the test harness), its
 /// directory made so that a test can put a config there first.
 fn config_in(home: &Path) -> PathBuf {
@@ -92,12 +102,7 @@ fn several_registry_ids_are_all_logged_in() {
         ])
         .run_with_home();
     let doc = out.success();
-    let endpoints: Vec<&Value> = doc["registries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| &r["endpoint"])
-        .collect();
+    let endpoints = endpoints(&doc);
     assert_eq!(
         endpoints,
         [
@@ -121,12 +126,7 @@ fn several_regions_are_logged_in_in_one_run() {
         .run_with_home();
     no_secret(&out);
     let doc = out.success();
-    let endpoints: Vec<&Value> = doc["registries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| &r["endpoint"])
-        .collect();
+    let endpoints = endpoints(&doc);
     assert_eq!(
         endpoints,
         [HOST, "123456789012.dkr.ecr.eu-west-1.amazonaws.com"]

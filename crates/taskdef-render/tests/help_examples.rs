@@ -72,8 +72,6 @@ fn check(segment: &str, doc: &Value, dir: &Path) {
 #[test]
 fn every_help_example_runs() {
     let help = render().args(["--help"]).run().stdout;
-    let examples = help.split("Examples:").nth(1).expect("an Examples section");
-    let examples = examples.split("\n\nInput").next().unwrap().to_string();
 
     let dir = tempfile::tempdir().unwrap();
     let described = read_json(fixture("describe-app.json"));
@@ -100,7 +98,7 @@ fn every_help_example_runs() {
     moto_ecs("RegisterTaskDefinition", &registered);
 
     let mut ran = 0;
-    for command in commands(&examples) {
+    for command in deploy_tests::help_examples(&help, "Input") {
         let segments: Vec<&str> = command.split(" | ").map(str::trim).collect();
         for (i, segment) in segments.iter().enumerate() {
             if !segment.starts_with("taskdef-render") {
@@ -136,23 +134,4 @@ fn every_help_example_runs() {
         }
     }
     assert!(ran >= 5, "ran only {ran} example commands");
-}
-
-/// The example commands: comment lines dropped, `\` continuations joined.
-fn commands(examples: &str) -> Vec<String> {
-    let mut commands = Vec::new();
-    let mut current = String::new();
-    for line in examples.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(part) => current.push_str(part),
-            None => {
-                current.push_str(line);
-                commands.push(std::mem::take(&mut current));
-            }
-        }
-    }
-    commands
 }
