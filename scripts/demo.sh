@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make demo`: the main job end to end on the local emulators.
 #   1. start moto (ECS/ECR) and the registries, installing what is missing;
-#   2. register examples/task-definition.json in moto, as CI did last deploy;
-#   3. taskdef-render --family: fetch it, put in the new image and
+#   2. ecr-login: log in to moto's ECR, the login stored in a Docker config
+#      of the demo's own (target/demo-docker), the password never shown;
+#   3. register examples/task-definition.json in moto, as CI did last deploy;
+#   4. taskdef-render --family: fetch it, put in the new image and
 #      environment, and print valid RegisterTaskDefinition input;
-#   4. stop what it started.
+#   5. stop what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,11 @@ export EMULATORS_DIR="$PWD/target/emulators-demo"
 emulator_env=$(scripts/emulators.sh up)
 trap 'scripts/emulators.sh down' EXIT
 eval "$emulator_env"
+
+step "ecr-login --docker-config target/demo-docker (moto's ECR; the password goes only into that config.json)"
+set -x
+"$bin/ecr-login" --docker-config target/demo-docker
+{ set +x; } 2>/dev/null
 
 step "registering examples/task-definition.json in ECS (moto at $AWS_ENDPOINT_URL)"
 scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json \
