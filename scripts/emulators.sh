@@ -242,6 +242,9 @@ up() {
     start registry "$registry_bin" serve "$state/registry/config.yml"
     mkdir -p "$state/registry-auth"
     htpasswd -Bbn "$user" "$password" >"$state/registry-auth/htpasswd"
+    # moto's ECR login (its token is fixed), so that `ecr-login | oci-push`
+    # runs for real against this registry, standing in for ECR.
+    htpasswd -Bbn AWS 123456789012-auth-token >>"$state/registry-auth/htpasswd"
     registry_config "$state/registry-auth" "$auth_port" "$state/registry-auth/htpasswd"
     start registry-auth "$registry_bin" serve "$state/registry-auth/config.yml"
 

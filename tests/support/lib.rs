@@ -11,6 +11,7 @@
 //! says otherwise), and [`workspace_bin`] refuses a binary older than its
 //! sources.
 
+pub mod images;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -65,3 +65,28 @@ fn skopeo_authenticates_with_a_login_in_that_format() {
         "refused: {err}"
     );
 }
+
+/// The emulators' htpasswd registry stands in for ECR: the password
+/// ecr-login gets from moto opens it (404 for a repository that is not
+/// there), as oci-push will use it.
+#[test]
+fn the_password_from_moto_opens_the_registry_standing_in_for_ecr() {
+    let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecr-login"))
+        .aws()
+        .args(["--password-stdout"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let creds = format!("AWS:{}", out.stdout.trim_end());
+    let out = skopeo()
+        .args(["list-tags", "--tls-verify=false", "--creds", &creds])
+        .args([format!(
+            "docker://{}/no-such-repo",
+            emulators().registry_auth
+        )])
+        .run();
+    assert!(
+        out.stderr.contains("404") && !out.stderr.contains("401"),
+        "{}",
+        out.stderr
+    );
+}
