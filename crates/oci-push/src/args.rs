@@ -1,0 +1,186 @@
+//! The command line, and the checks on the destination and tags that come
+//! before anything is read or sent.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use deploykit::stream::Envelope;
+use deploykit::{Error, Result};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Push an OCI layout (buildx --output type=oci,tar=false, buildah, kaniko, skopeo) under two tags
+  oci-push --from ./image --to registry.example.com/team/web --tag \"$GIT_SHA\" --tag latest
+
+  # After ecr-login: the registry comes from the object on stdin
+  ecr-login | oci-push --from image.oci.tar --repository web --tag \"$GIT_SHA\"
+
+  # One image of a layout that holds several, one platform of an index
+  oci-push --from ./layout --ref web --platform linux/arm64 --to localhost:5000/web --tag arm64
+
+Output: the stdin object (or {}) with image: {registry, repository, digest, tags, uri,
+mediaType, platforms?}; uri is registry/repository@digest, ready for taskdef-render.
+
+Blobs the registry has are not sent (--force sends all); the others stream from disk
+as one PUT each, their digests checked as they pass: a corrupt blob is exit 2 and no
+manifest or tag is pushed. Credentials: --username with --password-stdin, else the
+Docker config (auths, credHelpers, credsStore), else none. Plain HTTP only for
+registries on this machine or with --insecure.
+
+This build reads OCI layouts and oci-archives; docker save tars are refused, saying so.
+
+Exit codes: 0 pushed; 1 the registry refused or could not be reached; 2 bad flag or
+image, nothing pushed.";
+
+/// Push an image to a registry with no Docker daemon, from an OCI image
+/// layout or an oci-archive, skipping blobs the registry already has.
+#[derive(Parser, Debug)]
+#[command(name = "oci-push", version, after_long_help = EXAMPLES, after_help = "Examples and details: oci-push --help")]
+pub struct Args {
+    /// The image: an OCI image layout directory or an oci-archive tar
+    #[arg(long, value_name = "PATH")]
+    pub from: PathBuf,
+
+    /// Destination REGISTRY/REPOSITORY (registry host with its port, if any)
+    #[arg(long, value_name = "REGISTRY/REPOSITORY")]
+    pub to: Option<String>,
+
+    /// Destination repository in the registry of stdin's registry.endpoint (as ecr-login writes it)
+    #[arg(long, value_name = "NAME", conflicts_with = "to")]
+    pub repository: Option<String>,
+
+    /// Tag to push (repeatable; at least one, or --digest-only)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+
+    /// Push by digest alone, with no tag
+    #[arg(long)]
+    pub digest_only: bool,
+
+    /// The image of that org.opencontainers.image.ref.name in a layout that holds several
+    #[arg(long = "ref", value_name = "NAME")]
+    pub reference: Option<String>,
+
+    /// One platform (os/arch) of a multi-platform index (default: the whole index)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+
+    /// Username for the registry; the password comes on stdin (--password-stdin)
+    #[arg(long, value_name = "NAME", requires = "password_stdin")]
+    pub username: Option<String>,
+
+    /// Read the password from stdin (then no JSON object is read: give --to)
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+
+    /// Directory of the Docker config.json to read credentials from (default: $DOCKER_CONFIG, then ~/.docker)
+    #[arg(long, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+
+    /// Plain HTTP to a registry that is not on this machine
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Upload every blob and tag without asking what the registry has
+    #[arg(long)]
+    pub force: bool,
+
+    /// Blobs uploaded at once
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+
+    /// Also write the pushed digest to this file
+    #[arg(long, value_name = "PATH")]
+    pub digest_file: Option<PathBuf>,
+}
+
+/// Where the image goes.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub registry: String,
+    pub repository: String,
+}
+
+/// `--to`, or `--repository` with stdin's `registry.endpoint`; both checked.
+pub fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
+    let (registry, repository) = match (&args.to, &args.repository) {
+        (Some(to), _) => {
+            let (registry, repository) = to.split_once('/').ok_or_else(|| {
+                Error::usage(format!(
+                    "--to {to:?}: expected REGISTRY/REPOSITORY, such as registry.example.com/team/web"
+                ))
+            })?;
+            (registry.to_string(), repository.to_string())
+        }
+        (None, Some(repository)) => {
+            let endpoint = envelope
+                .get("registry")
+                .and_then(|r| r.get("endpoint"))
+                .and_then(|e| e.as_str())
+                .ok_or_else(|| {
+                    Error::usage(
+                        "--repository needs the registry: pipe in ecr-login's object (registry.endpoint), or give --to REGISTRY/REPOSITORY",
+                    )
+                })?;
+            (endpoint.to_string(), repository.clone())
+        }
+        (None, None) => {
+            return Err(Error::usage(
+                "no destination: give --to REGISTRY/REPOSITORY, or --repository NAME after ecr-login",
+            ));
+        }
+    };
+    let host_ok = !registry.is_empty()
+        && !registry.contains("://")
+        && registry
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    if !host_ok {
+        return Err(Error::usage(format!(
+            "registry {registry:?}: expected a host (and port), with no scheme"
+        )));
+    }
+    let component_ok = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && c.as_bytes()[0].is_ascii_alphanumeric()
+            && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
+    };
+    if repository.len() > 255 || !repository.split('/').all(component_ok) {
+        return Err(Error::usage(format!(
+            "repository {repository:?}: lowercase letters, digits and . _ - between them, parts separated by /"
+        )));
+    }
+    Ok(Destination {
+        registry,
+        repository,
+    })
+}
+
+/// The tags, each checked (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`), each once.
+pub fn tags(args: &Args) -> Result<Vec<String>> {
+    if args.tag.is_empty() && !args.digest_only {
+        return Err(Error::usage(
+            "no --tag: give at least one, or --digest-only to push by digest alone",
+        ));
+    }
+    let mut tags: Vec<String> = Vec::new();
+    for tag in &args.tag {
+        let ok = !tag.is_empty()
+            && tag.len() <= 128
+            && (tag.as_bytes()[0].is_ascii_alphanumeric() || tag.starts_with('_'))
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !ok {
+            return Err(Error::usage(format!(
+                "--tag {tag:?}: a tag is letters, digits, _ . and -, at most 128, not starting with . or -"
+            )));
+        }
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    Ok(tags)
+}

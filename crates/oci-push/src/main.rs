@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    deploykit::cli::main("oci-push", oci_push::run)
+}

@@ -1,0 +1,252 @@
+//! The transfer: HEAD every blob, upload the missing ones concurrently as
+//! one streaming PUT each from their place on disk (the digest checked as
+//! the bytes pass, so a corrupt blob is never committed), then the
+//! manifests as their bytes are, once per tag; a tag that already points
+//! at the digest is left alone.
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bytes::Bytes;
+use deploykit::{Error, Result};
+use futures_util::TryStreamExt;
+use http::HeaderValue;
+use oci_client::errors::OciDistributionError;
+use oci_client::{Client, Reference};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::plan::{Blob, Manifest, Plan};
+
+/// What a push did, for the summary line.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub uploaded_blobs: u64,
+    pub uploaded_bytes: u64,
+    pub skipped_blobs: u64,
+    pub skipped_bytes: u64,
+    pub tags_left: u64,
+}
+
+/// Where to push and how.
+pub struct Target<'a> {
+    pub client: &'a Client,
+    /// The registry connected to (the image's logical registry name).
+    pub registry: &'a str,
+    pub repository: &'a str,
+    pub tags: &'a [String],
+    pub jobs: usize,
+    pub force: bool,
+    pub auth: oci_client::secrets::RegistryAuth,
+}
+
+impl Target<'_> {
+    fn reference(&self, tag: &str) -> Reference {
+        Reference::with_tag(
+            self.registry.to_string(),
+            self.repository.to_string(),
+            tag.to_string(),
+        )
+    }
+
+    fn by_digest(&self, digest: &str) -> Reference {
+        Reference::with_digest(
+            self.registry.to_string(),
+            self.repository.to_string(),
+            digest.to_string(),
+        )
+    }
+}
+
+/// Pushes the plan; the stats say what was sent.
+pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
+    let uploaded = Arc::new((
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    ));
+    let corrupt = Arc::new(AtomicBool::new(false));
+    let image = target.reference(target.tags.first().map_or("latest", String::as_str));
+    futures_util::stream::iter(plan.blobs.iter().map(Ok::<_, Error>))
+        .map_ok(|blob| {
+            let image = image.clone();
+            let uploaded = uploaded.clone();
+            let corrupt = corrupt.clone();
+            async move {
+                if !target.force && exists(target, &image, blob).await? {
+                    uploaded.2.fetch_add(1, Ordering::Relaxed);
+                    uploaded.3.fetch_add(blob.size, Ordering::Relaxed);
+                    return Ok(());
+                }
+                upload(target.client, &image, blob, corrupt.clone()).await.map_err(|e| {
+                    if corrupt.load(Ordering::Relaxed) || e.to_string().contains("DIGEST_INVALID") {
+                        Error::usage(format!(
+                            "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
+                            blob.digest
+                        ))
+                    } else {
+                        registry_error(target.registry, &format!("uploading blob {}", blob.digest), e)
+                    }
+                })?;
+                uploaded.0.fetch_add(1, Ordering::Relaxed);
+                uploaded.1.fetch_add(blob.size, Ordering::Relaxed);
+                Ok(())
+            }
+        })
+        .try_buffer_unordered(target.jobs.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    for child in &plan.children {
+        push_manifest(target, &target.by_digest(&child.digest), child).await?;
+    }
+    let mut tags_left = 0;
+    for tag in target.tags {
+        let reference = target.reference(tag);
+        if !target.force && points_at(target, &reference, &plan.top.digest).await {
+            tags_left += 1;
+            continue;
+        }
+        push_manifest(target, &reference, &plan.top).await?;
+    }
+    Ok(Stats {
+        uploaded_blobs: uploaded.0.load(Ordering::Relaxed),
+        uploaded_bytes: uploaded.1.load(Ordering::Relaxed),
+        skipped_blobs: uploaded.2.load(Ordering::Relaxed),
+        skipped_bytes: uploaded.3.load(Ordering::Relaxed),
+        tags_left,
+    })
+}
+
+async fn exists(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<bool> {
+    target
+        .client
+        .blob_exists(image, &blob.digest)
+        .await
+        .map_err(|e| {
+            registry_error(
+                target.registry,
+                &format!("checking blob {}", blob.digest),
+                e,
+            )
+        })
+}
+
+/// One streaming PUT from the blob's place on disk; the stream ends in an
+/// error (so the registry commits nothing) when the bytes do not hash to
+/// the digest.
+async fn upload(
+    client: &Client,
+    image: &Reference,
+    blob: &Blob,
+    corrupt: Arc<AtomicBool>,
+) -> std::result::Result<String, OciDistributionError> {
+    let mut file = tokio::fs::File::open(&blob.place.path).await?;
+    file.seek(SeekFrom::Start(blob.place.offset)).await?;
+    let expected = blob.digest.clone();
+    // The check happens as the last byte is read, before it is handed on:
+    // with a known length the client may stop polling once it has sent that
+    // many bytes, so an error after the last chunk could come too late.
+    let state = (file.take(blob.size), Sha256::new(), blob.size, false);
+    let stream =
+        futures_util::stream::unfold(state, move |(mut reader, mut hasher, remaining, done)| {
+            let expected = expected.clone();
+            let corrupt = corrupt.clone();
+            async move {
+                if done || remaining == 0 {
+                    return None;
+                }
+                let mut buf = vec![0u8; (256 << 10).min(remaining as usize)];
+                match reader.read(&mut buf).await {
+                    Ok(0) => {
+                        let e = std::io::Error::other("the blob ended before its size");
+                        Some((
+                            Err(OciDistributionError::IoError(e)),
+                            (reader, hasher, 0, true),
+                        ))
+                    }
+                    Ok(n) => {
+                        buf.truncate(n);
+                        hasher.update(&buf);
+                        let remaining = remaining - n as u64;
+                        if remaining == 0 {
+                            let hex: String = hasher
+                                .finalize_reset()
+                                .iter()
+                                .map(|b| format!("{b:02x}"))
+                                .collect();
+                            if format!("sha256:{hex}") != expected {
+                                corrupt.store(true, Ordering::Relaxed);
+                                let e = std::io::Error::other("the blob does not match its digest");
+                                return Some((
+                                    Err(OciDistributionError::IoError(e)),
+                                    (reader, hasher, 0, true),
+                                ));
+                            }
+                        }
+                        Some((Ok(Bytes::from(buf)), (reader, hasher, remaining, false)))
+                    }
+                    Err(e) => Some((
+                        Err(OciDistributionError::IoError(e)),
+                        (reader, hasher, 0, true),
+                    )),
+                }
+            }
+        });
+    client
+        .push_blob_stream(image, stream, &blob.digest, Some(blob.size))
+        .await
+}
+
+async fn points_at(target: &Target<'_>, reference: &Reference, digest: &str) -> bool {
+    matches!(target.client.fetch_manifest_digest(reference, &target.auth).await, Ok(d) if d == digest)
+}
+
+async fn push_manifest(
+    target: &Target<'_>,
+    reference: &Reference,
+    manifest: &Manifest,
+) -> Result<()> {
+    let content_type = HeaderValue::from_str(&manifest.media_type).map_err(|_| {
+        Error::usage(format!(
+            "manifest {}: its mediaType is not a header value",
+            manifest.digest
+        ))
+    })?;
+    target
+        .client
+        .push_manifest_raw(reference, manifest.bytes.clone(), content_type)
+        .await
+        .map_err(|e| {
+            registry_error(target.registry, &format!("pushing manifest {reference}"), e)
+        })?;
+    Ok(())
+}
+
+/// One line for a registry failure (exit 1), naming the registry; an
+/// authentication failure says so.
+pub fn registry_error(registry: &str, doing: &str, e: OciDistributionError) -> Error {
+    let text = e.to_string();
+    let lower = text.to_lowercase();
+    if matches!(e, OciDistributionError::AuthenticationFailure(_))
+        || lower.contains("unauthorized")
+        || lower.contains("401")
+    {
+        return Error::failed(format!(
+            "{doing}: authentication failed at {registry} (check the login: ecr-login, docker login, or --username with --password-stdin)"
+        ));
+    }
+    let mut why = text;
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !why.contains(&t) {
+            why.push_str(": ");
+            why.push_str(&t);
+        }
+        source = s.source();
+    }
+    Error::failed(format!("{doing} at {registry}: {why}"))
+}

@@ -1,0 +1,172 @@
+//! Where the image comes from, found by its content, not its name: an OCI
+//! image layout directory, or an oci-archive (the same layout in a tar).
+//! A tar is not unpacked: its index (each entry's offset and size) is read
+//! once, and blobs are streamed from their place in the file.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use deploykit::{Error, Result};
+
+/// Where one blob's bytes are: a file, from `offset`, `size` bytes.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub path: PathBuf,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// An image source.
+#[derive(Debug)]
+pub enum Source {
+    /// A directory holding `oci-layout`, `index.json` and `blobs/`.
+    Layout(PathBuf),
+    /// A tar holding the same; each regular entry's place in the file.
+    Archive {
+        path: PathBuf,
+        entries: HashMap<String, (u64, u64)>,
+    },
+}
+
+impl Source {
+    /// Opens `path`, telling the format from what is there.
+    pub fn open(path: &Path) -> Result<Self> {
+        let shown = path.display();
+        let meta =
+            std::fs::metadata(path).map_err(|e| Error::input(format!("--from {shown}"), &e))?;
+        if meta.is_dir() {
+            if !path.join("oci-layout").is_file() || !path.join("index.json").is_file() {
+                return Err(Error::usage(format!(
+                    "--from {shown}: a directory without oci-layout and index.json is not an OCI image layout"
+                )));
+            }
+            return Ok(Source::Layout(path.to_path_buf()));
+        }
+        let mut magic = [0u8; 4];
+        let read = File::open(path)
+            .and_then(|mut f| f.read(&mut magic))
+            .map_err(|e| Error::input(format!("--from {shown}"), &e))?;
+        if read >= 2 && magic[..2] == [0x1f, 0x8b] || read == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd]
+        {
+            return Err(Error::usage(format!(
+                "--from {shown}: a compressed tar; this build reads uncompressed ones (decompress it first)"
+            )));
+        }
+        let entries = index_tar(path)?;
+        if entries.contains_key("oci-layout") && entries.contains_key("index.json") {
+            if entries.contains_key("manifest.json") {
+                return Err(Error::usage(format!(
+                    "--from {shown}: a docker save tar (Docker 25+); this build pushes OCI layouts and oci-archives only"
+                )));
+            }
+            return Ok(Source::Archive {
+                path: path.to_path_buf(),
+                entries,
+            });
+        }
+        if entries.contains_key("manifest.json") {
+            return Err(Error::usage(format!(
+                "--from {shown}: a docker save tar; this build pushes OCI layouts and oci-archives only"
+            )));
+        }
+        Err(Error::usage(format!(
+            "--from {shown}: not an OCI image layout, an oci-archive or a docker save tar"
+        )))
+    }
+
+    /// Where the file `name` (relative to the layout's root) is.
+    pub fn place(&self, name: &str) -> Result<Place> {
+        match self {
+            Source::Layout(dir) => {
+                let path = dir.join(name);
+                let size = std::fs::metadata(&path)
+                    .map_err(|e| Error::input(format!("{} in the layout", name), &e))?
+                    .len();
+                Ok(Place {
+                    path,
+                    offset: 0,
+                    size,
+                })
+            }
+            Source::Archive { path, entries } => {
+                let (offset, size) = entries.get(name).copied().ok_or_else(|| {
+                    Error::usage(format!("{}: the archive has no {name}", path.display()))
+                })?;
+                Ok(Place {
+                    path: path.clone(),
+                    offset,
+                    size,
+                })
+            }
+        }
+    }
+
+    /// The blob `digest` (`sha256:<hex>`).
+    pub fn blob(&self, digest: &str) -> Result<Place> {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| Error::usage(format!("{digest:?} is not a sha256 digest")))?;
+        self.place(&format!("blobs/sha256/{hex}"))
+    }
+
+    /// A small file read whole (index.json, manifests, configs), at most 16 MiB.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>> {
+        read_place(&self.place(name)?, name)
+    }
+}
+
+/// The bytes at `place`, for small files.
+pub fn read_place(place: &Place, what: &str) -> Result<Vec<u8>> {
+    if place.size > 16 << 20 {
+        return Err(Error::usage(format!(
+            "{what} is {} bytes: too large for a manifest or config",
+            place.size
+        )));
+    }
+    let mut file =
+        File::open(&place.path).map_err(|e| Error::input(format!("reading {what}"), &e))?;
+    file.seek(SeekFrom::Start(place.offset))
+        .map_err(|e| Error::input(format!("reading {what}"), &e))?;
+    let mut bytes = vec![0; place.size as usize];
+    file.read_exact(&mut bytes)
+        .map_err(|e| Error::input(format!("reading {what}"), &e))?;
+    Ok(bytes)
+}
+
+/// Every regular entry of the tar at `path`: its name (without `./`) and
+/// the offset and size of its bytes in the file.
+fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>> {
+    let shown = path.display();
+    let file = File::open(path).map_err(|e| Error::input(format!("--from {shown}"), &e))?;
+    let mut archive = tar::Archive::new(file);
+    let bad = |e: std::io::Error| {
+        Error::usage(format!(
+            "--from {shown}: not a readable tar ({e}); is it truncated?"
+        ))
+    };
+    let mut entries = HashMap::new();
+    for entry in archive.entries().map_err(bad)? {
+        let entry = entry.map_err(bad)?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let name = entry.path().map_err(bad)?.to_string_lossy().into_owned();
+        let name = name.trim_start_matches("./").to_string();
+        entries.insert(name, (entry.raw_file_position(), entry.size()));
+    }
+    let end = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if entries.values().any(|(offset, size)| offset + size > end) {
+        return Err(Error::usage(format!(
+            "--from {shown}: the tar is truncated"
+        )));
+    }
+    if entries.is_empty() {
+        return Err(Error::usage(format!(
+            "--from {shown}: not an OCI image layout, an oci-archive or a docker save tar"
+        )));
+    }
+    Ok(entries)
+}

@@ -1,0 +1,534 @@
+//! oci-push against the emulators' real registries (CNCF distribution,
+//! open and htpasswd), with images the tests make (deploy_tests::images),
+//! every push read back with skopeo.
+
+use deploy_tests::images::{
+    Compression, DockerSave, Image, docker_save, oci_archive, oci_layout, oci_layout_multi,
+};
+use deploy_tests::{Output, Tool, emulators, unique};
+use deploykit::registry::{Credentials, DockerConfig};
+use serde_json::json;
+
+fn push() -> Tool {
+    deploy_tests::tool(env!("CARGO_BIN_EXE_oci-push"))
+}
+
+/// A fresh repository in the open registry.
+fn repo() -> String {
+    format!("{}/{}", emulators().registry, unique("push"))
+}
+
+/// skopeo's view of `image` (REGISTRY/REPO:TAG): the manifest's digest.
+fn remote_digest(image: &str) -> String {
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ])
+        .run();
+    assert_eq!(out.code, 0, "skopeo inspect {image}: {}", out.stderr);
+    deploy_tests::images::sha256(out.stdout.as_bytes())
+}
+
+fn layout(images: &[(&str, &Image)]) -> (tempfile::TempDir, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let digests = oci_layout(dir.path(), images, Compression::Gzip);
+    (dir, digests)
+}
+
+fn from(dir: &tempfile::TempDir) -> String {
+    dir.path().display().to_string()
+}
+
+#[test]
+fn a_layout_is_pushed_under_every_tag_with_its_own_digest() {
+    let (dir, digests) = layout(&[("v1", &Image::small("tags"))]);
+    let to = repo();
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &to,
+            "--tag",
+            "1.0",
+            "--tag",
+            "latest",
+        ])
+        .run();
+    let doc = out.success();
+    let (registry, repository) = to.split_once('/').unwrap();
+    assert_eq!(
+        doc["image"],
+        json!({
+            "registry": registry, "repository": repository, "digest": digests[0],
+            "tags": ["1.0", "latest"], "uri": format!("{to}@{}", digests[0]),
+            "mediaType": "application/vnd.oci.image.manifest.v1+json"
+        })
+    );
+    assert_eq!(remote_digest(&format!("{to}:1.0")), digests[0]);
+    assert_eq!(remote_digest(&format!("{to}:latest")), digests[0]);
+    assert!(out.stderr.contains("4 blobs uploaded"), "{}", out.stderr);
+}
+
+#[test]
+fn pushing_again_uploads_nothing() {
+    let (dir, _) = layout(&[("v1", &Image::small("again"))]);
+    let to = repo();
+    push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    out.success();
+    assert!(
+        out.stderr
+            .contains("0 blobs uploaded (0 bytes), 4 already there")
+            && out.stderr.contains("1 of 1 tags already right"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn force_uploads_every_blob_again() {
+    let (dir, _) = layout(&[("v1", &Image::small("force"))]);
+    let to = repo();
+    push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1", "--force"])
+        .run();
+    out.success();
+    assert!(out.stderr.contains("4 blobs uploaded"), "{}", out.stderr);
+}
+
+#[test]
+fn an_oci_archive_is_pushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("image.tar");
+    let digests = oci_archive(&tar, &[("v1", &Image::small("archive"))], Compression::Gzip);
+    let to = repo();
+    let out = push()
+        .args(["--from", tar.to_str().unwrap(), "--to", &to, "--tag", "1"])
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+    assert_eq!(remote_digest(&format!("{to}:1")), digests[0]);
+}
+
+#[test]
+fn an_uncompressed_layout_is_pushed_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let digests = oci_layout(
+        dir.path(),
+        &[("v1", &Image::small("plain"))],
+        Compression::None,
+    );
+    let to = repo();
+    push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    assert_eq!(remote_digest(&format!("{to}:1")), digests[0]);
+}
+
+#[test]
+fn ref_picks_one_image_of_several() {
+    let (dir, digests) = layout(&[
+        ("one", &Image::small("ref1")),
+        ("two", &Image::small("ref2")),
+    ]);
+    let to = repo();
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--ref",
+            "two",
+            "--to",
+            &to,
+            "--tag",
+            "1",
+        ])
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[1]);
+}
+
+#[test]
+fn several_images_without_ref_is_refused_naming_them() {
+    let (dir, _) = layout(&[("one", &Image::small("n1")), ("two", &Image::small("n2"))]);
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &repo(), "--tag", "1"])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("the layout holds 2 images (one, two): choose one with --ref"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_multi_platform_index_is_pushed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let amd = Image::small("multi");
+    let arm = Image::small("multi-arm").for_platform("linux", "arm64");
+    let digest = oci_layout_multi(dir.path(), "latest", &[&amd, &arm], Compression::Gzip);
+    let to = repo();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["image"]["digest"], digest);
+    assert_eq!(
+        doc["image"]["platforms"],
+        json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(remote_digest(&format!("{to}:1")), digest);
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--override-arch",
+            "arm64",
+            &format!("docker://{to}:1"),
+        ])
+        .run();
+    assert_eq!(
+        out.code, 0,
+        "the arm64 manifest is there too: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn platform_pushes_one_manifest_of_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let amd = Image::small("plat");
+    let arm = Image::small("plat-arm").for_platform("linux", "arm64");
+    oci_layout_multi(dir.path(), "latest", &[&amd, &arm], Compression::Gzip);
+    let to = repo();
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--platform",
+            "linux/arm64",
+            "--to",
+            &to,
+            "--tag",
+            "arm",
+        ])
+        .run();
+    let doc = out.success();
+    assert_eq!(
+        doc["image"]["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        remote_digest(&format!("{to}:arm")),
+        doc["image"]["digest"].as_str().unwrap()
+    );
+}
+
+/// A Docker config holding `password` for the htpasswd registry.
+fn docker_config(password: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = DockerConfig::load(dir.path()).unwrap();
+    let creds = Credentials {
+        username: emulators().registry_user.clone(),
+        password: password.to_string(),
+    };
+    config.set_auth(&emulators().registry_auth, &creds, &[]);
+    config.save().unwrap();
+    dir
+}
+
+#[test]
+fn credentials_come_from_the_docker_config() {
+    let (dir, digests) = layout(&[("v1", &Image::small("auth"))]);
+    let config = docker_config(&emulators().registry_password);
+    let to = format!("{}/{}", emulators().registry_auth, unique("auth"));
+    let out = push()
+        .env("DOCKER_CONFIG", config.path())
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+    assert!(!out.stderr.contains(&emulators().registry_password));
+}
+
+#[test]
+fn a_wrong_password_is_an_authentication_failure_naming_the_registry() {
+    let (dir, _) = layout(&[("v1", &Image::small("wrong"))]);
+    let config = docker_config("wrong-password");
+    let to = format!("{}/{}", emulators().registry_auth, unique("auth"));
+    let out = push()
+        .env("DOCKER_CONFIG", config.path())
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    let err = out.failure(1);
+    assert!(
+        err.contains(&format!(
+            "authentication failed at {}",
+            emulators().registry_auth
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-password"), "{err}");
+}
+
+#[test]
+fn username_and_password_stdin() {
+    let (dir, digests) = layout(&[("v1", &Image::small("stdin"))]);
+    let to = format!("{}/{}", emulators().registry_auth, unique("auth"));
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &to,
+            "--tag",
+            "1",
+            "--username",
+            &emulators().registry_user,
+            "--password-stdin",
+        ])
+        .stdin(format!("{}\n", emulators().registry_password))
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+}
+
+#[test]
+fn the_registry_comes_from_stdin_as_ecr_login_writes_it() {
+    let (dir, digests) = layout(&[("v1", &Image::small("stdin-reg"))]);
+    let repository = unique("piped");
+    let stdin = json!({"registry": {"endpoint": emulators().registry, "expiresAt": null, "credentialsIn": "x"}, "keep": 1});
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--repository",
+            &repository,
+            "--tag",
+            "1",
+        ])
+        .stdin_json(&stdin)
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["keep"], 1, "the object passes through");
+    assert_eq!(
+        doc["image"]["uri"],
+        format!("{}/{repository}@{}", emulators().registry, digests[0])
+    );
+}
+
+/// The file of a blob in a layout, by its digest.
+fn blob_file(dir: &tempfile::TempDir, digest: &str) -> std::path::PathBuf {
+    dir.path()
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+/// Flips the last byte of a file, keeping its size.
+fn corrupt(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    *bytes.last_mut().unwrap() ^= 0xff;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A layer is checked as it streams: the upload ends in an error, so the
+/// registry commits nothing, and no manifest or tag follows.
+#[test]
+fn a_corrupt_layer_is_exit_2_and_nothing_is_tagged() {
+    let (dir, digests) = layout(&[("v1", &Image::small("corrupt"))]);
+    let manifest = deploy_tests::read_json(blob_file(&dir, &digests[0]));
+    let layer = manifest["layers"][1]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    corrupt(&blob_file(&dir, &layer));
+    let to = repo();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains(&format!("blob {layer} does not match its digest")),
+        "{err}"
+    );
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{to}:1"),
+        ])
+        .run();
+    assert_ne!(out.code, 0, "no tag was pushed");
+}
+
+/// A manifest is read and checked before anything is sent.
+#[test]
+fn a_corrupt_manifest_is_exit_2_before_anything_is_sent() {
+    let (dir, digests) = layout(&[("v1", &Image::small("corrupt-manifest"))]);
+    corrupt(&blob_file(&dir, &digests[0]));
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            "127.0.0.1:1/web",
+            "--tag",
+            "1",
+        ])
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains(&format!("blob {} does not match its digest", digests[0])),
+        "{err}"
+    );
+}
+
+fn refused(args: &[&str], want: &str) -> Output {
+    let out = push().args(args).run();
+    let err = out.failure(2);
+    assert!(err.starts_with("oci-push: "), "{err}");
+    assert!(err.contains(want), "expected {want:?} in {err}");
+    out
+}
+
+#[test]
+fn a_random_file_is_no_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("random.bin");
+    std::fs::write(
+        &file,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    refused(
+        &[
+            "--from",
+            file.to_str().unwrap(),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+        ],
+        "not a readable tar",
+    );
+}
+
+#[test]
+fn an_empty_directory_is_no_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        &[
+            "--from",
+            dir.path().to_str().unwrap(),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+        ],
+        "is not an OCI image layout",
+    );
+}
+
+#[test]
+fn a_truncated_archive_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("image.tar");
+    oci_archive(&tar, &[("v1", &Image::small("trunc"))], Compression::Gzip);
+    let bytes = std::fs::read(&tar).unwrap();
+    std::fs::write(&tar, &bytes[..bytes.len() / 2]).unwrap();
+    refused(
+        &[
+            "--from",
+            tar.to_str().unwrap(),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+        ],
+        "truncated",
+    );
+}
+
+#[test]
+fn a_docker_save_tar_is_refused_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("save.tar");
+    docker_save(&tar, &Image::small("save"), "web:1", DockerSave::Classic);
+    refused(
+        &[
+            "--from",
+            tar.to_str().unwrap(),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+        ],
+        "a docker save tar; this build pushes OCI layouts and oci-archives only",
+    );
+}
+
+#[test]
+fn a_bad_tag_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("badtag"))]);
+    refused(
+        &["--from", &from(&dir), "--to", &repo(), "--tag", "v1:latest"],
+        "--tag \"v1:latest\"",
+    );
+}
+
+#[test]
+fn no_tag_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("notag"))]);
+    refused(&["--from", &from(&dir), "--to", &repo()], "no --tag");
+}
+
+#[test]
+fn an_unreachable_registry_is_a_failure_naming_it() {
+    let (dir, _) = layout(&[("v1", &Image::small("unreach"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            "127.0.0.1:1/web",
+            "--tag",
+            "1",
+        ])
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+}
+
+#[test]
+fn an_upstream_failure_is_passed_on_without_pushing() {
+    let (dir, _) = layout(&[("v1", &Image::small("upstream"))]);
+    let to = repo();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .stdin(r#"{"error": {"tool": "ecr-login", "message": "m", "exitCode": 1}}"#)
+        .run();
+    out.failure_report(1);
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{to}:1"),
+        ])
+        .run();
+    assert_ne!(out.code, 0, "nothing was pushed");
+}
