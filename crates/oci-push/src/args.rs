@@ -15,6 +15,9 @@ Examples:
   # After ecr-login: the registry comes from the object on stdin
   ecr-login | oci-push --from image.oci.tar --repository web --tag \"$GIT_SHA\"
 
+  # A docker save tar, no daemon: layers compressed on the way
+  oci-push --from web.tar --to registry.example.com/team/web --tag \"$GIT_SHA\"
+
   # One image of a layout that holds several, one platform of an index
   oci-push --from ./layout --ref web --platform linux/arm64 --to localhost:5000/web --tag arm64
 
@@ -27,17 +30,21 @@ manifest or tag is pushed. Credentials: --username with --password-stdin, else t
 Docker config (auths, credHelpers, credsStore), else none. Plain HTTP only for
 registries on this machine or with --insecure.
 
-This build reads OCI layouts and oci-archives; docker save tars are refused, saying so.
+A docker save tar (classic, with symlinked layers, or Docker 25+) has uncompressed
+layers: each is gzip-compressed as it streams (deterministic: one layer, one digest),
+as docker push does, unless --compress none; a layer the target tags already hold is
+found through their manifests and configs and not sent again, with no local cache.
 
 Exit codes: 0 pushed; 1 the registry refused or could not be reached; 2 bad flag or
 image, nothing pushed.";
 
 /// Push an image to a registry with no Docker daemon, from an OCI image
-/// layout or an oci-archive, skipping blobs the registry already has.
+/// layout, an oci-archive or a docker save tar, skipping blobs the registry
+/// already has.
 #[derive(Parser, Debug)]
 #[command(name = "oci-push", version, after_long_help = EXAMPLES, after_help = "Examples and details: oci-push --help")]
 pub struct Args {
-    /// The image: an OCI image layout directory or an oci-archive tar
+    /// The image: an OCI image layout directory, an oci-archive or a docker save tar
     #[arg(long, value_name = "PATH")]
     pub from: PathBuf,
 
@@ -57,7 +64,7 @@ pub struct Args {
     #[arg(long)]
     pub digest_only: bool,
 
-    /// The image of that org.opencontainers.image.ref.name in a layout that holds several
+    /// The image of that org.opencontainers.image.ref.name (or docker save RepoTag) when the source holds several
     #[arg(long = "ref", value_name = "NAME")]
     pub reference: Option<String>,
 
@@ -88,6 +95,10 @@ pub struct Args {
     /// Blobs uploaded at once
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,
+
+    /// How a docker save tar's uncompressed layers are sent: gzip (as docker push does) or none
+    #[arg(long, value_enum, value_name = "HOW", default_value = "gzip")]
+    pub compress: crate::docker::Compress,
 
     /// Also write the pushed digest to this file
     #[arg(long, value_name = "PATH")]

@@ -7,11 +7,13 @@
 //! ([`plan`]: manifests and configs checked against their digests) -> the
 //! transfer ([`push`]) -> the `image` object out.
 //!
-//! This build reads OCI layouts and oci-archives; docker save tars,
-//! compression on the way, registries.conf locations and ECR repository
-//! creation are the next steps of its issue.
+//! Sources: OCI layouts, oci-archives, docker save tars (classic and
+//! Docker 25+, layers compressed on the way: [`docker`]).
+//! registries.conf locations and ECR repository creation are the next
+//! steps of its issue.
 
 mod args;
+mod docker;
 mod plan;
 mod push;
 mod source;
@@ -54,7 +56,21 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         }
     };
     let source = source::Source::open(&args.from)?;
-    let plan = plan::plan(&source, args.reference.as_deref(), args.platform.as_deref())?;
+    let what = match &source {
+        source::Source::DockerSave { .. } => {
+            if let Some(platform) = &args.platform {
+                return Err(Error::usage(format!(
+                    "--platform {platform}: a docker save tar holds one platform"
+                )));
+            }
+            What::Docker(docker::read(&source, args.reference.as_deref())?)
+        }
+        _ => What::Oci(plan::plan(
+            &source,
+            args.reference.as_deref(),
+            args.platform.as_deref(),
+        )?),
+    };
 
     let insecure = args.insecure || is_loopback(&dest.registry);
     let client = oci_client::Client::new(ClientConfig {
@@ -74,25 +90,35 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         jobs: args.jobs,
         force: args.force,
         auth: auth.clone(),
+        insecure,
     };
     let started = std::time::Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::failed(format!("starting the async runtime: {e}")))?;
-    let stats = runtime.block_on(async {
+    let (top, platforms, stats) = runtime.block_on(async {
         // Only real credentials are stored: an anonymous entry makes the
         // client ping /v2/ before every request.
         if !matches!(auth, RegistryAuth::Anonymous) {
             client.store_auth_if_needed(&dest.registry, &auth).await;
         }
-        push::push(&target, &plan).await
+        match &what {
+            What::Oci(plan) => {
+                let stats = push::push(&target, plan).await?;
+                Ok::<_, Error>((plan.top.clone(), plan.platforms.clone(), stats))
+            }
+            What::Docker(image) => {
+                let (top, stats) = docker::push(&target, image, args.compress).await?;
+                Ok((top, Vec::new(), stats))
+            }
+        }
     })?;
     cli::note(format!(
         "pushed {}/{}@{}: {} blobs uploaded ({} bytes), {} already there ({} bytes), {} of {} tags already right, {:.2} s",
         dest.registry,
         dest.repository,
-        plan.top.digest,
+        top.digest,
         stats.uploaded_blobs,
         stats.uploaded_bytes,
         stats.skipped_blobs,
@@ -102,22 +128,28 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         started.elapsed().as_secs_f64()
     ));
     if let Some(path) = &args.digest_file {
-        std::fs::write(path, format!("{}\n", plan.top.digest))
+        std::fs::write(path, format!("{}\n", top.digest))
             .map_err(|e| Error::output(format!("writing {}", path.display()), &e))?;
     }
     let mut image = json!({
         "registry": dest.registry,
         "repository": dest.repository,
-        "digest": plan.top.digest,
+        "digest": top.digest,
         "tags": tags,
-        "uri": format!("{}/{}@{}", dest.registry, dest.repository, plan.top.digest),
-        "mediaType": plan.top.media_type,
+        "uri": format!("{}/{}@{}", dest.registry, dest.repository, top.digest),
+        "mediaType": top.media_type,
     });
-    if !plan.platforms.is_empty() {
-        image["platforms"] = json!(plan.platforms);
+    if !platforms.is_empty() {
+        image["platforms"] = json!(platforms);
     }
     envelope.insert("image".to_string(), image);
     Ok(Outcome::success(envelope))
+}
+
+/// What the source holds, ready to push.
+enum What {
+    Oci(plan::Plan),
+    Docker(docker::DockerImage),
 }
 
 /// A registry on this machine, spoken to over plain HTTP.

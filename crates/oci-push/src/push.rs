@@ -39,10 +39,12 @@ pub struct Target<'a> {
     pub jobs: usize,
     pub force: bool,
     pub auth: oci_client::secrets::RegistryAuth,
+    /// Plain HTTP.
+    pub insecure: bool,
 }
 
 impl Target<'_> {
-    fn reference(&self, tag: &str) -> Reference {
+    pub fn reference(&self, tag: &str) -> Reference {
         Reference::with_tag(
             self.registry.to_string(),
             self.repository.to_string(),
@@ -67,29 +69,18 @@ pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
         AtomicU64::new(0),
         AtomicU64::new(0),
     ));
-    let corrupt = Arc::new(AtomicBool::new(false));
     let image = target.reference(target.tags.first().map_or("latest", String::as_str));
     futures_util::stream::iter(plan.blobs.iter().map(Ok::<_, Error>))
         .map_ok(|blob| {
             let image = image.clone();
             let uploaded = uploaded.clone();
-            let corrupt = corrupt.clone();
             async move {
                 if !target.force && exists(target, &image, blob).await? {
                     uploaded.2.fetch_add(1, Ordering::Relaxed);
                     uploaded.3.fetch_add(blob.size, Ordering::Relaxed);
                     return Ok(());
                 }
-                upload(target.client, &image, blob, corrupt.clone()).await.map_err(|e| {
-                    if corrupt.load(Ordering::Relaxed) || e.to_string().contains("DIGEST_INVALID") {
-                        Error::usage(format!(
-                            "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
-                            blob.digest
-                        ))
-                    } else {
-                        registry_error(target.registry, &format!("uploading blob {}", blob.digest), e)
-                    }
-                })?;
+                upload_blob(target, &image, blob).await?;
                 uploaded.0.fetch_add(1, Ordering::Relaxed);
                 uploaded.1.fetch_add(blob.size, Ordering::Relaxed);
                 Ok(())
@@ -102,15 +93,7 @@ pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
     for child in &plan.children {
         push_manifest(target, &target.by_digest(&child.digest), child).await?;
     }
-    let mut tags_left = 0;
-    for tag in target.tags {
-        let reference = target.reference(tag);
-        if !target.force && points_at(target, &reference, &plan.top.digest).await {
-            tags_left += 1;
-            continue;
-        }
-        push_manifest(target, &reference, &plan.top).await?;
-    }
+    let tags_left = tag(target, &plan.top).await?;
     Ok(Stats {
         uploaded_blobs: uploaded.0.load(Ordering::Relaxed),
         uploaded_bytes: uploaded.1.load(Ordering::Relaxed),
@@ -118,6 +101,43 @@ pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
         skipped_bytes: uploaded.3.load(Ordering::Relaxed),
         tags_left,
     })
+}
+
+/// Pushes `top` under every tag (by digest alone with none); a tag that
+/// already points at it is left alone. Returns how many were.
+pub async fn tag(target: &Target<'_>, top: &Manifest) -> Result<u64> {
+    if target.tags.is_empty() {
+        push_manifest(target, &target.by_digest(&top.digest), top).await?;
+        return Ok(0);
+    }
+    let mut left = 0;
+    for tag in target.tags {
+        let reference = target.reference(tag);
+        if !target.force && points_at(target, &reference, &top.digest).await {
+            left += 1;
+            continue;
+        }
+        push_manifest(target, &reference, top).await?;
+    }
+    Ok(left)
+}
+
+/// One blob whose digest and size are known, as one streaming PUT.
+pub async fn upload_blob(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<()> {
+    let corrupt = Arc::new(AtomicBool::new(false));
+    upload(target.client, image, blob, corrupt.clone())
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            if corrupt.load(Ordering::Relaxed) || e.to_string().contains("DIGEST_INVALID") {
+                Error::usage(format!(
+                    "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
+                    blob.digest
+                ))
+            } else {
+                registry_error(target.registry, &format!("uploading blob {}", blob.digest), e)
+            }
+        })
 }
 
 async fn exists(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<bool> {

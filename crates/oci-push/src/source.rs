@@ -28,6 +28,12 @@ pub enum Source {
         path: PathBuf,
         entries: HashMap<String, (u64, u64)>,
     },
+    /// A `docker save` tar, classic or Docker 25+ (both have
+    /// `manifest.json`); symlink entries resolved to what they point at.
+    DockerSave {
+        path: PathBuf,
+        entries: HashMap<String, (u64, u64)>,
+    },
 }
 
 impl Source {
@@ -55,21 +61,19 @@ impl Source {
             )));
         }
         let entries = index_tar(path)?;
-        if entries.contains_key("oci-layout") && entries.contains_key("index.json") {
-            if entries.contains_key("manifest.json") {
-                return Err(Error::usage(format!(
-                    "--from {shown}: a docker save tar (Docker 25+); this build pushes OCI layouts and oci-archives only"
-                )));
-            }
-            return Ok(Source::Archive {
+        // Docker 25+ writes an OCI layout and manifest.json: the latter
+        // says what docker would load, so both forms go one way.
+        if entries.contains_key("manifest.json") {
+            return Ok(Source::DockerSave {
                 path: path.to_path_buf(),
                 entries,
             });
         }
-        if entries.contains_key("manifest.json") {
-            return Err(Error::usage(format!(
-                "--from {shown}: a docker save tar; this build pushes OCI layouts and oci-archives only"
-            )));
+        if entries.contains_key("oci-layout") && entries.contains_key("index.json") {
+            return Ok(Source::Archive {
+                path: path.to_path_buf(),
+                entries,
+            });
         }
         Err(Error::usage(format!(
             "--from {shown}: not an OCI image layout, an oci-archive or a docker save tar"
@@ -90,7 +94,7 @@ impl Source {
                     size,
                 })
             }
-            Source::Archive { path, entries } => {
+            Source::Archive { path, entries } | Source::DockerSave { path, entries } => {
                 let (offset, size) = entries.get(name).copied().ok_or_else(|| {
                     Error::usage(format!("{}: the archive has no {name}", path.display()))
                 })?;
@@ -148,14 +152,34 @@ fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>> {
         ))
     };
     let mut entries = HashMap::new();
+    let mut links: Vec<(String, String)> = Vec::new();
     for entry in archive.entries().map_err(bad)? {
         let entry = entry.map_err(bad)?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
-            continue;
-        }
         let name = entry.path().map_err(bad)?.to_string_lossy().into_owned();
         let name = name.trim_start_matches("./").to_string();
-        entries.insert(name, (entry.raw_file_position(), entry.size()));
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                entries.insert(name, (entry.raw_file_position(), entry.size()));
+            }
+            // skopeo's docker-archive: `<id>/layer.tar` -> `../<diff id>.tar`.
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                if let Some(target) = entry.link_name().map_err(bad)? {
+                    let target = target.to_string_lossy().into_owned();
+                    let resolved = if entry.header().entry_type() == tar::EntryType::Link {
+                        target.trim_start_matches("./").to_string()
+                    } else {
+                        resolve(&name, &target)
+                    };
+                    links.push((name, resolved));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (name, target) in links {
+        if let Some(place) = entries.get(&target).copied() {
+            entries.insert(name, place);
+        }
     }
     let end = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if entries.values().any(|(offset, size)| offset + size > end) {
@@ -169,4 +193,39 @@ fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>> {
         )));
     }
     Ok(entries)
+}
+
+/// `target` of a symlink entry `name`, as a path from the tar's root.
+fn resolve(name: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        name.split('/').collect()
+    };
+    parts.pop(); // the link's own name
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn symlink_targets_resolve_from_the_links_directory() {
+        assert_eq!(resolve("abc/layer.tar", "../def.tar"), "def.tar");
+        assert_eq!(
+            resolve("abc/layer.tar", "other/layer.tar"),
+            "abc/other/layer.tar"
+        );
+        assert_eq!(resolve("layer.tar", "/x/y.tar"), "x/y.tar");
+    }
 }

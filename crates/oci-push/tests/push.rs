@@ -463,22 +463,184 @@ fn a_truncated_archive_is_refused() {
     );
 }
 
-#[test]
-fn a_docker_save_tar_is_refused_saying_so() {
+fn saved(image: &Image, form: DockerSave) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let tar = dir.path().join("save.tar");
-    docker_save(&tar, &Image::small("save"), "web:1", DockerSave::Classic);
-    refused(
-        &[
+    docker_save(&tar, image, "web:1", form);
+    let path = tar.display().to_string();
+    (dir, path)
+}
+
+fn remote_manifest(image: &str) -> serde_json::Value {
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+/// Layers are gzip-compressed on the way; the registry's copy, pulled back
+/// by skopeo and uncompressed, is the layer that was saved.
+#[test]
+fn a_docker_save_tar_is_pushed_with_gzip_layers_that_pull_back_intact() {
+    let image = Image::small("save");
+    let (_dir, tar) = saved(&image, DockerSave::Classic);
+    let to = repo();
+    let out = push()
+        .args(["--from", &tar, "--to", &to, "--tag", "1"])
+        .run();
+    let doc = out.success();
+    assert_eq!(
+        doc["image"]["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let manifest = remote_manifest(&format!("{to}:1"));
+    assert_eq!(
+        manifest["config"]["digest"],
+        deploy_tests::images::sha256(&image.config())
+    );
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(
+            layer["mediaType"],
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        );
+    }
+    let pulled = tempfile::tempdir().unwrap();
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{to}:1"),
+            &format!("dir:{}", pulled.path().display()),
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for (i, layer) in manifest["layers"].as_array().unwrap().iter().enumerate() {
+        let gz = std::fs::read(
+            pulled.path().join(
+                layer["digest"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:"),
+            ),
+        )
+        .unwrap();
+        let mut tar = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut tar).unwrap();
+        assert_eq!(tar, image.layers[i], "layer {i} pulled back intact");
+    }
+}
+
+/// One image gives one digest: deterministic compression, whichever form
+/// of docker save wrote it, whichever repository it goes to.
+#[test]
+fn every_docker_save_form_gives_one_manifest_digest() {
+    let image = Image::small("forms");
+    let mut digests = Vec::new();
+    for form in [
+        DockerSave::Classic,
+        DockerSave::ClassicSymlinks,
+        DockerSave::Oci,
+    ] {
+        let (_dir, tar) = saved(&image, form);
+        let out = push()
+            .args(["--from", &tar, "--to", &repo(), "--tag", "1"])
+            .run();
+        digests.push(
+            out.success()["image"]["digest"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(digests[0], digests[1], "symlinked layers");
+    assert_eq!(digests[0], digests[2], "Docker 25+");
+}
+
+/// With no local cache: the tag's manifest and config say which
+/// compressed blob each layer became, so nothing is compressed or sent.
+#[test]
+fn pushing_a_docker_save_tar_again_uploads_nothing() {
+    let (_dir, tar) = saved(&Image::small("save-again"), DockerSave::Classic);
+    let to = repo();
+    push()
+        .args(["--from", &tar, "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let out = push()
+        .args(["--from", &tar, "--to", &to, "--tag", "1"])
+        .run();
+    out.success();
+    assert!(
+        out.stderr
+            .contains("0 blobs uploaded (0 bytes), 4 already there"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn compress_none_pushes_layers_as_they_are() {
+    let image = Image::small("none");
+    let (_dir, tar) = saved(&image, DockerSave::Classic);
+    let to = repo();
+    push()
+        .args([
             "--from",
-            tar.to_str().unwrap(),
+            &tar,
             "--to",
-            &repo(),
+            &to,
             "--tag",
             "1",
-        ],
-        "a docker save tar; this build pushes OCI layouts and oci-archives only",
+            "--compress",
+            "none",
+        ])
+        .run()
+        .success();
+    let manifest = remote_manifest(&format!("{to}:1"));
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar"
     );
+    assert_eq!(
+        manifest["layers"][0]["digest"].as_str().unwrap(),
+        image.diff_ids()[0]
+    );
+}
+
+#[test]
+fn a_corrupt_layer_in_a_docker_save_tar_is_exit_2_and_nothing_is_tagged() {
+    let image = Image::small("save-corrupt");
+    let (dir, tar) = saved(&image, DockerSave::Classic);
+    // The layer's bytes changed in place: the tar stays readable.
+    let mut bytes = std::fs::read(&tar).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"#!/bin/")
+        .expect("the third layer's file");
+    bytes[at + 2] = b'X';
+    std::fs::write(&tar, bytes).unwrap();
+    let to = repo();
+    let out = push()
+        .args(["--from", &tar, "--to", &to, "--tag", "1"])
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("does not match its diff id"), "{err}");
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{to}:1"),
+        ])
+        .run();
+    assert_ne!(out.code, 0, "no tag was pushed");
+    drop(dir);
 }
 
 #[test]

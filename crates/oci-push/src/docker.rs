@@ -1,0 +1,550 @@
+//! `docker save` tars, classic (`manifest.json`, `<id>/layer.tar`, layers
+//! possibly symlink entries as skopeo writes them) or Docker 25+ (the same
+//! `manifest.json` over an OCI layout): their layers are uncompressed, so
+//! each is gzip-compressed while it streams, as `docker push` does,
+//! deterministically (fixed level, no timestamp: one layer, one digest),
+//! and uploaded the way docker uploads it: POST, one PATCH carrying the
+//! whole compressed stream, PUT with the digest computed as it passed. No
+//! temp file, no second pass; memory stays flat (a few 1 MiB buffers).
+//!
+//! Before compressing anything, the manifests the target tags point at now
+//! are read: a layer whose uncompressed digest (`rootfs.diff_ids`) is there
+//! already, as a blob the registry still has, is referenced, not sent. An
+//! unchanged re-push compresses and uploads nothing, with no local cache.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use deploykit::{Error, Result};
+use futures_util::TryStreamExt;
+use oci_client::RegistryOperation;
+use oci_client::secrets::RegistryAuth;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::plan::{Blob, Manifest, sha256};
+use crate::push::{Stats, Target, registry_error};
+use crate::source::{Place, Source};
+
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+
+/// How uncompressed layers are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Compress {
+    /// gzip, as docker push sends them (the default)
+    Gzip,
+    /// as they are
+    None,
+}
+
+/// One image of a docker save tar.
+#[derive(Debug)]
+pub struct DockerImage {
+    pub config: Blob,
+    pub layers: Vec<Layer>,
+}
+
+/// One layer: where its uncompressed tar is, and its diff id.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub place: Place,
+    pub diff_id: String,
+}
+
+/// What a layer became in the registry.
+#[derive(Debug, Clone)]
+struct Pushed {
+    digest: String,
+    size: u64,
+    media_type: &'static str,
+}
+
+/// Reads `manifest.json` and the config; `reference` picks an image by one
+/// of its RepoTags when the tar holds several.
+pub fn read(source: &Source, reference: Option<&str>) -> Result<DockerImage> {
+    let manifest: Value = serde_json::from_slice(&source.read("manifest.json")?)
+        .map_err(|e| Error::usage(format!("manifest.json: not valid JSON: {e}")))?;
+    let images = manifest
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Error::usage("manifest.json lists no images"))?;
+    let tags = |i: &Value| -> Vec<String> {
+        i["RepoTags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect()
+    };
+    let image = match reference {
+        Some(wanted) => images
+            .iter()
+            .find(|i| {
+                tags(i).iter().any(|t| {
+                    t == wanted || t.rsplit_once(':').is_some_and(|(_, tag)| tag == wanted)
+                })
+            })
+            .ok_or_else(|| {
+                let all: Vec<String> = images.iter().flat_map(tags).collect();
+                Error::usage(format!(
+                    "--ref {wanted:?}: no image with that tag in the tar (tags: {})",
+                    all.join(", ")
+                ))
+            })?,
+        None if images.len() == 1 => &images[0],
+        None => {
+            let all: Vec<String> = images.iter().flat_map(tags).collect();
+            return Err(Error::usage(format!(
+                "the tar holds {} images ({}): choose one with --ref",
+                images.len(),
+                all.join(", ")
+            )));
+        }
+    };
+    let config_name = image["Config"]
+        .as_str()
+        .ok_or_else(|| Error::usage("manifest.json: an image without Config"))?;
+    let config_place = source.place(config_name)?;
+    let config_bytes = crate::source::read_place(&config_place, config_name)?;
+    let config: Value = serde_json::from_slice(&config_bytes)
+        .map_err(|e| Error::usage(format!("{config_name}: not valid JSON: {e}")))?;
+    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str().map(str::to_string))
+        .collect();
+    let layer_names: Vec<&str> = image["Layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if layer_names.len() != diff_ids.len() {
+        return Err(Error::usage(format!(
+            "manifest.json names {} layers, the config's rootfs.diff_ids {}: the tar is inconsistent",
+            layer_names.len(),
+            diff_ids.len()
+        )));
+    }
+    let layers = layer_names
+        .iter()
+        .zip(diff_ids)
+        .map(|(name, diff_id)| {
+            Ok(Layer {
+                place: source.place(name)?,
+                diff_id,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DockerImage {
+        config: Blob {
+            digest: sha256(&config_bytes),
+            size: config_place.size,
+            place: config_place,
+        },
+        layers,
+    })
+}
+
+/// Pushes the image: config, layers (compressed on the way unless found
+/// in the registry), then the manifest under every tag.
+pub async fn push(
+    target: &Target<'_>,
+    image: &DockerImage,
+    compress: Compress,
+) -> Result<(Manifest, Stats)> {
+    let counters = Arc::new([
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    ]);
+    let known = if target.force {
+        HashMap::new()
+    } else {
+        known_layers(target).await
+    };
+    let reference = target.reference(target.tags.first().map_or("latest", String::as_str));
+
+    let config = &image.config;
+    if target.force
+        || !target
+            .client
+            .blob_exists(&reference, &config.digest)
+            .await
+            .map_err(|e| registry_error(target.registry, "checking the config", e))?
+    {
+        crate::push::upload_blob(target, &reference, config).await?;
+        counters[0].fetch_add(1, Ordering::Relaxed);
+        counters[1].fetch_add(config.size, Ordering::Relaxed);
+    } else {
+        counters[2].fetch_add(1, Ordering::Relaxed);
+        counters[3].fetch_add(config.size, Ordering::Relaxed);
+    }
+
+    let pushed: Vec<Pushed> = futures_util::stream::iter(image.layers.iter().map(Ok::<_, Error>))
+        .map_ok(|layer| {
+            let reference = reference.clone();
+            let counters = counters.clone();
+            let known = known.get(&(layer.diff_id.clone(), compress)).cloned();
+            async move {
+                if let Some(found) = known
+                    && target
+                        .client
+                        .blob_exists(&reference, &found.digest)
+                        .await
+                        .unwrap_or(false)
+                {
+                    counters[2].fetch_add(1, Ordering::Relaxed);
+                    counters[3].fetch_add(found.size, Ordering::Relaxed);
+                    return Ok(found);
+                }
+                let pushed = stream_layer(target, &reference, layer, compress).await?;
+                counters[0].fetch_add(1, Ordering::Relaxed);
+                counters[1].fetch_add(pushed.size, Ordering::Relaxed);
+                Ok(pushed)
+            }
+        })
+        .try_buffered(target.jobs.max(1))
+        .try_collect()
+        .await?;
+
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": DOCKER_CONFIG, "size": config.size, "digest": config.digest},
+        "layers": pushed.iter().map(|p| json!({"mediaType": p.media_type, "size": p.size, "digest": p.digest})).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json::to_vec(&manifest).expect("json");
+    let top = Manifest {
+        digest: sha256(&bytes),
+        media_type: DOCKER_MANIFEST.to_string(),
+        bytes,
+    };
+    let tags_left = crate::push::tag(target, &top).await?;
+    Ok((
+        top,
+        Stats {
+            uploaded_blobs: counters[0].load(Ordering::Relaxed),
+            uploaded_bytes: counters[1].load(Ordering::Relaxed),
+            skipped_blobs: counters[2].load(Ordering::Relaxed),
+            skipped_bytes: counters[3].load(Ordering::Relaxed),
+            tags_left,
+        },
+    ))
+}
+
+/// diff id (and the form it was sent in) → the blob the registry holds for
+/// it, from the manifests and configs the target tags point at now.
+async fn known_layers(target: &Target<'_>) -> HashMap<(String, Compress), Pushed> {
+    let mut known = HashMap::new();
+    for tag in target.tags {
+        let reference = target.reference(tag);
+        let Ok((bytes, _)) = target
+            .client
+            .pull_manifest_raw(
+                &reference,
+                &target.auth,
+                &[
+                    DOCKER_MANIFEST,
+                    "application/vnd.oci.image.manifest.v1+json",
+                ],
+            )
+            .await
+        else {
+            continue;
+        };
+        let Ok(manifest) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let Some(config_digest) = manifest["config"]["digest"].as_str() else {
+            continue;
+        };
+        let mut config = Vec::new();
+        let descriptor = oci_client::manifest::OciDescriptor {
+            digest: config_digest.to_string(),
+            media_type: manifest["config"]["mediaType"]
+                .as_str()
+                .unwrap_or(DOCKER_CONFIG)
+                .to_string(),
+            size: manifest["config"]["size"].as_i64().unwrap_or(0),
+            ..Default::default()
+        };
+        if target
+            .client
+            .pull_blob(&reference, &descriptor, &mut config)
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        let Ok(config) = serde_json::from_slice::<Value>(&config) else {
+            continue;
+        };
+        let diff_ids = config["rootfs"]["diff_ids"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+        for (diff_id, layer) in diff_ids.iter().zip(layers.iter()) {
+            let (Some(diff_id), Some(digest)) = (diff_id.as_str(), layer["digest"].as_str()) else {
+                continue;
+            };
+            let media = layer["mediaType"].as_str().unwrap_or_default();
+            let (form, media_type) = if media.ends_with("gzip") {
+                (Compress::Gzip, DOCKER_LAYER_GZIP)
+            } else if media.ends_with(".tar") || media.ends_with("diff.tar") {
+                (Compress::None, DOCKER_LAYER)
+            } else {
+                continue;
+            };
+            known.insert(
+                (diff_id.to_string(), form),
+                Pushed {
+                    digest: digest.to_string(),
+                    size: layer["size"].as_u64().unwrap_or(0),
+                    media_type,
+                },
+            );
+        }
+    }
+    known
+}
+
+/// What the compressing thread found once the layer had passed.
+struct Passed {
+    digest: String,
+    size: u64,
+    diff_id: String,
+}
+
+/// A `Write` that hashes and counts what passes and sends it on in 1 MiB
+/// pieces through a bounded channel (the upload's body).
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    buf: Vec<u8>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let piece = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(1 << 20),
+        ));
+        self.tx
+            .blocking_send(Ok(piece))
+            .map_err(|_| std::io::Error::other("the upload stopped"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 1 << 20 {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A `Read` that hashes what it reads (the uncompressed layer: its diff id).
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn hex_digest(hasher: Sha256) -> String {
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// Compresses `layer` on a thread of its own while the upload sends what
+/// comes out: POST, one PATCH with the whole stream, PUT with the digest.
+async fn stream_layer(
+    target: &Target<'_>,
+    reference: &oci_client::Reference,
+    layer: &Layer,
+    compress: Compress,
+) -> Result<Pushed> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    let place = layer.place.clone();
+    let worker = std::thread::spawn(move || -> std::io::Result<Passed> {
+        let mut file = std::fs::File::open(&place.path)?;
+        file.seek(SeekFrom::Start(place.offset))?;
+        let mut reader = HashingReader {
+            inner: file.take(place.size),
+            hasher: Sha256::new(),
+        };
+        let writer = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(1 << 20),
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        let mut writer = match compress {
+            Compress::Gzip => {
+                let mut encoder = flate2::GzBuilder::new()
+                    .mtime(0)
+                    .write(writer, flate2::Compression::new(6));
+                std::io::copy(&mut reader, &mut encoder)?;
+                encoder.finish()?
+            }
+            Compress::None => {
+                let mut writer = writer;
+                std::io::copy(&mut reader, &mut writer)?;
+                writer
+            }
+        };
+        writer.send()?;
+        Ok(Passed {
+            digest: hex_digest(writer.hasher),
+            size: writer.size,
+            diff_id: hex_digest(reader.hasher),
+        })
+    });
+
+    let doing = format!("uploading layer {}", layer.diff_id);
+    let fail = |e: String| Error::failed(format!("{doing} at {}: {e}", target.registry));
+    let http = reqwest::Client::new();
+    let scheme = if target.insecure { "http" } else { "https" };
+    let base = format!("{scheme}://{}", target.registry);
+    let authorization = authorization(target, reference).await?;
+    let with_auth = |request: reqwest::RequestBuilder| match &authorization {
+        Some(value) => request.header(reqwest::header::AUTHORIZATION, value),
+        None => request,
+    };
+    let start = with_auth(http.post(format!("{base}/v2/{}/blobs/uploads/", target.repository)))
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let location = upload_location(&base, start).map_err(fail)?;
+    let body = reqwest::Body::wrap_stream(tokio_stream(rx));
+    let patched = with_auth(http.patch(&location))
+        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+        .body(body)
+        .send()
+        .await;
+    let passed = tokio::task::spawn_blocking(move || worker.join())
+        .await
+        .map_err(|e| Error::failed(format!("{doing}: {e}")))?
+        .map_err(|_| Error::failed(format!("{doing}: the compressing thread stopped")))?
+        .map_err(|e| Error::input(format!("reading layer {}", layer.diff_id), &e))?;
+    if passed.diff_id != layer.diff_id {
+        return Err(Error::usage(format!(
+            "layer {} does not match its diff id (its content hashes to {}): the tar is corrupt; no manifest or tag was pushed",
+            layer.diff_id, passed.diff_id
+        )));
+    }
+    let location =
+        upload_location(&base, patched.map_err(|e| fail(e.to_string()))?).map_err(fail)?;
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let put = format!(
+        "{location}{separator}digest={}",
+        passed.digest.replace(':', "%3A")
+    );
+    let done = with_auth(http.put(put))
+        .header(reqwest::header::CONTENT_LENGTH, 0)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !done.status().is_success() {
+        let status = done.status();
+        let text = done.text().await.unwrap_or_default();
+        return Err(fail(format!("HTTP {status}: {}", text.trim())));
+    }
+    Ok(Pushed {
+        digest: passed.digest,
+        size: passed.size,
+        media_type: if compress == Compress::Gzip {
+            DOCKER_LAYER_GZIP
+        } else {
+            DOCKER_LAYER
+        },
+    })
+}
+
+/// The upload's next URL, from a 202's Location (absolute or not).
+fn upload_location(base: &str, response: reqwest::Response) -> std::result::Result<String, String> {
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return Err("authentication failed".to_string());
+    }
+    if status != reqwest::StatusCode::ACCEPTED {
+        return Err(format!("HTTP {status}"));
+    }
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no Location in the registry's answer")?;
+    Ok(
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{base}{location}")
+        },
+    )
+}
+
+/// The Authorization header oci-client would send: a bearer token it
+/// fetched for the push, or Basic credentials.
+async fn authorization(
+    target: &Target<'_>,
+    reference: &oci_client::Reference,
+) -> Result<Option<String>> {
+    if matches!(target.auth, RegistryAuth::Anonymous) {
+        return Ok(None);
+    }
+    let token = target
+        .client
+        .auth(reference, &target.auth, RegistryOperation::Push)
+        .await
+        .map_err(|e| registry_error(target.registry, "authenticating", e))?;
+    Ok(match (token, &target.auth) {
+        (Some(token), _) => Some(format!("Bearer {token}")),
+        (None, RegistryAuth::Basic(user, password)) => {
+            use base64::Engine;
+            let pair =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            Some(format!("Basic {pair}"))
+        }
+        (None, _) => None,
+    })
+}
+
+/// The receiving end of the channel as a stream for the request body.
+fn tokio_stream(
+    mut rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
