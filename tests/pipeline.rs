@@ -146,3 +146,71 @@ fn the_aws_cli_in_and_out() {
         "tags survived the round trip"
     );
 }
+
+/// The real pipe, as the README's pipeline writes it: ecr-login logs in to
+/// moto's ECR, oci-push takes the registry from its object and pushes to
+/// the local registry that registries.conf puts behind that ECR name (it
+/// takes moto's ECR login), and taskdef-render puts the pushed image in the
+/// task definition under its ECR name.
+#[test]
+fn ecr_login_then_oci_push_then_taskdef_render() {
+    use deploy_tests::images::{Compression, Image, oci_layout};
+    let emu = deploy_tests::emulators();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("image");
+    let digests = oci_layout(&layout, &[("v1", &Image::small("pipe"))], Compression::Gzip);
+    let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"{ecr}\"\nlocation = \"{}\"\n",
+            emu.registry_auth
+        ),
+    )
+    .unwrap();
+    let td = dir.path().join("td.json");
+    std::fs::write(
+        &td,
+        r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "placeholder"}]}"#,
+    )
+    .unwrap();
+    let repository = unique("web");
+    let script = format!(
+        "set -euo pipefail
+         {login} | {push} --from {layout} --repository {repository} --tag 1 --registries-conf {conf} \
+           | {render} -t {td} --container web",
+        login = workspace_bin("ecr-login").display(),
+        push = workspace_bin("oci-push").display(),
+        render = workspace_bin("taskdef-render").display(),
+        layout = layout.display(),
+        conf = conf.display(),
+        td = td.display(),
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
+    let doc = out.success();
+    let uri = format!("{ecr}/{repository}@{}", digests[0]);
+    assert_eq!(doc["registry"]["endpoint"], ecr);
+    assert_eq!(doc["image"]["uri"], uri);
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["image"],
+        uri
+    );
+    assert!(!out.stderr.contains("auth-token") && !out.stdout.contains("auth-token"));
+    // The local registry holds it, under the login moto's ECR handed out.
+    let read_back = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "AWS:123456789012-auth-token",
+        ])
+        .args([format!("docker://{}/{repository}:1", emu.registry_auth)])
+        .run();
+    assert_eq!(read_back.code, 0, "{}", read_back.stderr);
+    assert_eq!(
+        deploy_tests::images::sha256(read_back.stdout.as_bytes()),
+        digests[0]
+    );
+}

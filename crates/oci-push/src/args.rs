@@ -84,6 +84,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
 
+    /// containers-registries.conf(5) file whose [[registry]] prefix/location/insecure entries say where a registry really is (default: $CONTAINERS_REGISTRIES_CONF)
+    #[arg(long, value_name = "FILE")]
+    pub registries_conf: Option<PathBuf>,
+
     /// Plain HTTP to a registry that is not on this machine
     #[arg(long)]
     pub insecure: bool,

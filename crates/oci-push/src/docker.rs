@@ -437,7 +437,7 @@ async fn stream_layer(
     let fail = |e: String| Error::failed(format!("{doing} at {}: {e}", target.registry));
     let http = reqwest::Client::new();
     let scheme = if target.insecure { "http" } else { "https" };
-    let base = format!("{scheme}://{}", target.registry);
+    let base = format!("{scheme}://{}", target.host);
     let authorization = authorization(target, reference).await?;
     let with_auth = |request: reqwest::RequestBuilder| match &authorization {
         Some(value) => request.header(reqwest::header::AUTHORIZATION, value),

@@ -9,11 +9,12 @@
 //!
 //! Sources: OCI layouts, oci-archives, docker save tars (classic and
 //! Docker 25+, layers compressed on the way: [`docker`]).
-//! registries.conf locations and ECR repository creation are the next
-//! steps of its issue.
+//! Where a registry really is: [`location`] (registries.conf). ECR
+//! repository creation and the benchmarks are the next steps of its issue.
 
 mod args;
 mod docker;
+mod location;
 mod plan;
 mod push;
 mod source;
@@ -72,10 +73,22 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         )?),
     };
 
-    let insecure = args.insecure || is_loopback(&dest.registry);
+    let conf = args.registries_conf.clone().or_else(|| {
+        std::env::var_os("CONTAINERS_REGISTRIES_CONF")
+            .filter(|v| !v.is_empty())
+            .map(Into::into)
+    });
+    let at = location::resolve(conf.as_deref(), &dest.registry, &dest.repository)?;
+    if at.host != dest.registry {
+        cli::note(format!(
+            "{} is at {} (registries.conf)",
+            dest.registry, at.host
+        ));
+    }
+    let insecure = args.insecure || at.insecure || is_loopback(&at.host);
     let client = oci_client::Client::new(ClientConfig {
         protocol: if insecure {
-            ClientProtocol::HttpsExcept(vec![dest.registry.clone()])
+            ClientProtocol::HttpsExcept(vec![at.host.clone()])
         } else {
             ClientProtocol::Https
         },
@@ -85,7 +98,8 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let target = push::Target {
         client: &client,
         registry: &dest.registry,
-        repository: &dest.repository,
+        host: &at.host,
+        repository: &at.repository,
         tags: &tags,
         jobs: args.jobs,
         force: args.force,
@@ -101,7 +115,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         // Only real credentials are stored: an anonymous entry makes the
         // client ping /v2/ before every request.
         if !matches!(auth, RegistryAuth::Anonymous) {
-            client.store_auth_if_needed(&dest.registry, &auth).await;
+            client.store_auth_if_needed(&at.host, &auth).await;
         }
         match &what {
             What::Oci(plan) => {

@@ -32,8 +32,11 @@ pub struct Stats {
 /// Where to push and how.
 pub struct Target<'a> {
     pub client: &'a Client,
-    /// The registry connected to (the image's logical registry name).
+    /// The image's registry, as named (for messages).
     pub registry: &'a str,
+    /// Where connections go (registries.conf may move it) and the
+    /// repository there.
+    pub host: &'a str,
     pub repository: &'a str,
     pub tags: &'a [String],
     pub jobs: usize,
@@ -46,7 +49,7 @@ pub struct Target<'a> {
 impl Target<'_> {
     pub fn reference(&self, tag: &str) -> Reference {
         Reference::with_tag(
-            self.registry.to_string(),
+            self.host.to_string(),
             self.repository.to_string(),
             tag.to_string(),
         )
@@ -54,7 +57,7 @@ impl Target<'_> {
 
     fn by_digest(&self, digest: &str) -> Reference {
         Reference::with_digest(
-            self.registry.to_string(),
+            self.host.to_string(),
             self.repository.to_string(),
             digest.to_string(),
         )
