@@ -178,7 +178,7 @@ fn ecr_login_then_oci_push_then_taskdef_render() {
     let repository = unique("web");
     let script = format!(
         "set -euo pipefail
-         {login} | {push} --from {layout} --repository {repository} --tag 1 --registries-conf {conf} \
+         {login} | {push} --from {layout} --repository {repository} --tag 1 --registries-conf {conf} --create-repository \
            | {render} -t {td} --container web",
         login = workspace_bin("ecr-login").display(),
         push = workspace_bin("oci-push").display(),

@@ -739,9 +739,48 @@ fn credentials_with(
     }
 }
 
+/// `(registry id, region)` of an Amazon ECR registry host
+/// (`ID.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`, dual-stack
+/// `ID.dkr-ecr[-fips].REGION.on.aws`); ecr-login and oci-push both ask.
+pub fn ecr_host(host: &str) -> Option<(&str, &str)> {
+    let (rest, prefixes): (&str, &[&str]) = if let Some(rest) = host.strip_suffix(".on.aws") {
+        // Dual-stack: ID.dkr-ecr.REGION.on.aws
+        (rest, &["dkr-ecr.", "dkr-ecr-fips."])
+    } else {
+        let rest = host
+            .strip_suffix(".amazonaws.com")
+            .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+        (rest, &["dkr.ecr.", "dkr.ecr-fips."])
+    };
+    let (id, rest) = rest.split_once('.')?;
+    let region = prefixes.iter().find_map(|p| rest.strip_prefix(p))?;
+    let id_ok = id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = !region.is_empty() && !region.contains('.');
+    (id_ok && region_ok).then_some((id, region))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ecr_hosts() {
+        assert_eq!(
+            ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+            Some(("123456789012", "us-east-1"))
+        );
+        assert_eq!(
+            ecr_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+            Some(("123456789012", "cn-north-1"))
+        );
+        assert_eq!(
+            ecr_host("123456789012.dkr-ecr.eu-west-1.on.aws"),
+            Some(("123456789012", "eu-west-1"))
+        );
+        assert_eq!(ecr_host("public.ecr.aws"), None);
+        assert_eq!(ecr_host("12345.dkr.ecr.us-east-1.amazonaws.com"), None);
+    }
+
     use serde_json::json;
 
     const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_smithy_types::DateTime;
 use base64::Engine;
 use deploykit::aws::{self, AwsArgs};
+pub use deploykit::registry::ecr_host;
 use deploykit::registry::{Credentials, DockerConfig};
 use deploykit::{Error, Result};
 
@@ -138,24 +139,6 @@ impl Reusable {
                 .collect(),
         )
     }
-}
-
-/// `(registry id, region)` of an ECR registry host.
-pub fn ecr_host(host: &str) -> Option<(&str, &str)> {
-    let (rest, prefixes): (&str, &[&str]) = if let Some(rest) = host.strip_suffix(".on.aws") {
-        // Dual-stack: ID.dkr-ecr.REGION.on.aws
-        (rest, &["dkr-ecr.", "dkr-ecr-fips."])
-    } else {
-        let rest = host
-            .strip_suffix(".amazonaws.com")
-            .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
-        (rest, &["dkr.ecr.", "dkr.ecr-fips."])
-    };
-    let (id, rest) = rest.split_once('.')?;
-    let region = prefixes.iter().find_map(|p| rest.strip_prefix(p))?;
-    let id_ok = id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
-    let region_ok = !region.is_empty() && !region.contains('.');
-    (id_ok && region_ok).then_some((id, region))
 }
 
 /// Seconds since the epoch, now.
@@ -367,24 +350,6 @@ mod tests {
             e.to_string().contains("not USER:PASSWORD") && !e.to_string().contains("s3cr3t"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn ecr_hosts() {
-        assert_eq!(
-            ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
-            Some(("123456789012", "us-east-1"))
-        );
-        assert_eq!(
-            ecr_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
-            Some(("123456789012", "cn-north-1"))
-        );
-        assert_eq!(
-            ecr_host("123456789012.dkr-ecr.eu-west-1.on.aws"),
-            Some(("123456789012", "eu-west-1"))
-        );
-        assert_eq!(ecr_host("public.ecr.aws"), None);
-        assert_eq!(ecr_host("12345.dkr.ecr.us-east-1.amazonaws.com"), None);
     }
 
     /// What --public does with ECR Public's answer (moto has no ECR

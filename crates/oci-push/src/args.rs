@@ -88,6 +88,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub registries_conf: Option<PathBuf>,
 
+    /// Create the repository when the registry is Amazon ECR and it does not exist (through the ECR API)
+    #[arg(long)]
+    pub create_repository: bool,
+
     /// Plain HTTP to a registry that is not on this machine
     #[arg(long)]
     pub insecure: bool,

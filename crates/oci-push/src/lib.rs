@@ -9,11 +9,13 @@
 //!
 //! Sources: OCI layouts, oci-archives, docker save tars (classic and
 //! Docker 25+, layers compressed on the way: [`docker`]).
-//! Where a registry really is: [`location`] (registries.conf). ECR
-//! repository creation and the benchmarks are the next steps of its issue.
+//! Where a registry really is: [`location`] (registries.conf). An ECR
+//! repository is looked up (and with `--create-repository` created) first:
+//! [`ecr`].
 
 mod args;
 mod docker;
+mod ecr;
 mod location;
 mod plan;
 mod push;
@@ -114,6 +116,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let (top, platforms, stats) = runtime.block_on(async {
         // Only real credentials are stored: an anonymous entry makes the
         // client ping /v2/ before every request.
+        ecr::ensure_repository(&dest.registry, &dest.repository, args.create_repository).await?;
         if !matches!(auth, RegistryAuth::Anonymous) {
             client.store_auth_if_needed(&at.host, &auth).await;
         }

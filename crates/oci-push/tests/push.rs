@@ -694,3 +694,98 @@ fn an_upstream_failure_is_passed_on_without_pushing() {
         .run();
     assert_ne!(out.code, 0, "nothing was pushed");
 }
+
+/// moto's ECR name, served by the htpasswd registry through registries.conf.
+const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+fn ecr_conf(dir: &tempfile::TempDir) -> String {
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
+            emulators().registry_auth
+        ),
+    )
+    .unwrap();
+    conf.display().to_string()
+}
+
+fn ecr_push(dir: &tempfile::TempDir, repository: &str, extra: &[&str]) -> Output {
+    let conf = ecr_conf(dir);
+    push()
+        .aws()
+        .args([
+            "--from",
+            &from(dir),
+            "--to",
+            &format!("{ECR}/{repository}"),
+            "--tag",
+            "1",
+            "--registries-conf",
+            &conf,
+        ])
+        .args(["--username", "AWS", "--password-stdin"])
+        .args(extra)
+        .stdin("123456789012-auth-token\n")
+        .run()
+}
+
+fn ecr_repositories(name: &str) -> Vec<String> {
+    let (_, body) = deploy_tests::moto_try_call(
+        "ecr",
+        "DescribeRepositories",
+        &json!({"repositoryNames": [name]}),
+    );
+    body["repositories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["repositoryName"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_missing_ecr_repository_is_refused_naming_the_flag() {
+    let (dir, _) = layout(&[("v1", &Image::small("ecr-missing"))]);
+    let repository = unique("missing");
+    let out = ecr_push(&dir, &repository, &[]);
+    let err = out.failure(1);
+    assert!(
+        err.contains(&format!(
+            "ECR repository {repository:?} does not exist in {ECR}: pass --create-repository"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn create_repository_creates_it_through_the_ecr_api() {
+    let (dir, digests) = layout(&[("v1", &Image::small("ecr-create"))]);
+    let repository = unique("created");
+    let out = ecr_push(&dir, &repository, &["--create-repository"]);
+    let doc = out.success();
+    assert_eq!(
+        doc["image"]["uri"],
+        format!("{ECR}/{repository}@{}", digests[0])
+    );
+    assert_eq!(ecr_repositories(&repository), vec![repository.clone()]);
+    assert!(
+        out.stderr
+            .contains(&format!("created ECR repository {repository}")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_existing_ecr_repository_needs_no_flag() {
+    let (dir, _) = layout(&[("v1", &Image::small("ecr-existing"))]);
+    let repository = unique("existing");
+    deploy_tests::moto_call(
+        "ecr",
+        "CreateRepository",
+        &json!({"repositoryName": repository}),
+    );
+    ecr_push(&dir, &repository, &[]).success();
+}
