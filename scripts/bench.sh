@@ -13,6 +13,10 @@
 #      ecr-login storing the login in a Docker config, both on moto
 #      (aws CLI ~346 ms and 55 MiB; target <= 0.1x, aim <= 0.03x), with the
 #      peak memory of one run of each.
+#   4. oci-push against skopeo copy, into the same local registry: a small
+#      3-layer OCI layout (first push, and an unchanged re-push), and a
+#      docker save tar of one 128 MiB layer of real files (shared libraries),
+#      which both compress on the way; peak memory of each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,9 +28,10 @@ need() { # command package
 need hyperfine hyperfine
 need jq jq
 need /usr/bin/time time
+need skopeo skopeo
 
 echo "bench: building release binaries" >&2
-cargo build --release --quiet -p taskdef-render -p ecr-login
+cargo build --release --quiet -p taskdef-render -p ecr-login -p oci-push
 bin=$PWD/target/release
 
 work=$(mktemp -d)
@@ -85,6 +90,79 @@ hyperfine --shell=none --warmup 3 --runs "${BENCH_ECS_RUNS:-30}" --style basic \
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 ours_kib=$(rss "$bin/ecr-login" --password-stdout)
 theirs_kib=$(rss aws ecr get-login-password)
+
+# 4. Images: a docker save tar of real files (one layer of shared libraries,
+# ~128 MiB), and a small 3-layer OCI layout made from a tiny docker save tar.
+python3 - "$work" <<'PY'
+import hashlib, io, json, os, sys, tarfile
+work = sys.argv[1]
+def layer(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, data in files:
+            info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0; info.mode = 0o644
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+def save(path, layers):
+    diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+    cid = hashlib.sha256(config).hexdigest()
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as t:
+        def add(name, data):
+            info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0
+            t.addfile(info, io.BytesIO(data))
+        add(cid + ".json", config)
+        names = []
+        for i, l in enumerate(layers):
+            add(f"l{i}/layer.tar", l); names.append(f"l{i}/layer.tar")
+        add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": ["bench:1"], "Layers": names}]).encode())
+files, total = [], 0
+for root, _, names in os.walk("/usr/lib"):
+    for n in sorted(names):
+        p = os.path.join(root, n)
+        if os.path.islink(p) or not os.path.isfile(p) or ".so" not in n:
+            continue
+        data = open(p, "rb").read()
+        files.append((p.lstrip("/"), data)); total += len(data)
+        if total > 128 << 20:
+            break
+    if total > 128 << 20:
+        break
+save(f"{work}/big.tar", [layer(files)])
+save(f"{work}/small.tar", [layer([("etc/a", b"a\n" * 1000)]), layer([("app/b", os.urandom(200000))]), layer([("app/c", b"c\n" * 5000)])])
+PY
+skopeo copy --quiet "docker-archive:$work/small.tar" "oci:$work/small:v1"
+# skopeo keeps a blob-info cache that lets it mount a blob it pushed before
+# into a new repository: cleared before every first-push run, or its "first
+# push" would upload nothing.
+no_cache="rm -rf /var/lib/containers/cache $HOME/.local/share/containers/cache"
+hyperfine --shell=bash --prepare "$no_cache" --warmup 2 --runs "${BENCH_PUSH_RUNS:-20}" --style basic --export-json "$work/small.json" \
+    -n "oci-push small layout, first push" "$bin/oci-push --from $work/small --to $REGISTRY/small-\$RANDOM\$RANDOM --tag 1" \
+    -n "skopeo copy small layout, first push" "skopeo copy --quiet --dest-tls-verify=false oci:$work/small:v1 docker://$REGISTRY/small-\$RANDOM\$RANDOM:1" \
+    >&2
+"$bin/oci-push" --from "$work/small" --to "$REGISTRY/small-again" --tag 1 >/dev/null 2>&1
+skopeo copy --quiet --dest-tls-verify=false "oci:$work/small:v1" "docker://$REGISTRY/small-again-skopeo:1"
+hyperfine --shell=none --warmup 2 --runs "${BENCH_PUSH_RUNS:-20}" --style basic --export-json "$work/again.json" \
+    -n "oci-push small layout, unchanged re-push" "$bin/oci-push --from $work/small --to $REGISTRY/small-again --tag 1" \
+    -n "skopeo copy small layout, unchanged re-push" "skopeo copy --quiet --dest-tls-verify=false oci:$work/small:v1 docker://$REGISTRY/small-again-skopeo:1" \
+    >&2
+hyperfine --shell=bash --prepare "$no_cache" --warmup 1 --runs "${BENCH_BIG_RUNS:-5}" --style basic --export-json "$work/big.json" \
+    -n "oci-push docker save, 128 MiB of libraries" "$bin/oci-push --from $work/big.tar --to $REGISTRY/big-\$RANDOM\$RANDOM --tag 1" \
+    -n "skopeo copy docker save, 128 MiB of libraries" "skopeo copy --quiet --dest-tls-verify=false docker-archive:$work/big.tar docker://$REGISTRY/big-\$RANDOM\$RANDOM:1" \
+    >&2
+push_kib=$(rss "$bin/oci-push" --from "$work/big.tar" --to "$REGISTRY/big-rss" --tag 1 --force)
+$no_cache
+skopeo_kib=$(rss skopeo copy --quiet --dest-tls-verify=false "docker-archive:$work/big.tar" "docker://$REGISTRY/big-rss-skopeo:1")
+
+python3 - "$work/small.json" "$work/again.json" "$work/big.json" "$push_kib" "$skopeo_kib" <<'PY'
+import json, sys
+def medians(path):
+    return [x["median"] * 1000 for x in json.load(open(path))["results"]]
+for path, what, target in [(sys.argv[1], "small 3-layer layout, first push", "<= 0.50x"), (sys.argv[2], "small layout, unchanged re-push", "<= 0.50x, zero bytes"), (sys.argv[3], "docker save, one 128 MiB layer of libraries, first push", "<= 0.75x")]:
+    ours, theirs = medians(path)
+    print(f"{what}: oci-push {ours:.0f} ms, skopeo {theirs:.0f} ms (medians), ratio {ours / theirs:.2f}x (target {target})")
+print(f"peak memory pushing the 128 MiB docker save: oci-push {int(sys.argv[4]) / 1024:.1f} MiB, skopeo {int(sys.argv[5]) / 1024:.1f} MiB (target <= 32 MiB)")
+PY
 
 python3 - "$work/render.json" "$work/ecs.json" "$work/ecr.json" "$ours_kib" "$theirs_kib" <<'PY'
 import json, sys

@@ -33,11 +33,11 @@ pub fn root() -> &'static Path {
 /// tests outside the binary's own crate, where `CARGO_BIN_EXE_` is not set.
 ///
 /// Panics when it is missing, or older than any file it is built from
-/// (`crates/NAME/` and `crates/deploykit/`: `src/**`, `Cargo.toml`,
-/// `build.rs`), so that a test never runs a stale binary (`cargo test -p
-/// deploy-tests` does not rebuild the tools). `Cargo.lock` is left out: a
-/// lock change that does not reach the tool rebuilds nothing, and would be
-/// a false alarm.
+/// (`crates/NAME/` and `crates/deploykit/`: `src/**`, `build.rs`), so that
+/// a test never runs a stale binary (`cargo test -p deploy-tests` does not
+/// rebuild the tools). Manifests and `Cargo.lock` are left out: a change
+/// there that does not reach the tool (a new dev-dependency) rebuilds
+/// nothing, and would be a false alarm.
 #[track_caller]
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -63,7 +63,6 @@ fn assert_built_after_sources(bin: &Path, name: &str) {
     let mut sources = Vec::new();
     for krate in [name, "deploykit"] {
         let dir = root().join("crates").join(krate);
-        sources.push(dir.join("Cargo.toml"));
         sources.push(dir.join("build.rs"));
         files_under(&dir.join("src"), &mut sources);
     }

@@ -2,7 +2,8 @@
 //! possibly symlink entries as skopeo writes them) or Docker 25+ (the same
 //! `manifest.json` over an OCI layout): their layers are uncompressed, so
 //! each is gzip-compressed while it streams, as `docker push` does,
-//! deterministically (fixed level, no timestamp: one layer, one digest),
+//! deterministically (fixed level, no timestamp: one layer, one digest)
+//! and over every core ([`parallel_gzip`]),
 //! and uploaded the way docker uploads it: POST, one PATCH carrying the
 //! whole compressed stream, PUT with the digest computed as it passed. No
 //! temp file, no second pass; memory stays flat (a few 1 MiB buffers).
@@ -318,6 +319,118 @@ async fn known_layers(target: &Target<'_>) -> HashMap<(String, Compress), Pushed
     known
 }
 
+/// The gzip level: fixed, so one layer always gives one digest.
+const GZIP_LEVEL: u32 = 6;
+
+/// The size of the blocks compressed apart.
+const BLOCK: usize = 1 << 20;
+
+/// gzip over every core, deterministically: the input is cut into 1 MiB
+/// blocks, each compressed on its own into a complete gzip member (fixed
+/// level, time 0, no name), and the members are written in order. A
+/// multi-member gzip stream is one valid gzip file (RFC 1952), which
+/// docker, containerd and every Go reader take; the output depends on the
+/// input alone, not on how many threads made it. Memory stays at a few
+/// blocks per thread. Returns the reader (its hasher has seen everything).
+fn parallel_gzip<R: Read + Send, W: Write>(
+    input: R,
+    out: &mut W,
+    level: u32,
+) -> std::io::Result<R> {
+    use std::sync::mpsc::sync_channel;
+    use std::sync::{Arc, Mutex};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let member = |block: &[u8]| -> std::io::Result<Vec<u8>> {
+        let mut encoder = flate2::GzBuilder::new().mtime(0).write(
+            Vec::with_capacity(block.len() / 2),
+            flate2::Compression::new(level),
+        );
+        encoder.write_all(block)?;
+        encoder.finish()
+    };
+    std::thread::scope(|scope| {
+        let (job_tx, job_rx) = sync_channel::<(usize, Vec<u8>)>(threads * 2);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = sync_channel::<(usize, std::io::Result<Vec<u8>>)>(threads * 2);
+        for _ in 0..threads {
+            let job_rx = job_rx.clone();
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let job = job_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((i, block))) = job else { break };
+                    if done_tx.send((i, member(&block))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let reader = scope.spawn(move || -> std::io::Result<(R, usize)> {
+            let mut input = input;
+            let mut count = 0;
+            loop {
+                let mut block = vec![0u8; BLOCK];
+                let mut filled = 0;
+                while filled < BLOCK {
+                    let n = input.read(&mut block[filled..])?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                if filled == 0 {
+                    break;
+                }
+                block.truncate(filled);
+                if job_tx.send((count, block)).is_err() {
+                    break;
+                }
+                count += 1;
+                if filled < BLOCK {
+                    break;
+                }
+            }
+            Ok((input, count))
+        });
+        // Members come back in any order: write them in the input's.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        let mut failed = None;
+        for (i, compressed) in done_rx {
+            match compressed {
+                Ok(bytes) => {
+                    waiting.insert(i, bytes);
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+            while let Some(bytes) = waiting.remove(&next) {
+                if failed.is_none()
+                    && let Err(e) = out.write_all(&bytes)
+                {
+                    failed = Some(e);
+                }
+                next += 1;
+            }
+        }
+        let (input, count) = reader
+            .join()
+            .map_err(|_| std::io::Error::other("the reading thread stopped"))??;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if count == 0 {
+            // An empty layer is still one (empty) gzip member.
+            out.write_all(&member(&[])?)?;
+        }
+        Ok(input)
+    })
+}
+
 /// What the compressing thread found once the layer had passed.
 struct Passed {
     digest: String,
@@ -413,11 +526,10 @@ async fn stream_layer(
         };
         let mut writer = match compress {
             Compress::Gzip => {
-                let mut encoder = flate2::GzBuilder::new()
-                    .mtime(0)
-                    .write(writer, flate2::Compression::new(6));
-                std::io::copy(&mut reader, &mut encoder)?;
-                encoder.finish()?
+                let mut writer = writer;
+                let reader_back = parallel_gzip(reader, &mut writer, GZIP_LEVEL)?;
+                reader = reader_back;
+                writer
             }
             Compress::None => {
                 let mut writer = writer;
@@ -547,4 +659,52 @@ fn tokio_stream(
     mut rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 3.5 MiB that compress, but not to nothing.
+    fn sample() -> Vec<u8> {
+        (0..(3 << 20) + (1 << 19))
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8 % 17)
+            .collect()
+    }
+
+    fn gunzip(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn parallel_gzip_is_one_valid_gzip_stream_of_the_input() {
+        let input = sample();
+        let mut out = Vec::new();
+        parallel_gzip(&input[..], &mut out, GZIP_LEVEL).unwrap();
+        assert!(out.len() < input.len());
+        assert_eq!(gunzip(&out), input);
+    }
+
+    #[test]
+    fn parallel_gzip_gives_the_same_bytes_every_time() {
+        let input = sample();
+        let run = || {
+            let mut out = Vec::new();
+            parallel_gzip(&input[..], &mut out, GZIP_LEVEL).unwrap();
+            out
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn parallel_gzip_of_nothing_is_an_empty_gzip_member() {
+        let mut out = Vec::new();
+        parallel_gzip(&b""[..], &mut out, GZIP_LEVEL).unwrap();
+        assert_eq!(&out[..2], &[0x1f, 0x8b]);
+        assert_eq!(gunzip(&out), b"");
+    }
 }

@@ -531,13 +531,64 @@ fn a_docker_save_tar_is_pushed_with_gzip_layers_that_pull_back_intact() {
         )
         .unwrap();
         let mut tar = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut tar).unwrap();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut tar)
+            .unwrap();
         assert_eq!(tar, image.layers[i], "layer {i} pulled back intact");
     }
 }
 
 /// One image gives one digest: deterministic compression, whichever form
 /// of docker save wrote it, whichever repository it goes to.
+/// A layer of several 1 MiB blocks is several gzip members: a Go client
+/// (skopeo, as docker and containerd) decompresses it whole, and its
+/// digest is the diff id the config says.
+#[test]
+fn a_layer_compressed_in_blocks_decompresses_whole_in_a_go_client() {
+    let big: Vec<u8> = (0..3_500_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 % 23)
+        .collect();
+    let image = Image::new(&[&[("data/big.bin", &big)]]);
+    let (_dir, tar) = saved(&image, DockerSave::Classic);
+    let to = repo();
+    push()
+        .args(["--from", &tar, "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    // A docker-archive holds layers uncompressed: skopeo decompresses
+    // (and checks) each one on the way.
+    let pulled = tempfile::tempdir().unwrap();
+    let archive = pulled.path().join("pulled.tar");
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{to}:1"),
+        ])
+        .args([format!("docker-archive:{}", archive.display())])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut layers = Vec::new();
+    let mut tar = tar::Archive::new(std::fs::File::open(&archive).unwrap());
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".tar") && entry.header().entry_type() == tar::EntryType::Regular {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            layers.push(bytes);
+        }
+    }
+    let got: Vec<(String, usize)> = layers
+        .iter()
+        .map(|l| (deploy_tests::images::sha256(l), l.len()))
+        .collect();
+    assert_eq!(
+        got,
+        [(image.diff_ids()[0].clone(), image.layers[0].len())],
+        "the one layer, whole"
+    );
+}
+
 #[test]
 fn every_docker_save_form_gives_one_manifest_digest() {
     let image = Image::small("forms");
