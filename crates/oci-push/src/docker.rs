@@ -319,8 +319,10 @@ async fn known_layers(target: &Target<'_>) -> HashMap<(String, Compress), Pushed
     known
 }
 
-/// The gzip level: fixed, so one layer always gives one digest.
-const GZIP_LEVEL: u32 = 6;
+/// The gzip level: fixed, so one layer always gives one digest. Level 3
+/// with zlib-rs compresses shared libraries to within 3% of level 6 in
+/// 60% of the time (136 MB: 47.7 vs 46.3 MB, 1.0 vs 1.6 s on one core).
+const GZIP_LEVEL: u32 = 3;
 
 /// The size of the blocks compressed apart.
 const BLOCK: usize = 1 << 20;

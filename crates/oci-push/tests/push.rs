@@ -18,6 +18,20 @@ fn repo() -> String {
     format!("{}/{}", emulators().registry, unique("push"))
 }
 
+/// Asserts that the registry has no manifest for `image` (REGISTRY/REPO:TAG).
+#[track_caller]
+fn assert_not_pushed(image: &str) {
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ])
+        .run();
+    assert_ne!(out.code, 0, "nothing may be pushed, but {image} is there");
+}
+
 /// skopeo's view of `image` (REGISTRY/REPO:TAG): the manifest's digest.
 fn remote_digest(image: &str) -> String {
     let out = deploy_tests::tool("skopeo")
@@ -174,12 +188,18 @@ fn several_images_without_ref_is_refused_naming_them() {
     );
 }
 
+/// A layout whose one ref is an index of linux/amd64 and linux/arm64.
+fn multi_layout(seed: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let amd = Image::small(seed);
+    let arm = Image::small(&format!("{seed}-arm")).for_platform("linux", "arm64");
+    let digest = oci_layout_multi(dir.path(), "latest", &[&amd, &arm], Compression::Gzip);
+    (dir, digest)
+}
+
 #[test]
 fn a_multi_platform_index_is_pushed_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let amd = Image::small("multi");
-    let arm = Image::small("multi-arm").for_platform("linux", "arm64");
-    let digest = oci_layout_multi(dir.path(), "latest", &[&amd, &arm], Compression::Gzip);
+    let (dir, digest) = multi_layout("multi");
     let to = repo();
     let out = push()
         .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
@@ -209,10 +229,7 @@ fn a_multi_platform_index_is_pushed_whole() {
 
 #[test]
 fn platform_pushes_one_manifest_of_an_index() {
-    let dir = tempfile::tempdir().unwrap();
-    let amd = Image::small("plat");
-    let arm = Image::small("plat-arm").for_platform("linux", "arm64");
-    oci_layout_multi(dir.path(), "latest", &[&amd, &arm], Compression::Gzip);
+    let (dir, _) = multi_layout("plat");
     let to = repo();
     let out = push()
         .args([
@@ -362,15 +379,7 @@ fn a_corrupt_layer_is_exit_2_and_nothing_is_tagged() {
         err.contains(&format!("blob {layer} does not match its digest")),
         "{err}"
     );
-    let out = deploy_tests::tool("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{to}:1"),
-        ])
-        .run();
-    assert_ne!(out.code, 0, "no tag was pushed");
+    assert_not_pushed(&format!("{to}:1"));
 }
 
 /// A manifest is read and checked before anything is sent.
@@ -682,15 +691,7 @@ fn a_corrupt_layer_in_a_docker_save_tar_is_exit_2_and_nothing_is_tagged() {
         .run();
     let err = out.failure(2);
     assert!(err.contains("does not match its diff id"), "{err}");
-    let out = deploy_tests::tool("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{to}:1"),
-        ])
-        .run();
-    assert_ne!(out.code, 0, "no tag was pushed");
+    assert_not_pushed(&format!("{to}:1"));
     drop(dir);
 }
 
@@ -735,15 +736,7 @@ fn an_upstream_failure_is_passed_on_without_pushing() {
         .stdin(r#"{"error": {"tool": "ecr-login", "message": "m", "exitCode": 1}}"#)
         .run();
     out.failure_report(1);
-    let out = deploy_tests::tool("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{to}:1"),
-        ])
-        .run();
-    assert_ne!(out.code, 0, "nothing was pushed");
+    assert_not_pushed(&format!("{to}:1"));
 }
 
 /// moto's ECR name, served by the htpasswd registry through registries.conf.
