@@ -353,9 +353,9 @@ fn parallel_gzip<R: Read + Send, W: Write>(
         encoder.finish()
     };
     std::thread::scope(|scope| {
-        let (job_tx, job_rx) = sync_channel::<(usize, Vec<u8>)>(threads * 2);
+        let (job_tx, job_rx) = sync_channel::<(usize, Vec<u8>)>(threads);
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done_rx) = sync_channel::<(usize, std::io::Result<Vec<u8>>)>(threads * 2);
+        let (done_tx, done_rx) = sync_channel::<(usize, std::io::Result<Vec<u8>>)>(threads);
         for _ in 0..threads {
             let job_rx = job_rx.clone();
             let done_tx = done_tx.clone();
@@ -511,7 +511,7 @@ async fn stream_layer(
     layer: &Layer,
     compress: Compress,
 ) -> Result<Pushed> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     let place = layer.place.clone();
     let worker = std::thread::spawn(move || -> std::io::Result<Passed> {
         let mut file = std::fs::File::open(&place.path)?;
