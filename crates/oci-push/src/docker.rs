@@ -183,9 +183,11 @@ pub async fn push(
             .map_err(|e| registry_error(target.registry, "checking the config", e))?
     {
         crate::push::upload_blob(target, &reference, config).await?;
+        crate::push::say_blob(&config.digest, config.size, true);
         counters[0].fetch_add(1, Ordering::Relaxed);
         counters[1].fetch_add(config.size, Ordering::Relaxed);
     } else {
+        crate::push::say_blob(&config.digest, config.size, false);
         counters[2].fetch_add(1, Ordering::Relaxed);
         counters[3].fetch_add(config.size, Ordering::Relaxed);
     }
@@ -205,9 +207,11 @@ pub async fn push(
                 {
                     counters[2].fetch_add(1, Ordering::Relaxed);
                     counters[3].fetch_add(found.size, Ordering::Relaxed);
+                    crate::push::say_blob(&found.digest, found.size, false);
                     return Ok(found);
                 }
                 let pushed = stream_layer(target, &reference, layer, compress).await?;
+                crate::push::say_blob(&pushed.digest, pushed.size, true);
                 counters[0].fetch_add(1, Ordering::Relaxed);
                 counters[1].fetch_add(pushed.size, Ordering::Relaxed);
                 Ok(pushed)

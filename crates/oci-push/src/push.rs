@@ -81,9 +81,11 @@ pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
                 if !target.force && exists(target, &image, blob).await? {
                     uploaded.2.fetch_add(1, Ordering::Relaxed);
                     uploaded.3.fetch_add(blob.size, Ordering::Relaxed);
+                    say_blob(&blob.digest, blob.size, false);
                     return Ok(());
                 }
                 upload_blob(target, &image, blob).await?;
+                say_blob(&blob.digest, blob.size, true);
                 uploaded.0.fetch_add(1, Ordering::Relaxed);
                 uploaded.1.fetch_add(blob.size, Ordering::Relaxed);
                 Ok(())
@@ -104,6 +106,17 @@ pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
         skipped_bytes: uploaded.3.load(Ordering::Relaxed),
         tags_left,
     })
+}
+
+/// One line a blob on stderr: what happened to it.
+pub fn say_blob(digest: &str, size: u64, uploaded: bool) {
+    let short = digest.get(..19).unwrap_or(digest);
+    let what = if uploaded {
+        "uploaded"
+    } else {
+        "already there"
+    };
+    deploykit::cli::note(format!("blob {short}… {what} ({size} bytes)"));
 }
 
 /// Pushes `top` under every tag (by digest alone with none); a tag that

@@ -106,6 +106,12 @@ fn pushing_again_uploads_nothing() {
         "{}",
         out.stderr
     );
+    assert_eq!(
+        out.stderr.matches("… already there (").count(),
+        4,
+        "one line a blob: {}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -832,4 +838,39 @@ fn an_existing_ecr_repository_needs_no_flag() {
         &json!({"repositoryName": repository}),
     );
     ecr_push(&dir, &repository, &[]).success();
+}
+
+#[test]
+fn digest_only_pushes_the_manifest_with_no_tag() {
+    let (dir, digests) = layout(&[("v1", &Image::small("digest-only"))]);
+    let to = repo();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--digest-only"])
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["image"]["tags"], json!([]));
+    assert_eq!(remote_digest(&format!("{to}@{}", digests[0])), digests[0]);
+}
+
+#[test]
+fn digest_file_holds_the_digest() {
+    let (dir, digests) = layout(&[("v1", &Image::small("digest-file"))]);
+    let file = dir.path().join("digest.txt");
+    push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+            "--digest-file",
+            file.to_str().unwrap(),
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{}\n", digests[0])
+    );
 }
