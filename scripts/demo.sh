@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # `make demo`: the main job end to end on the local emulators.
 #   1. start moto (ECS/ECR) and the registries, installing what is missing;
-#   2. ecr-login: log in to moto's ECR, the login stored in a Docker config
-#      of the demo's own (target/demo-docker), the password never shown;
-#   3. register examples/task-definition.json in moto, as CI did last deploy;
-#   4. taskdef-render --family: fetch it, put in the new image and
-#      environment, and print valid RegisterTaskDefinition input;
+#   2. register examples/task-definition.json in moto, as CI did last deploy;
+#   3. make an image with no daemon (a docker save tar of a tiny app);
+#   4. the pipeline, with pipes: ecr-login (moto's ECR, the login in a Docker
+#      config of the demo's own) | oci-push (to the local registry standing
+#      behind the ECR name) | taskdef-render --family (the pushed image and
+#      new environment in the registered definition);
 #   5. stop what it started.
+# ecs-deploy and ecs-wait join the pipe when they exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,25 +25,53 @@ emulator_env=$(scripts/emulators.sh up)
 trap 'scripts/emulators.sh down' EXIT
 eval "$emulator_env"
 
-step "ecr-login --docker-config target/demo-docker (moto's ECR; the password goes only into that config.json)"
-set -x
-"$bin/ecr-login" --docker-config target/demo-docker
-{ set +x; } 2>/dev/null
-
 step "registering examples/task-definition.json in ECS (moto at $AWS_ENDPOINT_URL)"
 scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json \
     | python3 -c 'import json,sys; td=json.load(sys.stdin)["taskDefinition"]; print("registered", td["taskDefinitionArn"])' >&2
 
+step "an image, made with no daemon: a docker save tar of a tiny web app (target/demo-image.tar)"
+python3 - target/demo-image.tar <<'PY'
+import hashlib, io, json, sys, tarfile
+def tar_of(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, data in files:
+            info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0; info.mode = 0o755
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+layers = [tar_of([("app/server.sh", b"#!/bin/sh\necho hello from web\n")]), tar_of([("app/VERSION", b"demo\n")])]
+diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/app/server.sh"]},
+                     "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+cid = hashlib.sha256(config).hexdigest()
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    def add(name, data):
+        info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0
+        t.addfile(info, io.BytesIO(data))
+    add(cid + ".json", config)
+    for i, layer in enumerate(layers):
+        add(f"layer{i}/layer.tar", layer)
+    add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": ["web:demo"], "Layers": [f"layer{i}/layer.tar" for i in range(len(layers))]}]).encode())
+PY
+
+# moto's ECR hands out 123456789012.dkr.ecr.us-east-1.amazonaws.com, which
+# nothing serves: the local registry (which takes moto's ECR login) stands
+# behind that name, as registries.conf says. The image keeps its ECR name.
+ecr=123456789012.dkr.ecr.$AWS_REGION.amazonaws.com
+printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY_AUTH" >target/demo-registries.conf
+export DOCKER_CONFIG=$PWD/target/demo-docker
+
 git_sha=$(git rev-parse --short HEAD 2>/dev/null || echo demo)
-image="$REGISTRY/web:$git_sha"
-step "taskdef-render --family demo-web --container web --image $image --env NODE_ENV=production --env GIT_SHA=$git_sha"
+step "the pipeline: ecr-login | oci-push | taskdef-render (the password goes only into $DOCKER_CONFIG/config.json)"
 set -x
-"$bin/taskdef-render" --family demo-web --container web \
-    --image "$image" \
-    --env NODE_ENV=production --env "GIT_SHA=$git_sha" \
-    --log-option awslogs-stream-prefix=web-prod \
-    --output-file target/demo-task-definition.json
+"$bin/ecr-login" \
+  | "$bin/oci-push" --from target/demo-image.tar --repository web --tag "$git_sha" --tag latest \
+      --create-repository --registries-conf target/demo-registries.conf \
+  | "$bin/taskdef-render" --family demo-web --container web \
+      --env NODE_ENV=production --env "GIT_SHA=$git_sha" \
+      --log-option awslogs-stream-prefix=web-prod \
+      --output-file target/demo-task-definition.json
 { set +x; } 2>/dev/null
 
-step "done: the rendered definition is on stdout above, and bare in target/demo-task-definition.json"
+step "done: the image is in the registry under its ECR name, the rendered definition (with that image) is on stdout above, and bare in target/demo-task-definition.json"
 echo "   (aws ecs register-task-definition --cli-input-json file://target/demo-task-definition.json takes it as is)" >&2
