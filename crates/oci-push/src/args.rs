@@ -149,26 +149,52 @@ pub fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
             ));
         }
     };
-    let host_ok = !registry.is_empty()
-        && !registry.contains("://")
-        && registry
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
-    if !host_ok {
+    if registry.contains("://") || repository.starts_with('/') {
         return Err(Error::usage(format!(
-            "registry {registry:?}: expected a host (and port), with no scheme"
+            "registry {registry:?}: give the host alone, with no scheme (https:// is the default; plain HTTP for this machine or --insecure)"
         )));
     }
+    let (host, port) = match registry.rsplit_once(':') {
+        Some((host, port)) if !registry.ends_with(']') => (host, Some(port)),
+        _ => (registry.as_str(), None),
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-[]:".contains(&b))
+        // Docker Hub style `team/web` has no registry host: say so.
+        && (host.contains('.') || host.contains(':') || host.eq_ignore_ascii_case("localhost") || port.is_some());
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if !host_ok || !port_ok {
+        return Err(Error::usage(format!(
+            "registry {registry:?}: expected a registry host with a dot or a port (registry.example.com, localhost:5000), a port 1-65535"
+        )));
+    }
+    // The distribution spec's repository components: lowercase letters and
+    // digits, separated by one `.` or `_`, two `__`, or any number of `-`.
     let component_ok = |c: &str| {
-        !c.is_empty()
-            && c.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-            && c.as_bytes()[0].is_ascii_alphanumeric()
-            && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
+        let bytes = c.as_bytes();
+        let mut ok = !c.is_empty()
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric();
+        let mut i = 0;
+        while ok && i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let run = bytes[i..]
+                .iter()
+                .take_while(|&&x| !(x.is_ascii_lowercase() || x.is_ascii_digit()))
+                .count();
+            let sep = &c[i..i + run];
+            ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+            i += run;
+        }
+        ok
     };
     if repository.len() > 255 || !repository.split('/').all(component_ok) {
         return Err(Error::usage(format!(
-            "repository {repository:?}: lowercase letters, digits and . _ - between them, parts separated by /"
+            "repository {repository:?}: lowercase letters and digits, separated by . _ __ or -, parts separated by /"
         )));
     }
     Ok(Destination {

@@ -51,11 +51,26 @@ pub struct DockerImage {
     pub layers: Vec<Layer>,
 }
 
-/// One layer: where its uncompressed tar is, and its diff id.
+/// One layer: where its tar is, and its diff id.
 #[derive(Debug, Clone)]
 pub struct Layer {
     pub place: Place,
     pub diff_id: String,
+    /// Already gzip (Docker 25+ with the containerd image store writes its
+    /// layers compressed): sent as it is, its diff id checked by
+    /// decompressing on the way.
+    pub gzip: bool,
+}
+
+/// Whether the bytes at `place` begin as gzip does.
+fn starts_as_gzip(place: &Place) -> Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut file = std::fs::File::open(&place.path)
+        .map_err(|e| Error::input(format!("reading {}", place.path.display()), &e))?;
+    file.seek(SeekFrom::Start(place.offset))
+        .and_then(|_| file.read(&mut magic))
+        .map(|n| n == 2 && magic == [0x1f, 0x8b])
+        .map_err(|e| Error::input(format!("reading {}", place.path.display()), &e))
 }
 
 /// What a layer became in the registry.
@@ -84,20 +99,34 @@ pub fn read(source: &Source, reference: Option<&str>) -> Result<DockerImage> {
             .collect()
     };
     let image = match reference {
-        Some(wanted) => images
-            .iter()
-            .find(|i| {
-                tags(i).iter().any(|t| {
-                    t == wanted || t.rsplit_once(':').is_some_and(|(_, tag)| tag == wanted)
+        Some(wanted) => {
+            let found: Vec<&Value> = images
+                .iter()
+                .filter(|i| {
+                    tags(i).iter().any(|t| {
+                        t == wanted || t.rsplit_once(':').is_some_and(|(_, tag)| tag == wanted)
+                    })
                 })
-            })
-            .ok_or_else(|| {
-                let all: Vec<String> = images.iter().flat_map(tags).collect();
-                Error::usage(format!(
-                    "--ref {wanted:?}: no image with that tag in the tar (tags: {})",
-                    all.join(", ")
-                ))
-            })?,
+                .collect();
+            match found.as_slice() {
+                [one] => *one,
+                [] => {
+                    let all: Vec<String> = images.iter().flat_map(tags).collect();
+                    return Err(Error::usage(format!(
+                        "--ref {wanted:?}: no image with that tag in the tar (tags: {})",
+                        all.join(", ")
+                    )));
+                }
+                several => {
+                    let all: Vec<String> = several.iter().flat_map(|i| tags(i)).collect();
+                    return Err(Error::usage(format!(
+                        "--ref {wanted:?} matches {} images ({}): give the whole REPOSITORY:TAG",
+                        several.len(),
+                        all.join(", ")
+                    )));
+                }
+            }
+        }
         None if images.len() == 1 => &images[0],
         None => {
             let all: Vec<String> = images.iter().flat_map(tags).collect();
@@ -138,8 +167,10 @@ pub fn read(source: &Source, reference: Option<&str>) -> Result<DockerImage> {
         .iter()
         .zip(diff_ids)
         .map(|(name, diff_id)| {
+            let place = source.place(name)?;
             Ok(Layer {
-                place: source.place(name)?,
+                gzip: starts_as_gzip(&place)?,
+                place,
                 diff_id,
             })
         })
@@ -196,7 +227,8 @@ pub async fn push(
         .map_ok(|layer| {
             let reference = reference.clone();
             let counters = counters.clone();
-            let known = known.get(&(layer.diff_id.clone(), compress)).cloned();
+            let form = if layer.gzip { Compress::Gzip } else { compress };
+            let known = known.get(&(layer.diff_id.clone(), form)).cloned();
             async move {
                 if let Some(found) = known
                     && target
@@ -484,6 +516,38 @@ impl Write for ChannelWriter {
     }
 }
 
+/// Writes to the upload and to a check at once.
+struct Tee<W: Write> {
+    out: ChannelWriter,
+    check: W,
+}
+
+impl<W: Write> Write for Tee<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.out.write_all(data)?;
+        self.check.write_all(data)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A `Write` that only hashes.
+struct HashSink(Sha256);
+
+impl Write for HashSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.update(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A `Read` that hashes what it reads (the uncompressed layer: its diff id).
 struct HashingReader<R> {
     inner: R,
@@ -517,6 +581,7 @@ async fn stream_layer(
 ) -> Result<Pushed> {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     let place = layer.place.clone();
+    let already_gzip = layer.gzip;
     let worker = std::thread::spawn(move || -> std::io::Result<Passed> {
         let mut file = std::fs::File::open(&place.path)?;
         file.seek(SeekFrom::Start(place.offset))?;
@@ -530,6 +595,22 @@ async fn stream_layer(
             hasher: Sha256::new(),
             size: 0,
         };
+        if already_gzip {
+            // Sent as it is; the diff id is the hash of what it decompresses to.
+            let mut tee = Tee {
+                out: writer,
+                check: flate2::write::MultiGzDecoder::new(HashSink(Sha256::new())),
+            };
+            std::io::copy(&mut reader, &mut tee)?;
+            let Tee { mut out, check } = tee;
+            let sink = check.finish()?;
+            out.send()?;
+            return Ok(Passed {
+                digest: hex_digest(out.hasher),
+                size: out.size,
+                diff_id: hex_digest(sink.0),
+            });
+        }
         let mut writer = match compress {
             Compress::Gzip => {
                 let mut writer = writer;
@@ -572,19 +653,28 @@ async fn stream_layer(
         .body(body)
         .send()
         .await;
-    let passed = tokio::task::spawn_blocking(move || worker.join())
+    let joined = tokio::task::spawn_blocking(move || worker.join())
         .await
         .map_err(|e| Error::failed(format!("{doing}: {e}")))?
-        .map_err(|_| Error::failed(format!("{doing}: the compressing thread stopped")))?
-        .map_err(|e| Error::input(format!("reading layer {}", layer.diff_id), &e))?;
+        .map_err(|_| Error::failed(format!("{doing}: the compressing thread stopped")))?;
+    // The registry's answer first: when it refused the upload, the
+    // compressing side only saw its channel close.
+    let patched = patched.map_err(|e| fail(e.to_string()))?;
+    if patched.status() != reqwest::StatusCode::ACCEPTED {
+        let status = patched.status();
+        let text = patched.text().await.unwrap_or_default();
+        let text: String = text.trim().chars().take(300).collect();
+        return Err(fail(format!("HTTP {status}: {text}")));
+    }
+    let passed =
+        joined.map_err(|e| Error::input(format!("reading layer {}", layer.diff_id), &e))?;
     if passed.diff_id != layer.diff_id {
         return Err(Error::usage(format!(
             "layer {} does not match its diff id (its content hashes to {}): the tar is corrupt; no manifest or tag was pushed",
             layer.diff_id, passed.diff_id
         )));
     }
-    let location =
-        upload_location(&base, patched.map_err(|e| fail(e.to_string()))?).map_err(fail)?;
+    let location = upload_location(&base, patched).map_err(fail)?;
     let separator = if location.contains('?') { '&' } else { '?' };
     let put = format!(
         "{location}{separator}digest={}",
@@ -603,7 +693,7 @@ async fn stream_layer(
     Ok(Pushed {
         digest: passed.digest,
         size: passed.size,
-        media_type: if compress == Compress::Gzip {
+        media_type: if compress == Compress::Gzip || layer.gzip {
             DOCKER_LAYER_GZIP
         } else {
             DOCKER_LAYER

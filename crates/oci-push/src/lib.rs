@@ -169,11 +169,42 @@ enum What {
     Docker(docker::DockerImage),
 }
 
-/// A registry on this machine, spoken to over plain HTTP.
+/// A registry on this machine (a loopback address or `localhost`), spoken
+/// to over plain HTTP.
 fn is_loopback(registry: &str) -> bool {
     let host = match registry.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => registry,
     };
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_registries() {
+        for yes in [
+            "127.0.0.1:5000",
+            "localhost",
+            "LOCALHOST:5000",
+            "[::1]:5000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback(yes), "{yes}");
+        }
+        for no in [
+            "127.invalid",
+            "127.corp.example:5000",
+            "registry.example.com",
+            "10.0.0.1:5000",
+        ] {
+            assert!(!is_loopback(no), "{no}");
+        }
+    }
 }

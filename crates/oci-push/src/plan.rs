@@ -60,20 +60,32 @@ pub fn plan(source: &Source, reference: Option<&str>, platform: Option<&str>) ->
         .ok_or_else(|| Error::usage("index.json lists no manifests"))?;
     let name = |e: &Value| e["annotations"][REF_NAME].as_str().map(str::to_string);
     let chosen = match reference {
-        Some(wanted) => entries
-            .iter()
-            .find(|e| name(e).as_deref() == Some(wanted))
-            .ok_or_else(|| {
-                let names: Vec<String> = entries.iter().filter_map(name).collect();
-                Error::usage(format!(
-                    "--ref {wanted:?}: no image of that name in the layout (names: {})",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ))
-            })?,
+        Some(wanted) => {
+            let found: Vec<&Value> = entries
+                .iter()
+                .filter(|e| name(e).as_deref() == Some(wanted))
+                .collect();
+            match found.as_slice() {
+                [one] => *one,
+                [] => {
+                    let names: Vec<String> = entries.iter().filter_map(name).collect();
+                    return Err(Error::usage(format!(
+                        "--ref {wanted:?}: no image of that name in the layout (names: {})",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    )));
+                }
+                several => {
+                    return Err(Error::usage(format!(
+                        "--ref {wanted:?}: {} images of that name in the layout's index; it is ambiguous",
+                        several.len()
+                    )));
+                }
+            }
+        }
         None if entries.len() == 1 => &entries[0],
         None => {
             let names: Vec<String> = entries.iter().filter_map(name).collect();
@@ -99,11 +111,16 @@ pub fn plan(source: &Source, reference: Option<&str>, platform: Option<&str>) ->
             .flatten()
             .collect();
         let os_arch = |e: &Value| {
-            format!(
+            let mut platform = format!(
                 "{}/{}",
                 e["platform"]["os"].as_str().unwrap_or("?"),
                 e["platform"]["architecture"].as_str().unwrap_or("?")
-            )
+            );
+            if let Some(variant) = e["platform"]["variant"].as_str() {
+                platform.push('/');
+                platform.push_str(variant);
+            }
+            platform
         };
         if let Some(wanted) = platform {
             let found = children

@@ -176,9 +176,19 @@ fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>> {
             _ => {}
         }
     }
-    for (name, target) in links {
-        if let Some(place) = entries.get(&target).copied() {
-            entries.insert(name, place);
+    // A link may point at a link: follow up to 40 hops, as the kernel does.
+    let targets: HashMap<String, String> = links.into_iter().collect();
+    for (name, first) in &targets {
+        let mut target = first.clone();
+        for _ in 0..40 {
+            if let Some(place) = entries.get(&target).copied() {
+                entries.insert(name.clone(), place);
+                break;
+            }
+            match targets.get(&target) {
+                Some(next) => target = next.clone(),
+                None => break,
+            }
         }
     }
     let end = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

@@ -874,3 +874,126 @@ fn digest_file_holds_the_digest() {
         format!("{}\n", digests[0])
     );
 }
+
+/// Docker 25+ with the containerd image store saves layers gzip-compressed
+/// (manifest.json over an OCI layout): they go as they are, their diff ids
+/// checked by decompressing on the way.
+#[test]
+fn a_docker_save_tar_with_compressed_layers_sends_them_as_they_are() {
+    use deploy_tests::images::{gzip, sha256};
+    let image = Image::small("containerd");
+    let layers: Vec<Vec<u8>> = image.layers.iter().map(|l| gzip(l)).collect();
+    let config = image.config();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut add = |name: String, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, name, bytes).unwrap();
+    };
+    let blob = |b: &[u8]| format!("blobs/sha256/{}", sha256(b).trim_start_matches("sha256:"));
+    add(blob(&config), &config);
+    for layer in &layers {
+        add(blob(layer), layer);
+    }
+    let manifest = json!([{"Config": blob(&config), "RepoTags": ["web:1"], "Layers": layers.iter().map(|l| blob(l)).collect::<Vec<_>>()}]);
+    add(
+        "manifest.json".to_string(),
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("save.tar");
+    std::fs::write(&tar, builder.into_inner().unwrap()).unwrap();
+    let to = repo();
+    push()
+        .args(["--from", tar.to_str().unwrap(), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let pushed = remote_manifest(&format!("{to}:1"));
+    let digests: Vec<&str> = pushed["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+    assert_eq!(digests, expected, "the compressed layers, as they were");
+}
+
+#[test]
+fn a_ref_that_names_two_images_is_ambiguous() {
+    let (dir, _) = layout(&[
+        ("web", &Image::small("amb1")),
+        ("web", &Image::small("amb2")),
+    ]);
+    refused(
+        &[
+            "--from",
+            &from(&dir),
+            "--ref",
+            "web",
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+        ],
+        "it is ambiguous",
+    );
+}
+
+#[test]
+fn a_destination_without_a_registry_host_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("to1"))]);
+    refused(
+        &["--from", &from(&dir), "--to", "team/web", "--tag", "1"],
+        "expected a registry host",
+    );
+}
+
+#[test]
+fn a_port_out_of_range_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("to2"))]);
+    refused(
+        &[
+            "--from",
+            &from(&dir),
+            "--to",
+            "127.0.0.1:99999/web",
+            "--tag",
+            "1",
+        ],
+        "a port 1-65535",
+    );
+}
+
+#[test]
+fn a_scheme_in_the_destination_is_refused_saying_so() {
+    let (dir, _) = layout(&[("v1", &Image::small("to3"))]);
+    refused(
+        &[
+            "--from",
+            &from(&dir),
+            "--to",
+            "https://registry.example.com/web",
+            "--tag",
+            "1",
+        ],
+        "with no scheme",
+    );
+}
+
+#[test]
+fn a_repository_with_doubled_dots_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("to4"))]);
+    refused(
+        &[
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/a..b", emulators().registry),
+            "--tag",
+            "1",
+        ],
+        "repository \"a..b\"",
+    );
+}
