@@ -120,20 +120,35 @@ pub fn say_blob(digest: &str, size: u64, uploaded: bool) {
 }
 
 /// Pushes `top` under every tag (by digest alone with none); a tag that
-/// already points at it is left alone. Returns how many were.
+/// already points at it is left alone. Returns how many were. The manifest
+/// goes by digest first, so a registry that refuses it refuses before any
+/// tag moves; a tag that fails after others were set says which were.
 pub async fn tag(target: &Target<'_>, top: &Manifest) -> Result<u64> {
-    if target.tags.is_empty() {
-        push_manifest(target, &target.by_digest(&top.digest), top).await?;
-        return Ok(0);
-    }
-    let mut left = 0;
+    let mut pending = Vec::new();
     for tag in target.tags {
         let reference = target.reference(tag);
-        if !target.force && points_at(target, &reference, &top.digest).await {
-            left += 1;
-            continue;
+        if target.force || !points_at(target, &reference, &top.digest).await {
+            pending.push((tag, reference));
         }
-        push_manifest(target, &reference, top).await?;
+    }
+    let left = (target.tags.len() - pending.len()) as u64;
+    if target.tags.is_empty() || !pending.is_empty() {
+        push_manifest(target, &target.by_digest(&top.digest), top).await?;
+    }
+    let mut set: Vec<&str> = Vec::new();
+    for (tag, reference) in pending {
+        push_manifest(target, &reference, top).await.map_err(|e| {
+            if set.is_empty() {
+                e
+            } else {
+                e.context(format!(
+                    "tags already moved to {} before this: {}",
+                    top.digest,
+                    set.join(", ")
+                ))
+            }
+        })?;
+        set.push(tag);
     }
     Ok(left)
 }
