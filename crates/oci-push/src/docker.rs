@@ -15,8 +15,6 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use deploykit::{Error, Result};
@@ -26,8 +24,8 @@ use oci_client::secrets::RegistryAuth;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::plan::{Blob, Manifest, sha256};
-use crate::push::{Stats, Target, registry_error};
+use crate::plan::{Blob, Manifest, digest_of, sha256};
+use crate::push::{Stats, Tally, Target, registry_error};
 use crate::source::{Place, Source};
 
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -192,60 +190,34 @@ pub async fn push(
     image: &DockerImage,
     compress: Compress,
 ) -> Result<(Manifest, Stats)> {
-    let counters = Arc::new([
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-    ]);
+    let tally = Tally::default();
     let known = if target.force {
         HashMap::new()
     } else {
         known_layers(target).await
     };
     let reference = target.reference(target.tags.first().map_or("latest", String::as_str));
-
     let config = &image.config;
-    if target.force
-        || !target
-            .client
-            .blob_exists(&reference, &config.digest)
-            .await
-            .map_err(|e| registry_error(target.registry, "checking the config", e))?
-    {
-        crate::push::upload_blob(target, &reference, config).await?;
-        crate::push::say_blob(&config.digest, config.size, true);
-        counters[0].fetch_add(1, Ordering::Relaxed);
-        counters[1].fetch_add(config.size, Ordering::Relaxed);
-    } else {
-        crate::push::say_blob(&config.digest, config.size, false);
-        counters[2].fetch_add(1, Ordering::Relaxed);
-        counters[3].fetch_add(config.size, Ordering::Relaxed);
-    }
+    crate::push::send_blob(target, &reference, config, &tally).await?;
 
     let pushed: Vec<Pushed> = futures_util::stream::iter(image.layers.iter().map(Ok::<_, Error>))
         .map_ok(|layer| {
-            let reference = reference.clone();
-            let counters = counters.clone();
             let form = if layer.gzip { Compress::Gzip } else { compress };
             let known = known.get(&(layer.diff_id.clone(), form)).cloned();
+            let (reference, tally) = (&reference, &tally);
             async move {
                 if let Some(found) = known
                     && target
                         .client
-                        .blob_exists(&reference, &found.digest)
+                        .blob_exists(reference, &found.digest)
                         .await
                         .unwrap_or(false)
                 {
-                    counters[2].fetch_add(1, Ordering::Relaxed);
-                    counters[3].fetch_add(found.size, Ordering::Relaxed);
-                    crate::push::say_blob(&found.digest, found.size, false);
+                    tally.skipped(&found.digest, found.size);
                     return Ok(found);
                 }
-                let pushed = stream_layer(target, &reference, layer, compress).await?;
-                crate::push::say_blob(&pushed.digest, pushed.size, true);
-                counters[0].fetch_add(1, Ordering::Relaxed);
-                counters[1].fetch_add(pushed.size, Ordering::Relaxed);
+                let pushed = stream_layer(target, reference, layer, compress).await?;
+                tally.uploaded(&pushed.digest, pushed.size);
                 Ok(pushed)
             }
         })
@@ -266,16 +238,7 @@ pub async fn push(
         bytes,
     };
     let tags_left = crate::push::tag(target, &top).await?;
-    Ok((
-        top,
-        Stats {
-            uploaded_blobs: counters[0].load(Ordering::Relaxed),
-            uploaded_bytes: counters[1].load(Ordering::Relaxed),
-            skipped_blobs: counters[2].load(Ordering::Relaxed),
-            skipped_bytes: counters[3].load(Ordering::Relaxed),
-            tags_left,
-        },
-    ))
+    Ok((top, tally.stats(tags_left)))
 }
 
 /// diff id (and the form it was sent in) → the blob the registry holds for
@@ -562,15 +525,6 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-fn hex_digest(hasher: Sha256) -> String {
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
-}
-
 /// Compresses `layer` on a thread of its own while the upload sends what
 /// comes out: POST, one PATCH with the whole stream, PUT with the digest.
 async fn stream_layer(
@@ -606,9 +560,9 @@ async fn stream_layer(
             let sink = check.finish()?;
             out.send()?;
             return Ok(Passed {
-                digest: hex_digest(out.hasher),
+                digest: digest_of(out.hasher),
                 size: out.size,
-                diff_id: hex_digest(sink.0),
+                diff_id: digest_of(sink.0),
             });
         }
         let mut writer = match compress {
@@ -626,14 +580,20 @@ async fn stream_layer(
         };
         writer.send()?;
         Ok(Passed {
-            digest: hex_digest(writer.hasher),
+            digest: digest_of(writer.hasher),
             size: writer.size,
-            diff_id: hex_digest(reader.hasher),
+            diff_id: digest_of(reader.hasher),
         })
     });
 
     let doing = format!("uploading layer {}", layer.diff_id);
-    let fail = |e: String| Error::failed(format!("{doing} at {}: {e}", target.registry));
+    let fail = |e: String| {
+        Error::failed(format!(
+            "{doing} at {}: {}",
+            target.registry,
+            crate::push::without_queries(&e)
+        ))
+    };
     let http = reqwest::Client::new();
     let scheme = if target.insecure { "http" } else { "https" };
     let base = format!("{scheme}://{}", target.host);

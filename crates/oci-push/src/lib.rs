@@ -109,10 +109,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         insecure,
     };
     let started = std::time::Instant::now();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::failed(format!("starting the async runtime: {e}")))?;
+    let runtime = deploykit::aws::runtime()?;
     let (top, platforms, stats) = runtime.block_on(async {
         // Only real credentials are stored: an anonymous entry makes the
         // client ping /v2/ before every request.

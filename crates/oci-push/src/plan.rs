@@ -43,10 +43,18 @@ pub struct Plan {
     pub platforms: Vec<String>,
 }
 
-/// `sha256:<hex>`.
+/// `sha256:<hex>` of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    digest_of(Sha256::new_with_prefix(bytes))
+}
+
+/// `sha256:<hex>` of what `hasher` has seen.
+pub fn digest_of(hasher: Sha256) -> String {
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("sha256:{hex}")
 }
 

@@ -64,52 +64,75 @@ impl Target<'_> {
     }
 }
 
+/// What a push sent and skipped, counted as the blobs go (concurrently),
+/// each one said on stderr as it is counted.
+#[derive(Debug, Default)]
+pub struct Tally {
+    uploaded_blobs: AtomicU64,
+    uploaded_bytes: AtomicU64,
+    skipped_blobs: AtomicU64,
+    skipped_bytes: AtomicU64,
+}
+
+impl Tally {
+    pub fn uploaded(&self, digest: &str, size: u64) {
+        self.uploaded_blobs.fetch_add(1, Ordering::Relaxed);
+        self.uploaded_bytes.fetch_add(size, Ordering::Relaxed);
+        say_blob(digest, size, true);
+    }
+
+    pub fn skipped(&self, digest: &str, size: u64) {
+        self.skipped_blobs.fetch_add(1, Ordering::Relaxed);
+        self.skipped_bytes.fetch_add(size, Ordering::Relaxed);
+        say_blob(digest, size, false);
+    }
+
+    pub fn stats(&self, tags_left: u64) -> Stats {
+        Stats {
+            uploaded_blobs: self.uploaded_blobs.load(Ordering::Relaxed),
+            uploaded_bytes: self.uploaded_bytes.load(Ordering::Relaxed),
+            skipped_blobs: self.skipped_blobs.load(Ordering::Relaxed),
+            skipped_bytes: self.skipped_bytes.load(Ordering::Relaxed),
+            tags_left,
+        }
+    }
+}
+
 /// Pushes the plan; the stats say what was sent.
 pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
-    let uploaded = Arc::new((
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-    ));
+    let tally = Tally::default();
     let image = target.reference(target.tags.first().map_or("latest", String::as_str));
     futures_util::stream::iter(plan.blobs.iter().map(Ok::<_, Error>))
-        .map_ok(|blob| {
-            let image = image.clone();
-            let uploaded = uploaded.clone();
-            async move {
-                if !target.force && exists(target, &image, blob).await? {
-                    uploaded.2.fetch_add(1, Ordering::Relaxed);
-                    uploaded.3.fetch_add(blob.size, Ordering::Relaxed);
-                    say_blob(&blob.digest, blob.size, false);
-                    return Ok(());
-                }
-                upload_blob(target, &image, blob).await?;
-                say_blob(&blob.digest, blob.size, true);
-                uploaded.0.fetch_add(1, Ordering::Relaxed);
-                uploaded.1.fetch_add(blob.size, Ordering::Relaxed);
-                Ok(())
-            }
-        })
+        .map_ok(|blob| send_blob(target, &image, blob, &tally))
         .try_buffer_unordered(target.jobs.max(1))
         .try_collect::<Vec<()>>()
         .await?;
-
     for child in &plan.children {
         push_manifest(target, &target.by_digest(&child.digest), child).await?;
     }
     let tags_left = tag(target, &plan.top).await?;
-    Ok(Stats {
-        uploaded_blobs: uploaded.0.load(Ordering::Relaxed),
-        uploaded_bytes: uploaded.1.load(Ordering::Relaxed),
-        skipped_blobs: uploaded.2.load(Ordering::Relaxed),
-        skipped_bytes: uploaded.3.load(Ordering::Relaxed),
-        tags_left,
-    })
+    Ok(tally.stats(tags_left))
+}
+
+/// A blob whose digest and size are known: skipped when the registry has
+/// it (unless `--force`), else uploaded; counted either way.
+pub async fn send_blob(
+    target: &Target<'_>,
+    image: &Reference,
+    blob: &Blob,
+    tally: &Tally,
+) -> Result<()> {
+    if !target.force && exists(target, image, blob).await? {
+        tally.skipped(&blob.digest, blob.size);
+        return Ok(());
+    }
+    upload_blob(target, image, blob).await?;
+    tally.uploaded(&blob.digest, blob.size);
+    Ok(())
 }
 
 /// One line a blob on stderr: what happened to it.
-pub fn say_blob(digest: &str, size: u64, uploaded: bool) {
+fn say_blob(digest: &str, size: u64, uploaded: bool) {
     let short = digest.get(..19).unwrap_or(digest);
     let what = if uploaded {
         "uploaded"
@@ -160,9 +183,15 @@ pub async fn upload_blob(target: &Target<'_>, image: &Reference, blob: &Blob) ->
         .await
         .map(|_| ())
         .map_err(|e| {
-            if corrupt.load(Ordering::Relaxed) || e.to_string().contains("DIGEST_INVALID") {
+            if corrupt.load(Ordering::Relaxed) {
                 Error::usage(format!(
                     "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
+                    blob.digest
+                ))
+            } else if e.to_string().contains("DIGEST_INVALID") {
+                // Our own check missed it (it should not): the registry's word.
+                Error::usage(format!(
+                    "the registry refused blob {} as not hashing to that digest: the source is corrupt; no manifest or tag was pushed",
                     blob.digest
                 ))
             } else {
@@ -222,20 +251,15 @@ async fn upload(
                         buf.truncate(n);
                         hasher.update(&buf);
                         let remaining = remaining - n as u64;
-                        if remaining == 0 {
-                            let hex: String = hasher
-                                .finalize_reset()
-                                .iter()
-                                .map(|b| format!("{b:02x}"))
-                                .collect();
-                            if format!("sha256:{hex}") != expected {
-                                corrupt.store(true, Ordering::Relaxed);
-                                let e = std::io::Error::other("the blob does not match its digest");
-                                return Some((
-                                    Err(OciDistributionError::IoError(e)),
-                                    (reader, hasher, 0, true),
-                                ));
-                            }
+                        if remaining == 0
+                            && crate::plan::digest_of(std::mem::take(&mut hasher)) != expected
+                        {
+                            corrupt.store(true, Ordering::Relaxed);
+                            let e = std::io::Error::other("the blob does not match its digest");
+                            return Some((
+                                Err(OciDistributionError::IoError(e)),
+                                (reader, hasher, 0, true),
+                            ));
                         }
                         Some((Ok(Bytes::from(buf)), (reader, hasher, remaining, false)))
                     }
@@ -277,19 +301,24 @@ async fn push_manifest(
 }
 
 /// One line for a registry failure (exit 1), naming the registry; an
-/// authentication failure says so.
+/// authentication failure says so. URLs lose their query strings: an
+/// upload's `_state` is the registry's token, of no use to a person.
 pub fn registry_error(registry: &str, doing: &str, e: OciDistributionError) -> Error {
-    let text = e.to_string();
-    let lower = text.to_lowercase();
-    if matches!(e, OciDistributionError::AuthenticationFailure(_))
-        || lower.contains("unauthorized")
-        || lower.contains("401")
-    {
+    let unauthorized = match &e {
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => true,
+        OciDistributionError::ServerError { code, .. } => *code == 401,
+        OciDistributionError::RequestError(r) => {
+            r.status() == Some(reqwest::StatusCode::UNAUTHORIZED)
+        }
+        _ => false,
+    };
+    if unauthorized {
         return Error::failed(format!(
             "{doing}: authentication failed at {registry} (check the login: ecr-login, docker login, or --username with --password-stdin)"
         ));
     }
-    let mut why = text;
+    let mut why = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         let t = s.to_string();
@@ -299,5 +328,63 @@ pub fn registry_error(registry: &str, doing: &str, e: OciDistributionError) -> E
         }
         source = s.source();
     }
-    Error::failed(format!("{doing} at {registry}: {why}"))
+    Error::failed(format!("{doing} at {registry}: {}", without_queries(&why)))
+}
+
+/// `http://h/v2/x/blobs/uploads/u?_state=...&digest=...` → `http://h/v2/x/blobs/uploads/u`.
+pub(crate) fn without_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_query = false;
+    for c in text.chars() {
+        match c {
+            '?' => in_query = true,
+            c if in_query && (c.is_whitespace() || c == ',' || c == ')') => {
+                in_query = false;
+                out.push(c);
+            }
+            _ if in_query => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_401_inside_a_digest_is_no_authentication_failure() {
+        let e = OciDistributionError::ServerError {
+            url: "http://r/v2/x/blobs/sha256:4010aa".into(),
+            code: 500,
+            message: "boom".into(),
+        };
+        let text = registry_error("r", "uploading", e).to_string();
+        assert!(!text.contains("authentication failed"), "{text}");
+    }
+
+    #[test]
+    fn a_server_401_is_an_authentication_failure() {
+        let e = OciDistributionError::ServerError {
+            url: "http://r/v2/".into(),
+            code: 401,
+            message: "no".into(),
+        };
+        assert!(
+            registry_error("r", "pushing", e)
+                .to_string()
+                .contains("authentication failed at r")
+        );
+    }
+
+    #[test]
+    fn upload_state_tokens_are_not_repeated() {
+        assert_eq!(
+            without_queries(
+                "url http://r/v2/x/blobs/uploads/u?_state=abc&digest=sha256%3A1, code: 400"
+            ),
+            "url http://r/v2/x/blobs/uploads/u, code: 400"
+        );
+    }
 }
