@@ -37,9 +37,9 @@ impl Config {
         let mut registry_ids = Vec::new();
         for id in &args.registry_id {
             if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Error::usage(format!(
-                    "--registry-id {id:?}: expected an AWS account id, 12 digits"
-                )));
+                return Err(Error::usage(
+                    "--registry-id: expected an AWS account id, 12 digits (the value is not repeated here)",
+                ));
             }
             if !registry_ids.contains(id) {
                 registry_ids.push(id.clone());
@@ -51,9 +51,9 @@ impl Config {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !ok {
-                return Err(Error::usage(format!(
-                    "--region {region:?}: expected a region name such as us-east-1"
-                )));
+                return Err(Error::usage(
+                    "--region: expected a region name such as us-east-1 (the value is not repeated here)",
+                ));
             }
         }
         let mut regions = args.aws.each();
@@ -79,9 +79,7 @@ impl Config {
             .as_deref()
             .map(|text| {
                 parse_duration(text).ok_or_else(|| {
-                    Error::usage(format!(
-                        "--min-validity {text:?}: expected a duration such as 90s, 30m, 1h or 1h30m, at most 30d"
-                    ))
+                    Error::usage("--min-validity: expected a duration such as 90s, 30m, 1h or 1h30m, at most 30d (the value is not repeated here)")
                 })
             })
             .transpose()?;

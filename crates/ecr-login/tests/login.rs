@@ -409,10 +409,11 @@ fn a_malformed_registry_id_is_refused_before_any_call() {
         .run();
     assert!(
         out.failure(2)
-            .contains("--registry-id \"12345\": expected an AWS account id, 12 digits"),
+            .contains("--registry-id: expected an AWS account id, 12 digits"),
         "{}",
         out.stderr
     );
+    assert!(!out.stderr.contains("12345"), "the value is not repeated");
 }
 
 #[test]

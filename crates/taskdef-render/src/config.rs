@@ -52,6 +52,9 @@ pub struct Config {
     pub placeholders: Option<Vec<Regex>>,
     pub output_file: Option<PathBuf>,
     pub aws: AwsArgs,
+    /// Stdin is read as a file (`--task-definition -` or `--env-file -`),
+    /// so it carries no pipe object.
+    pub stdin_is_a_file: bool,
 }
 
 impl Config {
@@ -161,7 +164,10 @@ impl Config {
             ));
         }
 
+        let stdin_is_a_file = matches!(&source, Source::File(p) if p == "-")
+            || args.env_file.iter().any(|f| f == "-");
         Ok(Config {
+            stdin_is_a_file,
             source,
             container: args.container,
             image: args.image,

@@ -26,13 +26,15 @@ pub use config::{Config, Source};
 /// The whole tool: flags and stdin in, the JSON object out.
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let config = Config::from_args(args, &stdin)?;
-    let (envelope, file) = match &config.source {
-        Source::File(path) if path == "-" => (Envelope::new(), Some(stdin.bytes().to_vec())),
-        Source::File(path) => (
-            stdin.envelope()?,
-            Some(stream::read_file(path, "task definition", &stdin)?),
-        ),
-        Source::Stdin { .. } => (stdin.envelope()?, None),
+    // Stdin read as a file (`-t -`, `--env-file -`) is no pipe object.
+    let envelope = if config.stdin_is_a_file {
+        Envelope::new()
+    } else {
+        stdin.envelope()?
+    };
+    let file = match &config.source {
+        Source::File(path) => Some(stream::read_file(path, "task definition", &stdin)?),
+        Source::Stdin { .. } => None,
     };
     let output = render::render(&config, envelope, file, &|family| {
         fetch(&config.aws, family)

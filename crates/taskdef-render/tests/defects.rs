@@ -348,3 +348,19 @@ fn a_describe_output_of_a_deleted_revision_registers() {
         "no 'unknown field' warning for a read-only field"
     );
 }
+
+/// `--env-file -`: stdin is the dotenv file then, not a pipe object.
+#[test]
+fn env_file_from_stdin_with_a_definition_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let td = dir.path().join("td.json");
+    std::fs::write(&td, serde_json::to_vec(&one(web())).unwrap()).unwrap();
+    let out = render()
+        .args(["-t", td.to_str().unwrap(), "--env-file", "-"])
+        .stdin("A=1\nB=two\n")
+        .run();
+    assert_eq!(
+        out.success()["taskDefinition"]["containerDefinitions"][0]["environment"],
+        json!([{"name": "A", "value": "1"}, {"name": "B", "value": "two"}])
+    );
+}
