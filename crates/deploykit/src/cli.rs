@@ -126,13 +126,18 @@ fn main_with<A: clap::Parser>(
         Ok(args) => args,
         Err(e) => return clap_exit(tool, &e),
     };
-    let result =
-        Stdin::read().and_then(
-            |stdin| match stdin.upstream_failure().filter(|_| in_the_pipe) {
-                Some((doc, code)) => Ok(pass_through(stdin.bytes(), &doc, code)),
-                None => run(args, stdin).and_then(|outcome| finish(tool, outcome)),
-            },
-        );
+    let result = Stdin::read().and_then(|stdin| {
+        // Outside the pipe, stdin is not the pipe's object: not even parsed.
+        let upstream = if in_the_pipe {
+            stdin.upstream_failure()
+        } else {
+            None
+        };
+        match upstream {
+            Some((doc, code)) => Ok(pass_through(stdin.bytes(), &doc, code)),
+            None => run(args, stdin).and_then(|outcome| finish(tool, outcome)),
+        }
+    });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(Exit::Success.code()),

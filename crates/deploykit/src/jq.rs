@@ -123,7 +123,8 @@ fn from_val(val: &Val) -> Result<Value> {
 /// jaq's run-time errors quote the values involved (`cannot index
 /// [{"name":"DB_PASSWORD","value":"..."}] with "foo"`), and those may be an
 /// environment value or an `--arg` secret: every string in the message
-/// becomes `"…"`, so the shape of the failure stays and no text does.
+/// becomes `"…"` and every number `…`, so the shape of the failure stays
+/// and no value does.
 fn redact(message: &str) -> String {
     // An error raised with a string (`error("...")`, and jaq's own
     // `cannot parse "..."`) prints as that JSON string: read it first.
@@ -131,8 +132,19 @@ fn redact(message: &str) -> String {
         return redact(&inner);
     }
     let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars();
+    let mut chars = message.chars().peekable();
     while let Some(c) = chars.next() {
+        // A number may be a secret too (`--argjson PIN 1234`): `…` for it.
+        if c.is_ascii_digit() {
+            while chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_digit() || *n == '.')
+            {
+                chars.next();
+            }
+            out.push('…');
+            continue;
+        }
         if c != '"' {
             out.push(c);
             continue;
@@ -298,6 +310,13 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("cannot index"), "{text}");
+    }
+
+    #[test]
+    fn runtime_errors_never_repeat_a_number() {
+        let f = Filter::compile(".a | .b", &[]).unwrap();
+        let e = f.run(&json!({"a": [987654]})).unwrap_err();
+        assert!(!e.to_string().contains("987654"), "{e}");
     }
 
     #[test]

@@ -17,14 +17,6 @@ pub enum Seg {
 pub struct Path(pub Vec<Seg>);
 
 impl Path {
-    /// The last key on the path, if the value sits under a key.
-    pub fn last_key(&self) -> Option<&str> {
-        match self.0.last() {
-            Some(Seg::Key(k)) => Some(k),
-            _ => None,
-        }
-    }
-
     /// The path, with the container's name when it is inside one.
     pub fn describe(&self, td: &Value) -> String {
         if let [Seg::Key(k), Seg::Index(i), ..] = self.0.as_slice()

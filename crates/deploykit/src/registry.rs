@@ -79,6 +79,31 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// Why a base64 `USERNAME:PASSWORD` token does not decode; the token
+/// itself is never part of it (base64's own error quotes a byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadBasic {
+    NotBase64,
+    NotText,
+    NoColon,
+}
+
+impl Credentials {
+    /// Decodes a Basic token (a Docker config `auth`, an ECR authorization
+    /// token): base64 of `USERNAME:PASSWORD`, split at the first colon.
+    pub fn from_basic(token: &str) -> std::result::Result<Self, BadBasic> {
+        let bytes = BASE64_LENIENT
+            .decode(token.trim())
+            .map_err(|_| BadBasic::NotBase64)?;
+        let text = String::from_utf8(bytes).map_err(|_| BadBasic::NotText)?;
+        let (username, password) = text.split_once(':').ok_or(BadBasic::NoColon)?;
+        Ok(Credentials {
+            username: username.to_string(),
+            password: password.to_string(),
+        })
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
@@ -269,7 +294,8 @@ impl DockerConfig {
     }
 
     /// Whether `config.json` existed when it was loaded.
-    pub fn existed(&self) -> bool {
+    #[cfg(test)]
+    fn existed(&self) -> bool {
         self.existed
     }
 
@@ -295,19 +321,13 @@ impl DockerConfig {
             None | Some(Value::Null) => {}
             Some(Value::String(auth)) if auth.trim().is_empty() => {}
             Some(Value::String(auth)) => {
-                // base64's own error quotes the offending byte: not shown.
-                let bytes = BASE64_LENIENT
-                    .decode(auth.trim())
-                    .map_err(|_| bad("auth is not valid base64"))?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| bad("auth is not base64 of USERNAME:PASSWORD text"))?;
-                let (username, password) = text
-                    .split_once(':')
-                    .ok_or_else(|| bad("auth is not base64 of USERNAME:PASSWORD (no colon)"))?;
-                return Ok(Some(Credentials {
-                    username: username.to_string(),
-                    password: password.to_string(),
-                }));
+                return Credentials::from_basic(auth).map(Some).map_err(|why| {
+                    bad(match why {
+                        BadBasic::NotBase64 => "auth is not valid base64",
+                        BadBasic::NotText => "auth is not base64 of USERNAME:PASSWORD text",
+                        BadBasic::NoColon => "auth is not base64 of USERNAME:PASSWORD (no colon)",
+                    })
+                });
             }
             Some(other) => {
                 return Err(bad(&format!(
@@ -501,7 +521,7 @@ fn find<'a>(map: &'a Map<String, Value>, host: &str) -> Option<(&'a str, &'a Val
 }
 
 /// `https://host:5000/v2/` → `host:5000`, as docker's `ConvertToHostname`.
-fn host_part(key: &str) -> &str {
+pub fn host_part(key: &str) -> &str {
     let rest = key.split_once("://").map_or(key, |(_, rest)| rest);
     rest.split('/').next().unwrap_or(rest)
 }
@@ -739,6 +759,11 @@ fn credentials_with(
     }
 }
 
+/// An AWS account id: 12 digits.
+pub fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// `(registry id, region)` of an Amazon ECR registry host
 /// (`ID.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`, dual-stack
 /// `ID.dkr-ecr[-fips].REGION.on.aws`); ecr-login and oci-push both ask.
@@ -754,7 +779,7 @@ pub fn ecr_host(host: &str) -> Option<(&str, &str)> {
     };
     let (id, rest) = rest.split_once('.')?;
     let region = prefixes.iter().find_map(|p| rest.strip_prefix(p))?;
-    let id_ok = id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
+    let id_ok = is_account_id(id);
     let region_ok = !region.is_empty() && !region.contains('.');
     (id_ok && region_ok).then_some((id, region))
 }

@@ -36,7 +36,7 @@ impl Config {
     pub fn from_args(args: Args) -> Result<Self> {
         let mut registry_ids = Vec::new();
         for id in &args.registry_id {
-            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            if !registry::is_account_id(id) {
                 return Err(Error::usage(
                     "--registry-id: expected an AWS account id, 12 digits (the value is not repeated here)",
                 ));

@@ -70,8 +70,8 @@ fn aws_in(region: &str, args: &Args) -> AwsArgs {
 /// lowercased; none when what is left is not a host name (stdin is never
 /// repeated in a message: a client may send more than a URL there).
 fn host_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = deploykit::registry::host_part(url);
+    let host = host.split('?').next().unwrap_or(host);
     let host = host
         .split_once(':')
         .map_or(host, |(h, _)| h)

@@ -5,10 +5,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_smithy_types::DateTime;
-use base64::Engine;
 use deploykit::aws::{self, AwsArgs};
 pub use deploykit::registry::ecr_host;
-use deploykit::registry::{Credentials, DockerConfig};
+use deploykit::registry::{BadBasic, Credentials, DockerConfig, host_part};
 use deploykit::{Error, Result};
 
 /// The key, beside `auth` in a Docker config entry, where ecr-login keeps
@@ -255,28 +254,21 @@ pub fn decode(
             "{what}: AWS answered without an authorization token"
         ))
     })?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(token.trim())
-        .map_err(|_| Error::failed(format!("{what}: the authorization token is not base64")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::failed(format!("{what}: the authorization token is not text")))?;
-    let (username, password) = text
-        .split_once(':')
-        .filter(|(u, p)| !u.is_empty() && !p.is_empty())
-        .ok_or_else(|| {
-            Error::failed(format!(
-                "{what}: the authorization token is not USER:PASSWORD"
-            ))
-        })?;
+    let not = |what_it_is_not: &str| {
+        Error::failed(format!(
+            "{what}: the authorization token is not {what_it_is_not}"
+        ))
+    };
+    let credentials = Credentials::from_basic(token).map_err(|why| match why {
+        BadBasic::NotBase64 => not("base64"),
+        BadBasic::NotText => not("text"),
+        BadBasic::NoColon => not("USER:PASSWORD"),
+    })?;
+    if credentials.username.is_empty() || credentials.password.is_empty() {
+        return Err(not("USER:PASSWORD"));
+    }
     let endpoint = endpoint
-        .map(|e| {
-            let e = e.trim();
-            let e = e
-                .strip_prefix("https://")
-                .or_else(|| e.strip_prefix("http://"))
-                .unwrap_or(e);
-            e.trim_end_matches('/').to_string()
-        })
+        .map(|e| host_part(e.trim()).to_string())
         .filter(|e| !e.is_empty())
         .ok_or_else(|| {
             Error::failed(format!(
@@ -285,10 +277,7 @@ pub fn decode(
         })?;
     Ok(Login {
         endpoint,
-        credentials: Credentials {
-            username: username.to_string(),
-            password: password.to_string(),
-        },
+        credentials,
         expires_at: expires_at.map(DateTime::secs),
         reused: false,
         default_registry: false,
@@ -305,6 +294,7 @@ pub fn rfc3339(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn b64(text: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(text)
