@@ -93,44 +93,9 @@ theirs_kib=$(rss aws ecr get-login-password)
 
 # 4. Images: a docker save tar of real files (one layer of shared libraries,
 # ~128 MiB), and a small 3-layer OCI layout made from a tiny docker save tar.
-python3 - "$work" <<'PY'
-import hashlib, io, json, os, sys, tarfile
-work = sys.argv[1]
-def layer(files):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
-        for name, data in files:
-            info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0; info.mode = 0o644
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-def save(path, layers):
-    diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
-    cid = hashlib.sha256(config).hexdigest()
-    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as t:
-        def add(name, data):
-            info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0
-            t.addfile(info, io.BytesIO(data))
-        add(cid + ".json", config)
-        names = []
-        for i, l in enumerate(layers):
-            add(f"l{i}/layer.tar", l); names.append(f"l{i}/layer.tar")
-        add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": ["bench:1"], "Layers": names}]).encode())
-files, total = [], 0
-for root, _, names in os.walk("/usr/lib"):
-    for n in sorted(names):
-        p = os.path.join(root, n)
-        if os.path.islink(p) or not os.path.isfile(p) or ".so" not in n:
-            continue
-        data = open(p, "rb").read()
-        files.append((p.lstrip("/"), data)); total += len(data)
-        if total > 128 << 20:
-            break
-    if total > 128 << 20:
-        break
-save(f"{work}/big.tar", [layer(files)])
-save(f"{work}/small.tar", [layer([("etc/a", b"a\n" * 1000)]), layer([("app/b", os.urandom(200000))]), layer([("app/c", b"c\n" * 5000)])])
-PY
+python3 scripts/docker_save.py "$work/big.tar" --tag bench:1 libraries:128
+python3 scripts/docker_save.py "$work/small.tar" --tag bench:1 \
+    'files:etc/a=a' random:app/b=200000 'files:app/c=c'
 skopeo copy --quiet "docker-archive:$work/small.tar" "oci:$work/small:v1"
 # skopeo keeps a blob-info cache that lets it mount a blob it pushed before
 # into a new repository: cleared before every first-push run, or its "first

@@ -30,29 +30,8 @@ scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json \
     | python3 -c 'import json,sys; td=json.load(sys.stdin)["taskDefinition"]; print("registered", td["taskDefinitionArn"])' >&2
 
 step "an image, made with no daemon: a docker save tar of a tiny web app (target/demo-image.tar)"
-python3 - target/demo-image.tar <<'PY'
-import hashlib, io, json, sys, tarfile
-def tar_of(files):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
-        for name, data in files:
-            info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0; info.mode = 0o755
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-layers = [tar_of([("app/server.sh", b"#!/bin/sh\necho hello from web\n")]), tar_of([("app/VERSION", b"demo\n")])]
-diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
-config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/app/server.sh"]},
-                     "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
-cid = hashlib.sha256(config).hexdigest()
-with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
-    def add(name, data):
-        info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0
-        t.addfile(info, io.BytesIO(data))
-    add(cid + ".json", config)
-    for i, layer in enumerate(layers):
-        add(f"layer{i}/layer.tar", layer)
-    add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": ["web:demo"], "Layers": [f"layer{i}/layer.tar" for i in range(len(layers))]}]).encode())
-PY
+python3 scripts/docker_save.py target/demo-image.tar --tag web:demo --cmd /app/server.sh \
+    'files:app/server.sh=#!/bin/sh\necho hello from web\n' 'files:app/VERSION=demo\n'
 
 # moto's ECR hands out 123456789012.dkr.ecr.us-east-1.amazonaws.com, which
 # nothing serves: the local registry (which takes moto's ECR login) stands
