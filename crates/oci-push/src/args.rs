@@ -15,8 +15,8 @@ Examples:
   # After ecr-login: the registry comes from the object on stdin
   ecr-login | oci-push --from image.oci.tar --repository web --tag \"$GIT_SHA\"
 
-  # A docker save tar, no daemon: layers compressed on the way
-  oci-push --from web.tar --to registry.example.com/team/web --tag \"$GIT_SHA\"
+  # A docker save tar, no daemon (plain, .tar.gz or .tar.zst): layers compressed on the way
+  oci-push --from web.tar.gz --to registry.example.com/team/web --tag \"$GIT_SHA\"
 
   # One image of a layout that holds several, one platform of an index
   oci-push --from ./layout --ref web --platform linux/arm64 --to localhost:5000/web --tag arm64
@@ -32,7 +32,8 @@ registries on this machine or with --insecure.
 
 A docker save tar (classic, with symlinked layers, or Docker 25+) has uncompressed
 layers: each is gzip-compressed as it streams (deterministic: one layer, one digest),
-as docker push does, unless --compress none; a layer the target tags already hold is
+as docker push does (--compress zstd: zstd, in an OCI manifest; --compress none: as
+they are); a layer the target tags already hold is
 found through their manifests and configs and not sent again, with no local cache.
 
 Exit codes: 0 pushed; 1 the registry refused or could not be reached; 2 bad flag or
@@ -96,6 +97,14 @@ pub struct Args {
     #[arg(long)]
     pub insecure: bool,
 
+    /// Another image whose layers a docker save tar's may already be (TAG of the target repository, or REPOSITORY:TAG in the same registry; repeatable): found layers are not compressed or sent, and are mounted from another repository
+    #[arg(long, value_name = "REF")]
+    pub reuse_from: Vec<String>,
+
+    /// A repository of the same registry to mount missing blobs from, when it has them, instead of uploading them
+    #[arg(long, value_name = "REPOSITORY")]
+    pub mount_from: Option<String>,
+
     /// Upload every blob and tag without asking what the registry has
     #[arg(long)]
     pub force: bool,
@@ -104,7 +113,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,
 
-    /// How a docker save tar's uncompressed layers are sent: gzip (as docker push does) or none
+    /// How uncompressed layers (docker save tars, uncompressed layouts) are sent: gzip (as docker push does), zstd (in an OCI manifest) or none (as they are)
     #[arg(long, value_enum, value_name = "HOW", default_value = "gzip")]
     pub compress: crate::docker::Compress,
 
@@ -168,6 +177,19 @@ pub fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
             "registry {registry:?}: expected a registry host with a dot or a port (registry.example.com, localhost:5000), a port 1-65535"
         )));
     }
+    if !repository_ok(&repository) {
+        return Err(Error::usage(format!(
+            "repository {repository:?}: lowercase letters and digits, separated by . _ __ or -, parts separated by /"
+        )));
+    }
+    Ok(Destination {
+        registry,
+        repository,
+    })
+}
+
+/// A repository name as the distribution spec allows it.
+fn repository_ok(repository: &str) -> bool {
     // The distribution spec's repository components: lowercase letters and
     // digits, separated by one `.` or `_`, two `__`, or any number of `-`.
     let component_ok = |c: &str| {
@@ -192,15 +214,47 @@ pub fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
         }
         ok
     };
-    if repository.len() > 255 || !repository.split('/').all(component_ok) {
-        return Err(Error::usage(format!(
-            "repository {repository:?}: lowercase letters and digits, separated by . _ __ or -, parts separated by /"
-        )));
+    repository.len() <= 255 && repository.split('/').all(component_ok)
+}
+
+/// A tag as the distribution spec allows it.
+fn tag_ok(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 128
+        && (tag.as_bytes()[0].is_ascii_alphanumeric() || tag.starts_with('_'))
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// `--reuse-from` values as (repository, tag): a TAG of `repository`, or
+/// REPOSITORY:TAG.
+pub fn reuse_from(args: &Args, repository: &str) -> Result<Vec<(String, String)>> {
+    args.reuse_from
+        .iter()
+        .map(|reference| {
+            let (repo, tag) = match reference.rsplit_once(':') {
+                Some((repo, tag)) => (repo, tag),
+                None => (repository, reference.as_str()),
+            };
+            if !repository_ok(repo) || !tag_ok(tag) {
+                return Err(Error::usage(format!(
+                    "--reuse-from {reference:?}: expected a TAG of the target repository, or REPOSITORY:TAG in the same registry"
+                )));
+            }
+            Ok((repo.to_string(), tag.to_string()))
+        })
+        .collect()
+}
+
+/// `--mount-from`, checked.
+pub fn mount_from(args: &Args) -> Result<Option<String>> {
+    match &args.mount_from {
+        Some(repo) if !repository_ok(repo) => Err(Error::usage(format!(
+            "--mount-from {repo:?}: expected a repository of the same registry (lowercase letters and digits, separated by . _ __ or -, parts separated by /)"
+        ))),
+        other => Ok(other.clone()),
     }
-    Ok(Destination {
-        registry,
-        repository,
-    })
 }
 
 /// The tags, each checked (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`), each once.
@@ -212,13 +266,7 @@ pub fn tags(args: &Args) -> Result<Vec<String>> {
     }
     let mut tags: Vec<String> = Vec::new();
     for tag in &args.tag {
-        let ok = !tag.is_empty()
-            && tag.len() <= 128
-            && (tag.as_bytes()[0].is_ascii_alphanumeric() || tag.starts_with('_'))
-            && tag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok {
+        if !tag_ok(tag) {
             return Err(Error::usage(format!(
                 "--tag {tag:?}: a tag is letters, digits, _ . and -, at most 128, not starting with . or -"
             )));

@@ -45,6 +45,8 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     };
     let dest = args::destination(&args, &envelope)?;
     let tags = args::tags(&args)?;
+    let reuse_from = args::reuse_from(&args, &dest.repository)?;
+    let mount_from = args::mount_from(&args)?;
     let auth = match (&args.username, password) {
         (Some(user), Some(password)) => RegistryAuth::Basic(user.clone(), password),
         (Some(_), None) => return Err(Error::usage("--username needs --password-stdin")),
@@ -87,6 +89,24 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             dest.registry, at.host
         ));
     }
+    // Other repositories of the same registry, where registries.conf puts them.
+    let elsewhere = |flag: &str, repository: &str| -> Result<String> {
+        let there = location::resolve(conf.as_deref(), &dest.registry, repository)?;
+        if there.host != at.host {
+            return Err(Error::usage(format!(
+                "{flag} {repository}: registries.conf puts it at {}, not at {} where the image goes; blobs are shared within one registry",
+                there.host, at.host
+            )));
+        }
+        Ok(there.repository)
+    };
+    let reuse_from = reuse_from
+        .iter()
+        .map(|(repository, tag)| Ok((elsewhere("--reuse-from", repository)?, tag.clone())))
+        .collect::<Result<Vec<_>>>()?;
+    let mount_from = mount_from
+        .map(|repository| elsewhere("--mount-from", &repository))
+        .transpose()?;
     let insecure = args.insecure || at.insecure || is_loopback(&at.host);
     let client = oci_client::Client::new(ClientConfig {
         protocol: if insecure {
@@ -105,6 +125,8 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         tags: &tags,
         jobs: args.jobs,
         force: args.force,
+        reuse_from: &reuse_from,
+        mount_from: mount_from.as_deref(),
         auth: auth.clone(),
         insecure,
     };
@@ -117,19 +139,21 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         if !matches!(auth, RegistryAuth::Anonymous) {
             client.store_auth_if_needed(&at.host, &auth).await;
         }
-        match &what {
+        match what {
             What::Oci(plan) => {
-                let stats = push::push(&target, plan).await?;
+                let tally = push::Tally::default();
+                let plan = docker::compress_layout(&target, plan, args.compress, &tally).await?;
+                let stats = push::push(&target, &plan, &tally).await?;
                 Ok::<_, Error>((plan.top.clone(), plan.platforms.clone(), stats))
             }
             What::Docker(image) => {
-                let (top, stats) = docker::push(&target, image, args.compress).await?;
+                let (top, stats) = docker::push(&target, &image, args.compress).await?;
                 Ok((top, Vec::new(), stats))
             }
         }
     })?;
     cli::note(format!(
-        "pushed {}/{}@{}: {} blobs uploaded ({} bytes), {} already there ({} bytes), {} of {} tags already right, {:.2} s",
+        "pushed {}/{}@{}: {} blobs uploaded ({} bytes), {} already there ({} bytes), {}{} of {} tags already right, {:.2} s",
         dest.registry,
         dest.repository,
         top.digest,
@@ -137,6 +161,14 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         stats.uploaded_bytes,
         stats.skipped_blobs,
         stats.skipped_bytes,
+        if stats.mounted_blobs > 0 {
+            format!(
+                "{} mounted from another repository ({} bytes), ",
+                stats.mounted_blobs, stats.mounted_bytes
+            )
+        } else {
+            String::new()
+        },
         stats.tags_left,
         tags.len(),
         started.elapsed().as_secs_f64()

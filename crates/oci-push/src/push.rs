@@ -26,6 +26,8 @@ pub struct Stats {
     pub uploaded_bytes: u64,
     pub skipped_blobs: u64,
     pub skipped_bytes: u64,
+    pub mounted_blobs: u64,
+    pub mounted_bytes: u64,
     pub tags_left: u64,
 }
 
@@ -41,6 +43,11 @@ pub struct Target<'a> {
     pub tags: &'a [String],
     pub jobs: usize,
     pub force: bool,
+    /// Images (repository at `host`, tag) whose layers a docker save
+    /// tar's may be (`--reuse-from`); the target tags are looked at too.
+    pub reuse_from: &'a [(String, String)],
+    /// A repository at `host` to mount missing blobs from (`--mount-from`).
+    pub mount_from: Option<&'a str>,
     pub auth: oci_client::secrets::RegistryAuth,
     /// Plain HTTP.
     pub insecure: bool,
@@ -53,6 +60,22 @@ impl Target<'_> {
             self.repository.to_string(),
             tag.to_string(),
         )
+    }
+
+    /// `repository:tag` at this registry.
+    pub fn elsewhere(&self, repository: &str, tag: &str) -> Reference {
+        Reference::with_tag(
+            self.host.to_string(),
+            repository.to_string(),
+            tag.to_string(),
+        )
+    }
+
+    /// Mounts `digest` from `repository` into the target; false when the
+    /// registry would not (it lacks the blob there, or mounts).
+    pub async fn mount(&self, image: &Reference, repository: &str, digest: &str) -> bool {
+        let source = self.elsewhere(repository, "latest");
+        self.client.mount_blob(image, &source, digest).await.is_ok()
     }
 
     fn by_digest(&self, digest: &str) -> Reference {
@@ -72,19 +95,27 @@ pub struct Tally {
     uploaded_bytes: AtomicU64,
     skipped_blobs: AtomicU64,
     skipped_bytes: AtomicU64,
+    mounted_blobs: AtomicU64,
+    mounted_bytes: AtomicU64,
 }
 
 impl Tally {
     pub fn uploaded(&self, digest: &str, size: u64) {
         self.uploaded_blobs.fetch_add(1, Ordering::Relaxed);
         self.uploaded_bytes.fetch_add(size, Ordering::Relaxed);
-        say_blob(digest, size, true);
+        say_blob(digest, size, "uploaded");
     }
 
     pub fn skipped(&self, digest: &str, size: u64) {
         self.skipped_blobs.fetch_add(1, Ordering::Relaxed);
         self.skipped_bytes.fetch_add(size, Ordering::Relaxed);
-        say_blob(digest, size, false);
+        say_blob(digest, size, "already there");
+    }
+
+    pub fn mounted(&self, digest: &str, size: u64, from: &str) {
+        self.mounted_blobs.fetch_add(1, Ordering::Relaxed);
+        self.mounted_bytes.fetch_add(size, Ordering::Relaxed);
+        say_blob(digest, size, &format!("mounted from {from}"));
     }
 
     pub fn stats(&self, tags_left: u64) -> Stats {
@@ -93,17 +124,18 @@ impl Tally {
             uploaded_bytes: self.uploaded_bytes.load(Ordering::Relaxed),
             skipped_blobs: self.skipped_blobs.load(Ordering::Relaxed),
             skipped_bytes: self.skipped_bytes.load(Ordering::Relaxed),
+            mounted_blobs: self.mounted_blobs.load(Ordering::Relaxed),
+            mounted_bytes: self.mounted_bytes.load(Ordering::Relaxed),
             tags_left,
         }
     }
 }
 
 /// Pushes the plan; the stats say what was sent.
-pub async fn push(target: &Target<'_>, plan: &Plan) -> Result<Stats> {
-    let tally = Tally::default();
+pub async fn push(target: &Target<'_>, plan: &Plan, tally: &Tally) -> Result<Stats> {
     let image = target.reference(target.tags.first().map_or("latest", String::as_str));
     futures_util::stream::iter(plan.blobs.iter().map(Ok::<_, Error>))
-        .map_ok(|blob| send_blob(target, &image, blob, &tally))
+        .map_ok(|blob| send_blob(target, &image, blob, tally))
         .try_buffer_unordered(target.jobs.max(1))
         .try_collect::<Vec<()>>()
         .await?;
@@ -126,19 +158,20 @@ pub async fn send_blob(
         tally.skipped(&blob.digest, blob.size);
         return Ok(());
     }
+    if let Some(from) = target.mount_from
+        && target.mount(image, from, &blob.digest).await
+    {
+        tally.mounted(&blob.digest, blob.size, from);
+        return Ok(());
+    }
     upload_blob(target, image, blob).await?;
     tally.uploaded(&blob.digest, blob.size);
     Ok(())
 }
 
 /// One line a blob on stderr: what happened to it.
-fn say_blob(digest: &str, size: u64, uploaded: bool) {
+fn say_blob(digest: &str, size: u64, what: &str) {
     let short = digest.get(..19).unwrap_or(digest);
-    let what = if uploaded {
-        "uploaded"
-    } else {
-        "already there"
-    };
     deploykit::cli::note(format!("blob {short}… {what} ({size} bytes)"));
 }
 

@@ -8,7 +8,10 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use deploykit::{Error, Result};
+use tempfile::TempPath;
 
 /// Where one blob's bytes are: a file, from `offset`, `size` bytes.
 #[derive(Debug, Clone)]
@@ -27,12 +30,15 @@ pub enum Source {
     Archive {
         path: PathBuf,
         entries: HashMap<String, (u64, u64)>,
+        /// The decompressed copy of a compressed tar, removed when dropped.
+        _temp: Option<Arc<TempPath>>,
     },
     /// A `docker save` tar, classic or Docker 25+ (both have
     /// `manifest.json`); symlink entries resolved to what they point at.
     DockerSave {
         path: PathBuf,
         entries: HashMap<String, (u64, u64)>,
+        _temp: Option<Arc<TempPath>>,
     },
 }
 
@@ -54,25 +60,44 @@ impl Source {
         let read = File::open(path)
             .and_then(|mut f| f.read(&mut magic))
             .map_err(|e| Error::input(format!("--from {shown}"), &e))?;
-        if read >= 2 && magic[..2] == [0x1f, 0x8b] || read == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd]
-        {
-            return Err(Error::usage(format!(
-                "--from {shown}: a compressed tar; this build reads uncompressed ones (decompress it first)"
-            )));
-        }
-        let entries = index_tar(path)?;
+        let outer = if read >= 2 && magic[..2] == [0x1f, 0x8b] {
+            Some("gzip")
+        } else if read == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+            Some("zstd")
+        } else {
+            None
+        };
+        let Some(outer) = outer else {
+            return Self::open_tar(path, path, None);
+        };
+        // A compressed tar cannot be read in place (no offsets): it is
+        // decompressed once into a temporary file, removed at exit.
+        let temp = decompress(path, outer)?;
+        deploykit::cli::note(format!(
+            "--from {shown}: a {outer}-compressed tar, decompressed into a temporary file first"
+        ));
+        let inner = temp.to_path_buf();
+        Self::open_tar(path, &inner, Some(Arc::new(temp)))
+    }
+
+    /// A tar at `tar` (given as `given`), told apart by its entries.
+    fn open_tar(given: &Path, tar: &Path, temp: Option<Arc<TempPath>>) -> Result<Self> {
+        let shown = given.display();
+        let entries = index_tar(given, tar)?;
         // Docker 25+ writes an OCI layout and manifest.json: the latter
         // says what docker would load, so both forms go one way.
         if entries.contains_key("manifest.json") {
             return Ok(Source::DockerSave {
-                path: path.to_path_buf(),
+                path: tar.to_path_buf(),
                 entries,
+                _temp: temp,
             });
         }
         if entries.contains_key("oci-layout") && entries.contains_key("index.json") {
             return Ok(Source::Archive {
-                path: path.to_path_buf(),
+                path: tar.to_path_buf(),
                 entries,
+                _temp: temp,
             });
         }
         Err(Error::usage(format!(
@@ -94,7 +119,7 @@ impl Source {
                     size,
                 })
             }
-            Source::Archive { path, entries } | Source::DockerSave { path, entries } => {
+            Source::Archive { path, entries, .. } | Source::DockerSave { path, entries, .. } => {
                 let (offset, size) = entries.get(name).copied().ok_or_else(|| {
                     Error::usage(format!("{}: the archive has no {name}", path.display()))
                 })?;
@@ -142,8 +167,8 @@ pub fn read_place(place: &Place, what: &str) -> Result<Vec<u8>> {
 
 /// Every regular entry of the tar at `path`: its name (without `./`) and
 /// the offset and size of its bytes in the file.
-fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>> {
-    let shown = path.display();
+fn index_tar(given: &Path, path: &Path) -> Result<HashMap<String, (u64, u64)>> {
+    let shown = given.display();
     let file = File::open(path).map_err(|e| Error::input(format!("--from {shown}"), &e))?;
     let mut archive = tar::Archive::new(file);
     let bad = |e: std::io::Error| {
@@ -203,6 +228,40 @@ fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>> {
         )));
     }
     Ok(entries)
+}
+
+/// The tar inside the gzip or zstd file at `path`, in a temporary file
+/// (in $TMPDIR) that is removed when the returned path is dropped.
+fn decompress(path: &Path, outer: &str) -> Result<TempPath> {
+    let shown = path.display();
+    let file = File::open(path).map_err(|e| Error::input(format!("--from {shown}"), &e))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix("oci-push-")
+        .suffix(".tar")
+        .tempfile()
+        .map_err(|e| Error::output("making a temporary file for the decompressed tar", &e))?;
+    let input = std::io::BufReader::with_capacity(1 << 20, file);
+    let copied = match outer {
+        "gzip" => std::io::copy(
+            &mut flate2::read::MultiGzDecoder::new(input),
+            temp.as_file_mut(),
+        ),
+        _ => zstd::stream::read::Decoder::with_buffer(input)
+            .and_then(|mut d| std::io::copy(&mut d, temp.as_file_mut())),
+    };
+    match copied {
+        Ok(_) => Ok(temp.into_temp_path()),
+        // A full disk is ours to say; anything else is the file's fault.
+        Err(e) if e.raw_os_error().is_some() && e.kind() != std::io::ErrorKind::InvalidData => {
+            Err(Error::output(
+                "writing the decompressed tar to a temporary file ($TMPDIR)",
+                &e,
+            ))
+        }
+        Err(e) => Err(Error::usage(format!(
+            "--from {shown}: not a readable {outer} stream ({e}); is it truncated?"
+        ))),
+    }
 }
 
 /// `target` of a symlink entry `name`, as a path from the tar's root.

@@ -143,7 +143,7 @@ fn an_oci_archive_is_pushed() {
 }
 
 #[test]
-fn an_uncompressed_layout_is_pushed_as_it_is() {
+fn compress_none_pushes_an_uncompressed_layout_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let digests = oci_layout(
         dir.path(),
@@ -153,9 +153,70 @@ fn an_uncompressed_layout_is_pushed_as_it_is() {
     let to = repo();
     push()
         .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .args(["--compress", "none"])
         .run()
         .success();
     assert_eq!(remote_digest(&format!("{to}:1")), digests[0]);
+}
+
+/// Uncompressed layout layers are gzip-compressed on the way, as docker
+/// save layers are: the manifest names the compressed blobs (a new digest,
+/// said on stderr), and they pull back as the layers that were written.
+#[test]
+fn an_uncompressed_layout_is_pushed_with_gzip_layers_under_a_new_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = Image::small("plain-gzip");
+    let digests = oci_layout(dir.path(), &[("v1", &image)], Compression::None);
+    let to = repo();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    let doc = out.success();
+    let pushed = doc["image"]["digest"].as_str().unwrap();
+    assert_ne!(pushed, digests[0]);
+    assert_eq!(remote_digest(&format!("{to}:1")), pushed);
+    assert!(
+        out.stderr.contains(&format!("so it is pushed as {pushed}")),
+        "{}",
+        out.stderr
+    );
+    let manifest = remote_manifest(&format!("{to}:1"));
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(
+            layer["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        );
+    }
+    assert_eq!(pulled_layers(&format!("{to}:1")), image.layers);
+}
+
+#[test]
+fn pushing_an_uncompressed_layout_again_uploads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    oci_layout(
+        dir.path(),
+        &[("v1", &Image::small("plain-again"))],
+        Compression::None,
+    );
+    let to = repo();
+    let first = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    let digest = first.success()["image"]["digest"].clone();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    assert_eq!(
+        out.success()["image"]["digest"],
+        digest,
+        "one layout, one digest"
+    );
+    assert!(
+        out.stderr
+            .contains("0 blobs uploaded (0 bytes), 4 already there"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -484,6 +545,48 @@ fn saved(image: &Image, form: DockerSave) -> (tempfile::TempDir, String) {
     docker_save(&tar, image, "web:1", form);
     let path = tar.display().to_string();
     (dir, path)
+}
+
+/// Every layer of `image` (REGISTRY/REPO:TAG) as the registry holds it,
+/// pulled by skopeo and decompressed as its media type says.
+fn pulled_layers(image: &str) -> Vec<Vec<u8>> {
+    let manifest = remote_manifest(image);
+    let pulled = tempfile::tempdir().unwrap();
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{image}"),
+        ])
+        .args([format!("dir:{}", pulled.path().display())])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| {
+            let name = layer["digest"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("sha256:");
+            let bytes = std::fs::read(pulled.path().join(name)).unwrap();
+            let media_type = layer["mediaType"].as_str().unwrap();
+            if media_type.ends_with("gzip") {
+                let mut tar = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+                    &mut tar,
+                )
+                .unwrap();
+                tar
+            } else if media_type.ends_with("zstd") {
+                zstd::stream::decode_all(&bytes[..]).unwrap()
+            } else {
+                bytes
+            }
+        })
+        .collect()
 }
 
 fn remote_manifest(image: &str) -> serde_json::Value {
@@ -996,4 +1099,206 @@ fn a_repository_with_doubled_dots_is_refused() {
         ],
         "repository \"a..b\"",
     );
+}
+
+#[test]
+fn a_gzip_compressed_docker_save_tar_gives_the_plain_ones_digest() {
+    let image = Image::small("outer-gzip");
+    let (_dir, tar) = saved(&image, DockerSave::Classic);
+    let plain = push()
+        .args(["--from", &tar, "--to", &repo(), "--tag", "1"])
+        .run()
+        .success();
+    let gz = deploy_tests::images::gzip_file(std::path::Path::new(&tar));
+    let to = repo();
+    let out = push()
+        .args(["--from", gz.to_str().unwrap(), "--to", &to, "--tag", "1"])
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["image"]["digest"], plain["image"]["digest"]);
+    assert!(
+        out.stderr.contains("a gzip-compressed tar"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pulled_layers(&format!("{to}:1")), image.layers);
+}
+
+#[test]
+fn a_zstd_compressed_oci_archive_is_pushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("image.tar");
+    let digests = oci_archive(
+        &tar,
+        &[("v1", &Image::small("outer-zstd"))],
+        Compression::Gzip,
+    );
+    let zst = dir.path().join("image.tar.zst");
+    std::fs::write(
+        &zst,
+        zstd::encode_all(&std::fs::read(&tar).unwrap()[..], 3).unwrap(),
+    )
+    .unwrap();
+    let to = repo();
+    let doc = push()
+        .args(["--from", zst.to_str().unwrap(), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    assert_eq!(doc["image"]["digest"], digests[0]);
+    assert_eq!(remote_digest(&format!("{to}:1")), digests[0]);
+}
+
+#[test]
+fn a_truncated_gzip_tar_is_refused() {
+    let (_dir, tar) = saved(&Image::small("outer-cut"), DockerSave::Classic);
+    let gz = deploy_tests::images::gzip_file(std::path::Path::new(&tar));
+    let bytes = std::fs::read(&gz).unwrap();
+    std::fs::write(&gz, &bytes[..bytes.len() / 2]).unwrap();
+    let to = repo();
+    let out = push()
+        .args(["--from", gz.to_str().unwrap(), "--to", &to, "--tag", "1"])
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("not a readable gzip stream"), "{err}");
+    assert_not_pushed(&format!("{to}:1"));
+}
+
+/// zstd layers need an OCI manifest (Docker's schema 2 has no zstd type).
+#[test]
+fn compress_zstd_pushes_an_oci_manifest_with_zstd_layers_that_pull_back_intact() {
+    let image = Image::small("zstd");
+    let (_dir, tar) = saved(&image, DockerSave::Classic);
+    let to = repo();
+    let doc = push()
+        .args([
+            "--from",
+            &tar,
+            "--to",
+            &to,
+            "--tag",
+            "1",
+            "--compress",
+            "zstd",
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        doc["image"]["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let manifest = remote_manifest(&format!("{to}:1"));
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.oci.image.config.v1+json"
+    );
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(
+            layer["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        );
+    }
+    assert_eq!(pulled_layers(&format!("{to}:1")), image.layers);
+}
+
+/// A new tag alone: its layers are found through the image pushed before
+/// under another tag, so none is compressed or sent again.
+#[test]
+fn reuse_from_finds_layers_pushed_under_another_tag() {
+    let (_dir, tar) = saved(&Image::small("reuse"), DockerSave::Classic);
+    let to = repo();
+    push()
+        .args(["--from", &tar, "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let out = push()
+        .args([
+            "--from",
+            &tar,
+            "--to",
+            &to,
+            "--tag",
+            "2",
+            "--reuse-from",
+            "1",
+        ])
+        .run();
+    out.success();
+    assert!(
+        out.stderr
+            .contains("0 blobs uploaded (0 bytes), 4 already there"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Found in another repository of the registry: mounted, not sent.
+#[test]
+fn reuse_from_another_repository_mounts_its_layers() {
+    let image = Image::small("reuse-mount");
+    let (_dir, tar) = saved(&image, DockerSave::Classic);
+    let first = repo();
+    push()
+        .args(["--from", &tar, "--to", &first, "--tag", "1"])
+        .run()
+        .success();
+    let (_, first_repository) = first.split_once('/').unwrap();
+    let to = repo();
+    let out = push()
+        .args(["--from", &tar, "--to", &to, "--tag", "1"])
+        .args(["--reuse-from", &format!("{first_repository}:1")])
+        .run();
+    out.success();
+    assert!(
+        out.stderr.contains("1 blobs uploaded")
+            && out.stderr.contains("3 mounted from another repository"),
+        "the config sent, the layers mounted: {}",
+        out.stderr
+    );
+    assert_eq!(pulled_layers(&format!("{to}:1")), image.layers);
+}
+
+#[test]
+fn mount_from_mounts_layout_blobs_from_another_repository() {
+    let (dir, digests) = layout(&[("v1", &Image::small("mount"))]);
+    let first = repo();
+    push()
+        .args(["--from", &from(&dir), "--to", &first, "--tag", "1"])
+        .run()
+        .success();
+    let (_, first_repository) = first.split_once('/').unwrap();
+    let to = repo();
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .args(["--mount-from", first_repository])
+        .run();
+    out.success();
+    assert!(
+        out.stderr
+            .contains("0 blobs uploaded (0 bytes), 0 already there (0 bytes), 4 mounted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(remote_digest(&format!("{to}:1")), digests[0]);
+    // Every blob readable in the new repository.
+    assert_eq!(pulled_layers(&format!("{to}:1")).len(), 3);
+}
+
+#[test]
+fn a_bad_reuse_from_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("bad-reuse"))]);
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &repo(), "--tag", "1"])
+        .args(["--reuse-from", "web:bad tag"])
+        .run();
+    assert!(out.failure(2).contains("--reuse-from"), "{}", out.stderr);
+}
+
+#[test]
+fn a_bad_mount_from_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("bad-mount"))]);
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &repo(), "--tag", "1"])
+        .args(["--mount-from", "Team/Web"])
+        .run();
+    assert!(out.failure(2).contains("--mount-from"), "{}", out.stderr);
 }
