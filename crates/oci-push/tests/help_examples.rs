@@ -35,6 +35,7 @@ fn every_help_example_runs() {
         "web:1",
         DockerSave::Classic,
     );
+    deploy_tests::images::gzip_file(&at("web.tar"));
     let arm = Image::small("help-arm").for_platform("linux", "arm64");
     oci_layout_multi(
         &at("layout"),
