@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::plan::{Blob, Manifest, Plan, digest_of, sha256};
 use crate::push::{Stats, Tally, Target, registry_error};
+use crate::retry::Failure;
 use crate::source::{Place, Source};
 
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -749,14 +750,29 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// Compresses `layer` on a thread of its own while the upload sends what
-/// comes out: POST, one PATCH with the whole stream, PUT with the digest.
+/// Compresses `layer` while the upload sends what comes out, tried again
+/// (compressed again: the same bytes) on a transient failure.
 async fn stream_layer(
     target: &Target<'_>,
     reference: &oci_client::Reference,
     layer: &Layer,
     compress: Compress,
 ) -> Result<Pushed> {
+    let what = format!("uploading layer {}", layer.diff_id);
+    crate::retry::retry(&what, crate::retry::DEFAULT, |_| {
+        stream_layer_once(target, reference, layer, compress)
+    })
+    .await
+}
+
+/// Compresses `layer` on a thread of its own while the upload sends what
+/// comes out: POST, one PATCH with the whole stream, PUT with the digest.
+async fn stream_layer_once(
+    target: &Target<'_>,
+    reference: &oci_client::Reference,
+    layer: &Layer,
+    compress: Compress,
+) -> std::result::Result<Pushed, Failure> {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     let place = layer.place.clone();
     let already_gzip = layer.gzip;
@@ -811,13 +827,15 @@ async fn stream_layer(
     });
 
     let doing = format!("uploading layer {}", layer.diff_id);
-    let fail = |e: String| {
-        Error::failed(format!(
+    let fail = |e: String, transient: Option<String>| Failure {
+        error: Error::failed(format!(
             "{doing} at {}: {}",
             target.registry,
             crate::push::without_queries(&e)
-        ))
+        )),
+        transient,
     };
+    let sent = |e: reqwest::Error| fail(e.to_string(), crate::retry::request(&e));
     let http = reqwest::Client::new();
     let scheme = if target.insecure { "http" } else { "https" };
     let base = format!("{scheme}://{}", target.host);
@@ -829,8 +847,8 @@ async fn stream_layer(
     let start = with_auth(http.post(format!("{base}/v2/{}/blobs/uploads/", target.repository)))
         .send()
         .await
-        .map_err(|e| fail(e.to_string()))?;
-    let location = upload_location(&base, start).map_err(fail)?;
+        .map_err(sent)?;
+    let location = upload_location(&base, start).map_err(|(e, t)| fail(e, t))?;
     let body = reqwest::Body::wrap_stream(tokio_stream(rx));
     let patched = with_auth(http.patch(&location))
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
@@ -843,12 +861,15 @@ async fn stream_layer(
         .map_err(|_| Error::failed(format!("{doing}: the compressing thread stopped")))?;
     // The registry's answer first: when it refused the upload, the
     // compressing side only saw its channel close.
-    let patched = patched.map_err(|e| fail(e.to_string()))?;
+    let patched = patched.map_err(sent)?;
     if patched.status() != reqwest::StatusCode::ACCEPTED {
         let status = patched.status();
         let text = patched.text().await.unwrap_or_default();
         let text: String = text.trim().chars().take(300).collect();
-        return Err(fail(format!("HTTP {status}: {text}")));
+        return Err(fail(
+            format!("HTTP {status}: {text}"),
+            crate::retry::status(status.as_u16()),
+        ));
     }
     let passed =
         joined.map_err(|e| Error::input(format!("reading layer {}", layer.diff_id), &e))?;
@@ -856,46 +877,72 @@ async fn stream_layer(
         return Err(Error::usage(format!(
             "layer {} does not match its diff id (its content hashes to {}): the image is corrupt; no manifest or tag was pushed",
             layer.diff_id, passed.diff_id
-        )));
+        ))
+        .into());
     }
-    let location = upload_location(&base, patched).map_err(fail)?;
-    let separator = if location.contains('?') { '&' } else { '?' };
-    let put = format!(
-        "{location}{separator}digest={}",
-        passed.digest.replace(':', "%3A")
-    );
-    let done = with_auth(http.put(put))
-        .header(reqwest::header::CONTENT_LENGTH, 0)
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    if !done.status().is_success() {
-        let status = done.status();
-        let text = done.text().await.unwrap_or_default();
-        return Err(fail(format!("HTTP {status}: {}", text.trim())));
-    }
-    Ok(Pushed {
+    let pushed = Pushed {
         digest: passed.digest,
         size: passed.size,
         form: if layer.gzip { Compress::Gzip } else { compress },
         from: None,
-    })
+    };
+    let location = upload_location(&base, patched).map_err(|(e, t)| fail(e, t))?;
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let put = format!(
+        "{location}{separator}digest={}",
+        pushed.digest.replace(':', "%3A")
+    );
+    let done = with_auth(http.put(put))
+        .header(reqwest::header::CONTENT_LENGTH, 0)
+        .send()
+        .await;
+    let failed = match done {
+        Ok(done) if done.status().is_success() => return Ok(pushed),
+        Ok(done) => {
+            let status = done.status();
+            let text = done.text().await.unwrap_or_default();
+            fail(
+                format!("HTTP {status}: {}", text.trim()),
+                crate::retry::status(status.as_u16()),
+            )
+        }
+        Err(e) => sent(e),
+    };
+    // The answer was lost, or an error, but the blob may be committed: it
+    // is not sent again if it is.
+    if failed.transient.is_some()
+        && target
+            .client
+            .blob_exists(reference, &pushed.digest)
+            .await
+            .unwrap_or(false)
+    {
+        return Ok(pushed);
+    }
+    Err(failed)
 }
 
-/// The upload's next URL, from a 202's Location (absolute or not).
-fn upload_location(base: &str, response: reqwest::Response) -> std::result::Result<String, String> {
+/// The upload's next URL, from a 202's Location (absolute or not); else
+/// why not, and whether another try may work.
+fn upload_location(
+    base: &str,
+    response: reqwest::Response,
+) -> std::result::Result<String, (String, Option<String>)> {
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED {
-        return Err("authentication failed".to_string());
+        return Err(("authentication failed".to_string(), None));
     }
     if status != reqwest::StatusCode::ACCEPTED {
-        return Err(format!("HTTP {status}"));
+        return Err((
+            format!("HTTP {status}"),
+            crate::retry::status(status.as_u16()),
+        ));
     }
     let location = response
         .headers()
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or("no Location in the registry's answer")?;
+        .ok_or(("no Location in the registry's answer".to_string(), None))?;
     Ok(
         if location.starts_with("http://") || location.starts_with("https://") {
             location.to_string()

@@ -19,6 +19,7 @@ mod ecr;
 mod location;
 mod plan;
 mod push;
+mod retry;
 mod source;
 
 use deploykit::registry::{self, DockerConfig};

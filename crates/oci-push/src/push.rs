@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::plan::{Blob, Manifest, Plan};
+use crate::retry::{self, Failure};
 
 /// What a push did, for the summary line.
 #[derive(Debug, Default)]
@@ -209,42 +210,49 @@ pub async fn tag(target: &Target<'_>, top: &Manifest) -> Result<u64> {
     Ok(left)
 }
 
-/// One blob whose digest and size are known, as one streaming PUT.
+/// One blob whose digest and size are known, as one streaming PUT,
+/// tried again on a transient failure unless the registry has it by then.
 pub async fn upload_blob(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<()> {
-    let corrupt = Arc::new(AtomicBool::new(false));
-    upload(target.client, image, blob, corrupt.clone())
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            if corrupt.load(Ordering::Relaxed) {
-                Error::usage(format!(
-                    "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
-                    blob.digest
-                ))
-            } else if e.to_string().contains("DIGEST_INVALID") {
-                // Our own check missed it (it should not): the registry's word.
-                Error::usage(format!(
-                    "the registry refused blob {} as not hashing to that digest: the source is corrupt; no manifest or tag was pushed",
-                    blob.digest
-                ))
-            } else {
-                registry_error(target.registry, &format!("uploading blob {}", blob.digest), e)
-            }
-        })
+    let what = format!("uploading blob {}", blob.digest);
+    let what = what.as_str();
+    retry::retry(what, retry::DEFAULT, |attempt| async move {
+        if attempt > 1 && exists(target, image, blob).await? {
+            return Ok(());
+        }
+        let corrupt = Arc::new(AtomicBool::new(false));
+        match upload(target.client, image, blob, corrupt.clone()).await {
+            Ok(_) => Ok(()),
+            Err(_) if corrupt.load(Ordering::Relaxed) => Err(Failure::fatal(Error::usage(format!(
+                "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
+                blob.digest
+            )))),
+            // Our own check missed it (it should not): the registry's word.
+            Err(e) if e.to_string().contains("DIGEST_INVALID") => Err(Failure::fatal(Error::usage(format!(
+                "the registry refused blob {} as not hashing to that digest: the source is corrupt; no manifest or tag was pushed",
+                blob.digest
+            )))),
+            Err(e) => Err(Failure {
+                transient: retry::oci(&e),
+                error: registry_error(target.registry, what, e),
+            }),
+        }
+    })
+    .await
 }
 
 async fn exists(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<bool> {
-    target
-        .client
-        .blob_exists(image, &blob.digest)
-        .await
-        .map_err(|e| {
-            registry_error(
-                target.registry,
-                &format!("checking blob {}", blob.digest),
-                e,
-            )
-        })
+    let what = format!("checking blob {}", blob.digest);
+    retry::retry(&what, retry::DEFAULT, |_| async {
+        target
+            .client
+            .blob_exists(image, &blob.digest)
+            .await
+            .map_err(|e| Failure {
+                transient: retry::oci(&e),
+                error: registry_error(target.registry, &what, e),
+            })
+    })
+    .await
 }
 
 /// One streaming PUT from the blob's place on disk; the stream ends in an
@@ -323,14 +331,19 @@ async fn push_manifest(
             manifest.digest
         ))
     })?;
-    target
-        .client
-        .push_manifest_raw(reference, manifest.bytes.clone(), content_type)
-        .await
-        .map_err(|e| {
-            registry_error(target.registry, &format!("pushing manifest {reference}"), e)
-        })?;
-    Ok(())
+    let what = format!("pushing manifest {reference}");
+    retry::retry(&what, retry::DEFAULT, |_| async {
+        target
+            .client
+            .push_manifest_raw(reference, manifest.bytes.clone(), content_type.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure {
+                transient: retry::oci(&e),
+                error: registry_error(target.registry, &what, e),
+            })
+    })
+    .await
 }
 
 /// One line for a registry failure (exit 1), naming the registry; an
