@@ -226,7 +226,7 @@ pub async fn push(
     image: &DockerImage,
     compress: Compress,
 ) -> Result<(Manifest, Stats)> {
-    let tally = Tally::default();
+    let tally = Tally::new();
     let known = if target.force {
         HashMap::new()
     } else {
@@ -443,7 +443,7 @@ async fn send_layers(
                         return Ok(found);
                     }
                 }
-                let pushed = stream_layer(target, reference, layer, compress).await?;
+                let pushed = stream_layer(target, reference, layer, compress, tally).await?;
                 tally.uploaded(&pushed.digest, pushed.size);
                 Ok(pushed)
             }
@@ -740,12 +740,17 @@ impl Write for HashSink {
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    /// The layer's progress, on a terminal.
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        if let Some(bar) = &self.bar {
+            bar.inc(n as u64);
+        }
         Ok(n)
     }
 }
@@ -757,10 +762,17 @@ async fn stream_layer(
     reference: &oci_client::Reference,
     layer: &Layer,
     compress: Compress,
+    tally: &Tally,
 ) -> Result<Pushed> {
     let what = format!("uploading layer {}", layer.diff_id);
-    crate::retry::retry(&what, crate::retry::DEFAULT, |_| {
-        stream_layer_once(target, reference, layer, compress)
+    crate::retry::retry(&what, crate::retry::DEFAULT, |_| async {
+        let what = format!("layer {}…", crate::push::short(&layer.diff_id));
+        let bar = tally.bar(&what, layer.place.size);
+        let sent = stream_layer_once(target, reference, layer, compress, bar.clone()).await;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        sent
     })
     .await
 }
@@ -772,6 +784,7 @@ async fn stream_layer_once(
     reference: &oci_client::Reference,
     layer: &Layer,
     compress: Compress,
+    bar: Option<indicatif::ProgressBar>,
 ) -> std::result::Result<Pushed, Failure> {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     let place = layer.place.clone();
@@ -782,6 +795,7 @@ async fn stream_layer_once(
         let mut reader = HashingReader {
             inner: file.take(place.size),
             hasher: Sha256::new(),
+            bar,
         };
         let writer = ChannelWriter {
             tx,

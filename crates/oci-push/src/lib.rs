@@ -142,7 +142,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         }
         match what {
             What::Oci(plan) => {
-                let tally = push::Tally::default();
+                let tally = push::Tally::new();
                 let plan = docker::compress_layout(&target, plan, args.compress, &tally).await?;
                 let stats = push::push(&target, &plan, &tally).await?;
                 Ok::<_, Error>((plan.top.clone(), plan.platforms.clone(), stats))

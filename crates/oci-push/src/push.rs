@@ -12,6 +12,7 @@ use bytes::Bytes;
 use deploykit::{Error, Result};
 use futures_util::TryStreamExt;
 use http::HeaderValue;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference};
 use sha2::{Digest, Sha256};
@@ -89,9 +90,11 @@ impl Target<'_> {
 }
 
 /// What a push sent and skipped, counted as the blobs go (concurrently),
-/// each one said on stderr as it is counted.
+/// each one said on stderr as it is counted; on a terminal, a progress bar
+/// a blob while it uploads.
 #[derive(Debug, Default)]
 pub struct Tally {
+    bars: Option<MultiProgress>,
     uploaded_blobs: AtomicU64,
     uploaded_bytes: AtomicU64,
     skipped_blobs: AtomicU64,
@@ -101,22 +104,60 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Bars only when stderr is a terminal that can draw them (indicatif
+    /// hides them otherwise, and TERM=dumb): a CI log gets one line a blob.
+    pub fn new() -> Self {
+        use std::io::IsTerminal;
+        let bars = std::io::stderr()
+            .is_terminal()
+            .then(MultiProgress::new)
+            .filter(|bars| !bars.is_hidden());
+        Tally {
+            bars,
+            ..Default::default()
+        }
+    }
+
+    /// A progress bar for `total` bytes of `what`, on a terminal.
+    pub fn bar(&self, what: &str, total: u64) -> Option<ProgressBar> {
+        let bars = self.bars.as_ref()?;
+        let style = ProgressStyle::with_template(
+            "{prefix} [{bar:24}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> ");
+        let bar = bars.add(ProgressBar::new(total).with_style(style));
+        bar.set_prefix(what.to_string());
+        Some(bar)
+    }
+
     pub fn uploaded(&self, digest: &str, size: u64) {
         self.uploaded_blobs.fetch_add(1, Ordering::Relaxed);
         self.uploaded_bytes.fetch_add(size, Ordering::Relaxed);
-        say_blob(digest, size, "uploaded");
+        self.say(digest, size, "uploaded");
     }
 
     pub fn skipped(&self, digest: &str, size: u64) {
         self.skipped_blobs.fetch_add(1, Ordering::Relaxed);
         self.skipped_bytes.fetch_add(size, Ordering::Relaxed);
-        say_blob(digest, size, "already there");
+        self.say(digest, size, "already there");
     }
 
     pub fn mounted(&self, digest: &str, size: u64, from: &str) {
         self.mounted_blobs.fetch_add(1, Ordering::Relaxed);
         self.mounted_bytes.fetch_add(size, Ordering::Relaxed);
-        say_blob(digest, size, &format!("mounted from {from}"));
+        self.say(digest, size, &format!("mounted from {from}"));
+    }
+
+    /// One line a blob on stderr: what happened to it (above the bars).
+    fn say(&self, digest: &str, size: u64, what: &str) {
+        let line = format!("blob {}… {what} ({size} bytes)", short(digest));
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(format!("{}: {line}", deploykit::cli::tool()));
+            }
+            None => deploykit::cli::note(line),
+        }
     }
 
     pub fn stats(&self, tags_left: u64) -> Stats {
@@ -165,15 +206,14 @@ pub async fn send_blob(
         tally.mounted(&blob.digest, blob.size, from);
         return Ok(());
     }
-    upload_blob(target, image, blob).await?;
+    upload_blob(target, image, blob, tally).await?;
     tally.uploaded(&blob.digest, blob.size);
     Ok(())
 }
 
-/// One line a blob on stderr: what happened to it.
-fn say_blob(digest: &str, size: u64, what: &str) {
-    let short = digest.get(..19).unwrap_or(digest);
-    deploykit::cli::note(format!("blob {short}… {what} ({size} bytes)"));
+/// `sha256:` and the first 12 hex digits.
+pub fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
 }
 
 /// Pushes `top` under every tag (by digest alone with none); a tag that
@@ -212,7 +252,12 @@ pub async fn tag(target: &Target<'_>, top: &Manifest) -> Result<u64> {
 
 /// One blob whose digest and size are known, as one streaming PUT,
 /// tried again on a transient failure unless the registry has it by then.
-pub async fn upload_blob(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<()> {
+pub async fn upload_blob(
+    target: &Target<'_>,
+    image: &Reference,
+    blob: &Blob,
+    tally: &Tally,
+) -> Result<()> {
     let what = format!("uploading blob {}", blob.digest);
     let what = what.as_str();
     retry::retry(what, retry::DEFAULT, |attempt| async move {
@@ -220,7 +265,12 @@ pub async fn upload_blob(target: &Target<'_>, image: &Reference, blob: &Blob) ->
             return Ok(());
         }
         let corrupt = Arc::new(AtomicBool::new(false));
-        match upload(target.client, image, blob, corrupt.clone()).await {
+        let bar = tally.bar(&format!("blob {}…", short(&blob.digest)), blob.size);
+        let sent = upload(target.client, image, blob, corrupt.clone(), bar.clone()).await;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        match sent {
             Ok(_) => Ok(()),
             Err(_) if corrupt.load(Ordering::Relaxed) => Err(Failure::fatal(Error::usage(format!(
                 "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
@@ -263,6 +313,7 @@ async fn upload(
     image: &Reference,
     blob: &Blob,
     corrupt: Arc<AtomicBool>,
+    bar: Option<ProgressBar>,
 ) -> std::result::Result<String, OciDistributionError> {
     let mut file = tokio::fs::File::open(&blob.place.path).await?;
     file.seek(SeekFrom::Start(blob.place.offset)).await?;
@@ -275,6 +326,7 @@ async fn upload(
         futures_util::stream::unfold(state, move |(mut reader, mut hasher, remaining, done)| {
             let expected = expected.clone();
             let corrupt = corrupt.clone();
+            let bar = bar.clone();
             async move {
                 if done || remaining == 0 {
                     return None;
@@ -291,6 +343,9 @@ async fn upload(
                     Ok(n) => {
                         buf.truncate(n);
                         hasher.update(&buf);
+                        if let Some(bar) = &bar {
+                            bar.inc(n as u64);
+                        }
                         let remaining = remaining - n as u64;
                         if remaining == 0
                             && crate::plan::digest_of(std::mem::take(&mut hasher)) != expected

@@ -1302,3 +1302,47 @@ fn a_bad_mount_from_is_refused() {
         .run();
     assert!(out.failure(2).contains("--mount-from"), "{}", out.stderr);
 }
+
+/// On a terminal (a pty from script(1)), each upload draws a bar.
+#[test]
+fn on_a_terminal_an_upload_draws_a_progress_bar() {
+    let (dir, _) = layout(&[("v1", &Image::small("bar"))]);
+    let command = format!(
+        "{} --from {} --to {} --tag 1 >/dev/null",
+        env!("CARGO_BIN_EXE_oci-push"),
+        from(&dir),
+        repo()
+    );
+    let out = deploy_tests::tool("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.stdout.matches("… uploaded (").count(), 4, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("] ") && out.stdout.contains("B/s") && out.stdout.contains("[="),
+        "a bar: {:?}",
+        out.stdout
+    );
+}
+
+/// In a CI log (no terminal): one line a blob, no bar.
+#[test]
+fn in_a_log_each_blob_is_one_line_and_no_bar() {
+    let (dir, _) = layout(&[("v1", &Image::small("no-bar"))]);
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &repo(), "--tag", "1"])
+        .run();
+    out.success();
+    assert_eq!(
+        out.stderr.matches("… uploaded (").count(),
+        4,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("B/s") && !out.stderr.contains('\r'),
+        "{:?}",
+        out.stderr
+    );
+}
