@@ -387,18 +387,35 @@ async fn push_manifest(
         ))
     })?;
     let what = format!("pushing manifest {reference}");
-    retry::retry(&what, retry::DEFAULT, |_| async {
+    let location = retry::retry(&what, retry::DEFAULT, |_| async {
         target
             .client
             .push_manifest_raw(reference, manifest.bytes.clone(), content_type.clone())
             .await
-            .map(|_| ())
             .map_err(|e| Failure {
                 transient: retry::oci(&e),
                 error: registry_error(target.registry, &what, e),
             })
     })
-    .await
+    .await?;
+    // The registry names what it stored (Location: .../manifests/<digest>):
+    // a registry that rewrote the manifest stored another image.
+    if let Some(stored) = stored_digest(&location)
+        && stored != manifest.digest
+    {
+        return Err(Error::failed(format!(
+            "{what}: {} stored it as {stored}, not as {} (the bytes sent): the registry rewrote the manifest",
+            target.registry, manifest.digest
+        )));
+    }
+    Ok(())
+}
+
+/// The digest at the end of a manifest's Location, if it ends in one.
+fn stored_digest(location: &str) -> Option<&str> {
+    let path = location.split(['?', '#']).next()?;
+    let (_, last) = path.rsplit_once("/manifests/")?;
+    last.starts_with("sha256:").then_some(last)
 }
 
 /// One line for a registry failure (exit 1), naming the registry; an
@@ -477,6 +494,16 @@ mod tests {
                 .to_string()
                 .contains("authentication failed at r")
         );
+    }
+
+    #[test]
+    fn the_stored_digest_is_read_from_the_location() {
+        assert_eq!(
+            stored_digest("http://r/v2/a/b/manifests/sha256:abc"),
+            Some("sha256:abc")
+        );
+        assert_eq!(stored_digest("/v2/a/manifests/latest"), None);
+        assert_eq!(stored_digest("/v2/a/blobs/sha256:abc"), None);
     }
 
     #[test]
