@@ -538,20 +538,66 @@ const GZIP_LEVEL: u32 = 3;
 /// The zstd level: fixed, zstd's own default.
 const ZSTD_LEVEL: i32 = 3;
 
-/// One block compressed on its own into a complete gzip member or zstd
-/// frame: the same bytes in, the same bytes out.
-fn member(form: Compress, block: &[u8]) -> std::io::Result<Vec<u8>> {
-    match form {
-        Compress::Zstd => zstd::bulk::compress(block, ZSTD_LEVEL),
-        _ => {
-            let mut encoder = flate2::GzBuilder::new().mtime(0).write(
-                Vec::with_capacity(block.len() / 2),
-                flate2::Compression::new(GZIP_LEVEL),
-            );
-            encoder.write_all(block)?;
-            encoder.finish()
-        }
+/// Compresses blocks, each on its own into a complete gzip member or zstd
+/// frame: the same bytes in, the same bytes out. One a thread, its
+/// compressor state kept from block to block (allocating it anew for each
+/// 1 MiB block fragmented the heap: memory grew with the layer).
+struct Packer {
+    form: Compress,
+    deflate: flate2::Compress,
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl Packer {
+    fn new(form: Compress) -> std::io::Result<Self> {
+        Ok(Packer {
+            form,
+            deflate: flate2::Compress::new(flate2::Compression::new(GZIP_LEVEL), false),
+            zstd: match form {
+                Compress::Zstd => Some(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+                _ => None,
+            },
+        })
     }
+
+    /// `block` compressed into `out` (cleared first).
+    fn pack(&mut self, block: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+        out.clear();
+        if let Some(zstd) = &mut self.zstd {
+            out.reserve(zstd::zstd_safe::compress_bound(block.len()));
+            zstd.compress_to_buffer(block, out)?;
+            return Ok(());
+        }
+        debug_assert!(self.form == Compress::Gzip);
+        // RFC 1952: no name, time 0, "unknown" OS, as flate2's GzBuilder
+        // writes it; the deflate stream; CRC-32 and size.
+        out.reserve(block.len() + block.len() / 64 + 64);
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+        self.deflate.reset();
+        loop {
+            let consumed = self.deflate.total_in() as usize;
+            let status = self
+                .deflate
+                .compress_vec(&block[consumed..], out, flate2::FlushCompress::Finish)
+                .map_err(std::io::Error::other)?;
+            if status == flate2::Status::StreamEnd {
+                break;
+            }
+            out.reserve(64 << 10);
+        }
+        let mut crc = flate2::Crc::new();
+        crc.update(block);
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&(block.len() as u32).to_le_bytes());
+        Ok(())
+    }
+}
+
+/// One block compressed alone (an empty layer's one member).
+fn member(form: Compress, block: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    Packer::new(form)?.pack(block, &mut out)?;
+    Ok(out)
 }
 
 /// The size of the blocks compressed apart.
@@ -575,30 +621,61 @@ fn parallel_compress<R: Read + Send, W: Write>(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let member = |block: &[u8]| member(form, block);
+    type Done = (usize, std::io::Result<Vec<u8>>, Vec<u8>);
     std::thread::scope(|scope| {
         let (job_tx, job_rx) = sync_channel::<(usize, Vec<u8>)>(threads);
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done_rx) = sync_channel::<(usize, std::io::Result<Vec<u8>>)>(threads);
+        let (done_tx, done_rx) = sync_channel::<Done>(threads);
+        // Buffers go round instead of being allocated for every block:
+        // input blocks back to the reader, output buffers back to the workers.
+        let (spare_block_tx, spare_block_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (spare_out_tx, spare_out_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let spare_out_rx = Arc::new(Mutex::new(spare_out_rx));
         for _ in 0..threads {
             let job_rx = job_rx.clone();
             let done_tx = done_tx.clone();
+            let spare_out_rx = spare_out_rx.clone();
             scope.spawn(move || {
+                let mut packer = match Packer::new(form) {
+                    Ok(packer) => packer,
+                    Err(e) => {
+                        let _ = done_tx.send((usize::MAX, Err(e), Vec::new()));
+                        return;
+                    }
+                };
                 loop {
                     let job = job_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((i, block))) = job else { break };
-                    if done_tx.send((i, member(&block))).is_err() {
+                    let mut out = spare_out_rx
+                        .lock()
+                        .ok()
+                        .and_then(|rx| rx.try_recv().ok())
+                        .unwrap_or_default();
+                    let packed = packer.pack(&block, &mut out).map(|()| out);
+                    if done_tx.send((i, packed, block)).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(done_tx);
+        // Blocks read but not yet written are bounded: the reader takes a
+        // token for each, the writer gives it back once the block is out.
+        // Without this, a worker that falls behind lets the others' blocks
+        // pile up, waiting for their turn (memory grew with the layer).
+        let in_flight = threads * 2 + 1;
+        let (token_tx, token_rx) = sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            token_tx.send(()).expect("room for every token");
+        }
+        let mut token_tx = Some(token_tx);
         let reader = scope.spawn(move || -> std::io::Result<(R, usize)> {
             let mut input = input;
             let mut count = 0;
-            loop {
-                let mut block = vec![0u8; BLOCK];
+            // No token: the writer failed and gave up.
+            while token_rx.recv().is_ok() {
+                let mut block = spare_block_rx.try_recv().unwrap_or_default();
+                block.resize(BLOCK, 0);
                 let mut filled = 0;
                 while filled < BLOCK {
                     let n = input.read(&mut block[filled..])?;
@@ -625,7 +702,8 @@ fn parallel_compress<R: Read + Send, W: Write>(
         let mut waiting = std::collections::BTreeMap::new();
         let mut next = 0;
         let mut failed = None;
-        for (i, compressed) in done_rx {
+        for (i, compressed, block) in done_rx {
+            let _ = spare_block_tx.send(block);
             match compressed {
                 Ok(bytes) => {
                     waiting.insert(i, bytes);
@@ -640,7 +718,15 @@ fn parallel_compress<R: Read + Send, W: Write>(
                 {
                     failed = Some(e);
                 }
+                let _ = spare_out_tx.send(bytes);
                 next += 1;
+                if let Some(tokens) = &token_tx {
+                    let _ = tokens.try_send(());
+                }
+            }
+            if failed.is_some() {
+                // The reader stops at its next block instead of waiting.
+                token_tx = None;
             }
         }
         let (input, count) = reader
@@ -651,7 +737,7 @@ fn parallel_compress<R: Read + Send, W: Write>(
         }
         if count == 0 {
             // An empty layer is still one (empty) member.
-            out.write_all(&member(&[])?)?;
+            out.write_all(&member(form, &[])?)?;
         }
         Ok(input)
     })
@@ -689,14 +775,17 @@ impl ChannelWriter {
 }
 
 impl Write for ChannelWriter {
+    /// Fills the 1 MiB piece and no more (a bigger write would grow it to
+    /// 2 MiB, and memory with it); the caller's write_all hands the rest.
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.hasher.update(data);
-        self.size += data.len() as u64;
-        self.buf.extend_from_slice(data);
+        let n = data.len().min((1 << 20) - self.buf.len());
+        self.hasher.update(&data[..n]);
+        self.size += n as u64;
+        self.buf.extend_from_slice(&data[..n]);
         if self.buf.len() >= 1 << 20 {
             self.send()?;
         }
-        Ok(data.len())
+        Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -1318,7 +1318,12 @@ fn on_a_terminal_an_upload_draws_a_progress_bar() {
         .env("TERM", "xterm")
         .run();
     assert_eq!(out.code, 0, "{}", out.stdout);
-    assert_eq!(out.stdout.matches("… uploaded (").count(), 4, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("… uploaded (").count(),
+        4,
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains("] ") && out.stdout.contains("B/s") && out.stdout.contains("[="),
         "a bar: {:?}",
