@@ -12,6 +12,7 @@
 //! sources.
 
 pub mod images;
+pub mod scripted;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1351,3 +1351,107 @@ fn in_a_log_each_blob_is_one_line_and_no_bar() {
         out.stderr
     );
 }
+
+// Failures a real registry will not produce on cue, from a scripted one.
+use deploy_tests::scripted::ScriptedRegistry;
+
+#[test]
+fn a_503_on_a_blob_upload_is_tried_again() {
+    let registry = ScriptedRegistry::start(&["PUT:upload:503:2"]);
+    let (dir, digests) = layout(&[("v1", &Image::small("retry"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1", "--jobs", "1"])
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+    assert_eq!(
+        out.stderr.matches("HTTP 503; trying again").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        registry.count(&["PUT /v2/web/blobs/uploads/", " 201"]),
+        4,
+        "{}",
+        registry.log()
+    );
+}
+
+/// The registry stored the blob but its answer was lost: the retry finds it
+/// there and does not send it again.
+#[test]
+fn a_blob_committed_before_a_lost_answer_is_not_sent_again() {
+    let registry = ScriptedRegistry::start(&["PUT:upload:+503:1"]);
+    let (dir, _) = layout(&[("v1", &Image::small("retry-commit"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1", "--jobs", "1"])
+        .run();
+    out.success();
+    assert_eq!(
+        registry.count(&["PUT /v2/web/blobs/uploads/"]),
+        4,
+        "4 blobs, each sent once: {}",
+        registry.log()
+    );
+}
+
+#[test]
+fn retries_are_bounded_and_the_failure_names_the_status() {
+    let registry = ScriptedRegistry::start(&["PUT:upload:503:0"]);
+    let (dir, _) = layout(&[("v1", &Image::small("retry-bounded"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1", "--jobs", "1"])
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("503"), "{err}");
+    assert_eq!(
+        registry.count(&["PUT /v2/web/blobs/uploads/", " 503"]),
+        4,
+        "{}",
+        registry.log()
+    );
+    assert_eq!(
+        registry.count(&["PUT /v2/web/manifests/"]),
+        0,
+        "no manifest: {}",
+        registry.log()
+    );
+}
+
+/// A proxy refusing the streamed body (413): exit 1 with the status, not
+/// "the upload stopped", and no manifest.
+#[test]
+fn a_413_on_a_streamed_layer_is_exit_1_naming_the_status() {
+    let registry = ScriptedRegistry::start(&["PATCH:upload:413:0"]);
+    let (_dir, tar) = saved(&Image::small("too-large"), DockerSave::Classic);
+    let out = push()
+        .args(["--from", &tar, "--to", &format!("{}/web", registry.address)])
+        .args(["--tag", "1"])
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("413"), "{err}");
+    assert_eq!(
+        registry.count(&["PUT /v2/web/manifests/"]),
+        0,
+        "no manifest: {}",
+        registry.log()
+    );
+}

@@ -1,0 +1,84 @@
+//! A registry that fails on cue (`scripted_registry.py`), for the failure
+//! paths a real registry will not produce: a 503 before a blob is stored,
+//! an answer lost after it was, a 413 on a streamed upload. Everything
+//! else it serves as the distribution API does, from memory.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// A running scripted registry; stopped when dropped.
+pub struct ScriptedRegistry {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl ScriptedRegistry {
+    /// Starts one with these rules (`METHOD:KIND:STATUS:COUNT`, see the script).
+    pub fn start(rules: &[&str]) -> Self {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/scripted_registry.py"
+        );
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(rules)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting python3 tests/support/scripted_registry.py");
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut port)
+            .expect("reading the scripted registry's port");
+        let port = port.trim();
+        assert!(
+            port.parse::<u16>().is_ok(),
+            "the scripted registry did not start (it printed {port:?})"
+        );
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("log")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        ScriptedRegistry {
+            address: format!("127.0.0.1:{port}"),
+            child,
+            log,
+        }
+    }
+
+    /// Every request so far, one `METHOD PATH STATUS` line each.
+    pub fn log(&self) -> String {
+        // The script logs before it answers; the reader thread may be a
+        // moment behind.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.log.lock().expect("log").clone()
+    }
+
+    /// How many logged requests contain every one of `parts`.
+    pub fn count(&self, parts: &[&str]) -> usize {
+        self.log()
+            .lines()
+            .filter(|line| parts.iter().all(|p| line.contains(p)))
+            .count()
+    }
+}
+
+impl Drop for ScriptedRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
