@@ -479,16 +479,47 @@ pub struct Emulators {
     pub registry_password: String,
 }
 
+/// Where `scripts/emulators.sh` keeps the running set's state (env, logs).
+fn emulators_dir() -> PathBuf {
+    std::env::var_os("EMULATORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".emulators"))
+}
+
+/// The open registry's access log for `repository`: one `METHOD PATH
+/// STATUS` a request, from the log it writes (CNCF distribution's
+/// combined-format lines), so a test can see what a push really sent.
+pub fn registry_requests(repository: &str) -> Vec<String> {
+    // The registry logs a request once it has answered it.
+    std::thread::sleep(Duration::from_millis(300));
+    let path = emulators_dir().join("registry.log");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading the registry's log {}: {e}", path.display()));
+    let prefix = format!("/v2/{repository}/");
+    text.lines()
+        .filter_map(|line| {
+            let (_, request) = line.split_once(" \"")?;
+            let (request, rest) = request.split_once("\" ")?;
+            let mut parts = request.split(' ');
+            let (method, path) = (parts.next()?, parts.next()?);
+            let status = rest.split(' ').next()?;
+            path.starts_with(&prefix).then(|| {
+                format!(
+                    "{method} {} {status}",
+                    path.split('?').next().unwrap_or(path)
+                )
+            })
+        })
+        .collect()
+}
+
 /// The running emulators: from the environment `scripts/emulators.sh up`
 /// prints, or else from the env file it leaves in `.emulators/`.
 /// Panics, saying how to start them, when there are none.
 pub fn emulators() -> &'static Emulators {
     static EMU: OnceLock<Emulators> = OnceLock::new();
     EMU.get_or_init(|| {
-        let file = std::env::var_os("EMULATORS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join(".emulators"))
-            .join("env");
+        let file = emulators_dir().join("env");
         let from_file = std::fs::read_to_string(&file).unwrap_or_default();
         let get = |key: &str| -> String {
             if let Ok(v) = std::env::var(key) {

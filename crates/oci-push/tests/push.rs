@@ -46,6 +46,20 @@ fn remote_digest(image: &str) -> String {
     deploy_tests::images::sha256(out.stdout.as_bytes())
 }
 
+/// Every upload request (POST, PATCH, PUT on /blobs/uploads/) the open
+/// registry has logged for `to` (REGISTRY/REPOSITORY).
+fn uploads(to: &str) -> Vec<String> {
+    let (_, repository) = to.split_once('/').unwrap();
+    let all = deploy_tests::registry_requests(repository);
+    assert!(
+        !all.is_empty(),
+        "the registry logged nothing for {repository}"
+    );
+    all.into_iter()
+        .filter(|r| r.contains("/blobs/uploads/"))
+        .collect()
+}
+
 fn layout(images: &[(&str, &Image)]) -> (tempfile::TempDir, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let digests = oci_layout(dir.path(), images, Compression::Gzip);
@@ -95,10 +109,12 @@ fn pushing_again_uploads_nothing() {
         .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
         .run()
         .success();
+    let before = uploads(&to);
     let out = push()
         .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
         .run();
     out.success();
+    assert_eq!(uploads(&to), before, "the registry saw no upload");
     assert!(
         out.stderr
             .contains("0 blobs uploaded (0 bytes), 4 already there")
@@ -203,6 +219,7 @@ fn pushing_an_uncompressed_layout_again_uploads_nothing() {
         .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
         .run();
     let digest = first.success()["image"]["digest"].clone();
+    let before = uploads(&to);
     let out = push()
         .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
         .run();
@@ -211,6 +228,7 @@ fn pushing_an_uncompressed_layout_again_uploads_nothing() {
         digest,
         "one layout, one digest"
     );
+    assert_eq!(uploads(&to), before, "the registry saw no upload");
     assert!(
         out.stderr
             .contains("0 blobs uploaded (0 bytes), 4 already there"),
@@ -741,10 +759,12 @@ fn pushing_a_docker_save_tar_again_uploads_nothing() {
         .args(["--from", &tar, "--to", &to, "--tag", "1"])
         .run()
         .success();
+    let before = uploads(&to);
     let out = push()
         .args(["--from", &tar, "--to", &to, "--tag", "1"])
         .run();
     out.success();
+    assert_eq!(uploads(&to), before, "the registry saw no upload");
     assert!(
         out.stderr
             .contains("0 blobs uploaded (0 bytes), 4 already there"),
