@@ -5,20 +5,23 @@ distribution API (blobs in memory, uploads monolithic or POST/PATCH/PUT,
 manifests) on 127.0.0.1, prints its port, and answers the first COUNT
 requests of METHOD on KIND (blob, upload, manifest) with STATUS instead
 (COUNT 0: every one); a STATUS of +NNN does the work first, then answers
-NNN (an answer lost after the commit). Every request is logged on stderr
+NNN (an answer lost after the commit); `bare` does the work and answers
+without headers (no Location, no digest: as ECR answers a manifest PUT);
+`stall` never answers. Every request is logged on stderr
 as METHOD PATH STATUS.
 """
 import hashlib
 import http.server
 import re
 import sys
+import time
 import uuid
 
 RULES = []
 for arg in sys.argv[1:]:
     method, kind, status, count = arg.split(":")
-    RULES.append({"method": method, "kind": kind, "status": int(status.lstrip("+")),
-                  "after": status.startswith("+"), "left": int(count) or -1})
+    RULES.append({"method": method, "kind": kind, "status": status,
+                  "left": int(count) or -1})
 
 BLOBS = {}
 MANIFESTS = {}
@@ -43,9 +46,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def answer(self, status, headers=(), body=b""):
         after = getattr(self, "after", None)
-        if after:
+        if after == "bare":
             self.after = None
-            status, headers, body = after, (), b'{"errors":[{"code":"UNKNOWN","message":"scripted"}]}'
+            headers = ()
+        elif after:
+            self.after = None
+            status, headers, body = int(after), (), b'{"errors":[{"code":"UNKNOWN","message":"scripted"}]}'
         sys.stderr.write(f"{self.command} {self.path.split('?')[0]} {status}\n")
         sys.stderr.flush()
         self.send_response(status)
@@ -73,11 +79,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for rule in RULES:
             if rule["method"] == self.command and rule["kind"] == kind_of(self.path) and rule["left"] != 0:
                 rule["left"] -= 1
-                if rule["after"]:
-                    self.after = rule["status"]
+                status = rule["status"]
+                if status == "stall":
+                    time.sleep(3600)
+                if status == "bare" or status.startswith("+"):
+                    self.after = status.lstrip("+")
                     return False
                 self.body()
-                self.answer(rule["status"], body=b'{"errors":[{"code":"UNKNOWN","message":"scripted"}]}')
+                self.answer(int(status), body=b'{"errors":[{"code":"UNKNOWN","message":"scripted"}]}')
                 # The connection is not reused after a refused body.
                 self.close_connection = True
                 return True

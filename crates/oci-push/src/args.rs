@@ -109,6 +109,10 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
 
+    /// Seconds a registry may stay silent (no answer, no bytes) before the request fails and is tried again
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+
     /// Blobs uploaded at once
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,

@@ -19,13 +19,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use bytes::Bytes;
 use deploykit::{Error, Result};
 use futures_util::TryStreamExt;
-use oci_client::RegistryOperation;
-use oci_client::secrets::RegistryAuth;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::plan::{Blob, Manifest, Plan, digest_of, sha256};
-use crate::push::{Stats, Tally, Target, registry_error};
+use crate::push::{Stats, Tally, Target};
 use crate::retry::Failure;
 use crate::source::{Place, Source};
 
@@ -38,6 +36,8 @@ const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// How uncompressed layers are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -262,28 +262,63 @@ pub async fn push(
     Ok((top, tally.stats(tags_left)))
 }
 
+/// The media types of uncompressed layers.
+const RAW: [&str; 2] = [OCI_LAYER, DOCKER_LAYER];
+
+/// The manifests of a plan that name layers: the index's, or the one.
+fn image_manifests(plan: &Plan) -> Vec<&Manifest> {
+    if plan.children.is_empty() {
+        vec![&plan.top]
+    } else {
+        plan.children.iter().collect()
+    }
+}
+
+/// Before anything is sent: a Docker schema 2 manifest with uncompressed
+/// layers cannot take zstd ones (schema 2 has no such type).
+pub fn check_layout(plan: &Plan, compress: Compress) -> Result<()> {
+    if compress != Compress::Zstd {
+        return Ok(());
+    }
+    for manifest in image_manifests(plan) {
+        let doc: Value = serde_json::from_slice(&manifest.bytes).map_err(|e| {
+            Error::usage(format!("manifest {}: not valid JSON: {e}", manifest.digest))
+        })?;
+        let raw = doc["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|l| RAW.contains(&l["mediaType"].as_str().unwrap_or_default()));
+        if raw && doc["mediaType"].as_str() == Some(DOCKER_MANIFEST) {
+            return Err(Error::usage(format!(
+                "--compress zstd: manifest {} is Docker schema 2, which cannot name zstd layers; use --compress gzip or none",
+                manifest.digest
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// An OCI layout's uncompressed layers (`...layer.v1.tar`, or Docker's
 /// `...diff.tar`) compressed on the way as a docker save tar's are (their
-/// digest is their diff id), and the manifests (and the index) that name
-/// them rewritten to name the compressed blobs: a new digest, said on
-/// stderr. The rest of the plan is pushed as it is. `--compress none`
-/// leaves the plan alone.
+/// digest is their diff id), and the manifests that name them rewritten to
+/// name the compressed blobs: a new digest, said on stderr. Then what
+/// pointed at a rewritten manifest is rewritten too: a `subject` (OCI 1.1
+/// attestations, signatures), the index's descriptors and their
+/// `vnd.docker.reference.digest` annotations (buildx attestations). The
+/// rest is pushed as it is. `--compress none` leaves the plan alone.
 pub async fn compress_layout(
     target: &Target<'_>,
     plan: Plan,
     compress: Compress,
     tally: &Tally,
 ) -> Result<Plan> {
-    const RAW: [&str; 2] = [OCI_LAYER, DOCKER_LAYER];
     if compress == Compress::None {
         return Ok(plan);
     }
-    let manifests: Vec<&Manifest> = if plan.children.is_empty() {
-        vec![&plan.top]
-    } else {
-        plan.children.iter().collect()
-    };
-    let mut parsed = Vec::new();
+    check_layout(&plan, compress)?;
+    let manifests = image_manifests(&plan);
+    let mut docs = Vec::new();
     let mut raw: Vec<Blob> = Vec::new();
     for manifest in &manifests {
         let doc: Value = serde_json::from_slice(&manifest.bytes).map_err(|e| {
@@ -296,12 +331,6 @@ pub async fn compress_layout(
             };
             if !RAW.contains(&media_type) || raw.iter().any(|b| b.digest == digest) {
                 continue;
-            }
-            if media_type == DOCKER_LAYER && compress == Compress::Zstd {
-                return Err(Error::usage(format!(
-                    "manifest {}: a Docker schema 2 manifest cannot name zstd layers; use --compress gzip or none",
-                    manifest.digest
-                )));
             }
             let blob = plan
                 .blobs
@@ -316,7 +345,7 @@ pub async fn compress_layout(
                 })?;
             raw.push(blob);
         }
-        parsed.push(doc);
+        docs.push(doc);
     }
     if raw.is_empty() {
         return Ok(plan);
@@ -342,11 +371,22 @@ pub async fn compress_layout(
         .zip(pushed.iter())
         .collect();
 
+    // Old manifest digest -> the new manifest.
     let mut rewritten: HashMap<String, Manifest> = HashMap::new();
-    for (manifest, mut doc) in manifests.iter().zip(parsed) {
+    let serialize = |doc: &Value, old: &Manifest| -> Manifest {
+        let bytes = serde_json::to_vec(doc).expect("json");
+        Manifest {
+            digest: sha256(&bytes),
+            media_type: old.media_type.clone(),
+            bytes,
+        }
+    };
+    for (manifest, doc) in manifests.iter().zip(docs.iter_mut()) {
         let oci = doc["mediaType"].as_str() != Some(DOCKER_MANIFEST);
         let mut changed = false;
-        for layer in doc["layers"].as_array_mut().into_iter().flatten() {
+        // get_mut, not IndexMut: that would add a null member where none was.
+        let layers = doc.get_mut("layers").and_then(Value::as_array_mut);
+        for layer in layers.into_iter().flatten() {
             let Some(p) = layer["digest"].as_str().and_then(|d| became.get(d)) else {
                 continue;
             };
@@ -356,12 +396,7 @@ pub async fn compress_layout(
             changed = true;
         }
         if changed {
-            let bytes = serde_json::to_vec(&doc).expect("json");
-            let new = Manifest {
-                digest: sha256(&bytes),
-                media_type: manifest.media_type.clone(),
-                bytes,
-            };
+            let new = serialize(doc, manifest);
             deploykit::cli::note(format!(
                 "manifest {}: its uncompressed layers were {} on the way, so it is pushed as {} (--compress none keeps it as it is)",
                 manifest.digest,
@@ -375,6 +410,24 @@ pub async fn compress_layout(
             rewritten.insert(manifest.digest.clone(), new);
         }
     }
+    // A manifest whose subject was rewritten names the new one.
+    for (manifest, doc) in manifests.iter().zip(docs.iter_mut()) {
+        let Some(new) = doc["subject"]["digest"]
+            .as_str()
+            .and_then(|d| rewritten.get(d))
+        else {
+            continue;
+        };
+        let (digest, size) = (new.digest.clone(), new.bytes.len());
+        doc["subject"]["digest"] = json!(digest);
+        doc["subject"]["size"] = json!(size);
+        let new = serialize(doc, manifest);
+        deploykit::cli::note(format!(
+            "manifest {}: its subject was rewritten, so it is pushed as {}",
+            manifest.digest, new.digest
+        ));
+        rewritten.insert(manifest.digest.clone(), new);
+    }
     let blobs = plan
         .blobs
         .into_iter()
@@ -386,18 +439,22 @@ pub async fn compress_layout(
     }
     let mut index: Value = serde_json::from_slice(&plan.top.bytes)
         .map_err(|e| Error::usage(format!("index {}: not valid JSON: {e}", plan.top.digest)))?;
-    for entry in index["manifests"].as_array_mut().into_iter().flatten() {
+    let entries = index.get_mut("manifests").and_then(Value::as_array_mut);
+    for entry in entries.into_iter().flatten() {
         if let Some(new) = entry["digest"].as_str().and_then(|d| rewritten.get(d)) {
             entry["digest"] = json!(new.digest);
             entry["size"] = json!(new.bytes.len());
         }
+        let annotation = entry
+            .get_mut("annotations")
+            .and_then(|a| a.get_mut("vnd.docker.reference.digest"));
+        if let Some(annotation) = annotation
+            && let Some(new) = annotation.as_str().and_then(|d| rewritten.get(d))
+        {
+            *annotation = json!(new.digest);
+        }
     }
-    let bytes = serde_json::to_vec(&index).expect("json");
-    let top = Manifest {
-        digest: sha256(&bytes),
-        media_type: plan.top.media_type.clone(),
-        bytes,
-    };
+    let top = serialize(&index, &plan.top);
     let children = plan
         .children
         .into_iter()
@@ -466,19 +523,55 @@ async fn known_layers(target: &Target<'_>) -> HashMap<(String, Compress), Pushed
         .reuse_from
         .iter()
         .map(|(repository, tag)| (repository.as_str(), tag.as_str()));
-    for (repository, tag) in here.chain(there) {
-        let reference = target.elsewhere(repository, tag);
+    // A tag may name an index (a multi-platform image): its manifests are
+    // read too, one level down, at most 64.
+    let mut work: Vec<(&str, oci_client::Reference, Option<String>)> = Vec::new();
+    for (repository, tag) in here {
+        work.push((repository, target.elsewhere(repository, tag), None));
+    }
+    for (repository, tag) in there {
+        let named = format!("--reuse-from {repository}:{tag}");
+        work.push((repository, target.elsewhere(repository, tag), Some(named)));
+    }
+    let mut read = 0;
+    while let Some((repository, reference, named)) = work.pop() {
+        read += 1;
+        if read > 64 + target.tags.len() + target.reuse_from.len() {
+            break;
+        }
         let from = (repository != target.repository).then(|| repository.to_string());
         let Ok((bytes, _)) = target
             .client
-            .pull_manifest_raw(&reference, &target.auth, &[DOCKER_MANIFEST, OCI_MANIFEST])
+            .pull_manifest_raw(
+                &reference,
+                &target.auth,
+                &[DOCKER_MANIFEST, OCI_MANIFEST, OCI_INDEX, DOCKER_LIST],
+            )
             .await
         else {
+            if let Some(named) = named {
+                deploykit::cli::warn(format!(
+                    "{named}: no such image in the registry; nothing is reused from it"
+                ));
+            }
             continue;
         };
         let Ok(manifest) = serde_json::from_slice::<Value>(&bytes) else {
             continue;
         };
+        if let Some(children) = manifest["manifests"].as_array() {
+            for child in children.iter().take(64) {
+                if let Some(digest) = child["digest"].as_str() {
+                    let child = oci_client::Reference::with_digest(
+                        target.host.to_string(),
+                        repository.to_string(),
+                        digest.to_string(),
+                    );
+                    work.push((repository, child, None));
+                }
+            }
+            continue;
+        }
         let Some(config_digest) = manifest["config"]["digest"].as_str() else {
             continue;
         };
@@ -939,10 +1032,9 @@ async fn stream_layer_once(
         transient,
     };
     let sent = |e: reqwest::Error| fail(e.to_string(), crate::retry::request(&e));
-    let http = reqwest::Client::new();
-    let scheme = if target.insecure { "http" } else { "https" };
-    let base = format!("{scheme}://{}", target.host);
-    let authorization = authorization(target, reference).await?;
+    let http = &target.http;
+    let base = target.base();
+    let authorization = target.authorization(reference).await?;
     let with_auth = |request: reqwest::RequestBuilder| match &authorization {
         Some(value) => request.header(reqwest::header::AUTHORIZATION, value),
         None => request,
@@ -1053,32 +1145,6 @@ fn upload_location(
             format!("{base}{location}")
         },
     )
-}
-
-/// The Authorization header oci-client would send: a bearer token it
-/// fetched for the push, or Basic credentials.
-async fn authorization(
-    target: &Target<'_>,
-    reference: &oci_client::Reference,
-) -> Result<Option<String>> {
-    if matches!(target.auth, RegistryAuth::Anonymous) {
-        return Ok(None);
-    }
-    let token = target
-        .client
-        .auth(reference, &target.auth, RegistryOperation::Push)
-        .await
-        .map_err(|e| registry_error(target.registry, "authenticating", e))?;
-    Ok(match (token, &target.auth) {
-        (Some(token), _) => Some(format!("Bearer {token}")),
-        (None, RegistryAuth::Basic(user, password)) => {
-            use base64::Engine;
-            let pair =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            Some(format!("Basic {pair}"))
-        }
-        (None, _) => None,
-    })
 }
 
 /// The receiving end of the channel as a stream for the request body.

@@ -71,11 +71,11 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             }
             What::Docker(docker::read(&source, args.reference.as_deref())?)
         }
-        _ => What::Oci(plan::plan(
-            &source,
-            args.reference.as_deref(),
-            args.platform.as_deref(),
-        )?),
+        _ => {
+            let plan = plan::plan(&source, args.reference.as_deref(), args.platform.as_deref())?;
+            docker::check_layout(&plan, args.compress)?;
+            What::Oci(plan)
+        }
     };
 
     let conf = args.registries_conf.clone().or_else(|| {
@@ -109,6 +109,10 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         .map(|repository| elsewhere("--mount-from", &repository))
         .transpose()?;
     let insecure = args.insecure || at.insecure || is_loopback(&at.host);
+    // A registry that stops answering fails the request (tried again), not
+    // the CI job's own time-out hours later.
+    let read_timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    let connect_timeout = read_timeout.min(std::time::Duration::from_secs(30));
     let client = oci_client::Client::new(ClientConfig {
         protocol: if insecure {
             ClientProtocol::HttpsExcept(vec![at.host.clone()])
@@ -116,8 +120,15 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             ClientProtocol::Https
         },
         use_monolithic_push: true,
+        read_timeout: Some(read_timeout),
+        connect_timeout: Some(connect_timeout),
         ..Default::default()
     });
+    let http = reqwest::Client::builder()
+        .read_timeout(read_timeout)
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|e| Error::failed(format!("setting up the HTTP client: {e}")))?;
     let target = push::Target {
         client: &client,
         registry: &dest.registry,
@@ -130,6 +141,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         mount_from: mount_from.as_deref(),
         auth: auth.clone(),
         insecure,
+        http,
     };
     let started = std::time::Instant::now();
     let runtime = deploykit::aws::runtime()?;

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use bytes::Bytes;
 use deploykit::{Error, Result};
 use futures_util::TryStreamExt;
-use http::HeaderValue;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use oci_client::errors::OciDistributionError;
-use oci_client::{Client, Reference};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -53,6 +53,9 @@ pub struct Target<'a> {
     pub auth: oci_client::secrets::RegistryAuth,
     /// Plain HTTP.
     pub insecure: bool,
+    /// For the requests oci-client cannot make as we need them (a layer
+    /// streamed with no digest yet, manifests), with the same time-outs.
+    pub http: reqwest::Client,
 }
 
 impl Target<'_> {
@@ -62,6 +65,35 @@ impl Target<'_> {
             self.repository.to_string(),
             tag.to_string(),
         )
+    }
+
+    /// `scheme://host`.
+    pub fn base(&self) -> String {
+        let scheme = if self.insecure { "http" } else { "https" };
+        format!("{scheme}://{}", self.host)
+    }
+
+    /// The Authorization header oci-client would send: a bearer token it
+    /// fetched for the push, or Basic credentials.
+    pub async fn authorization(&self, reference: &Reference) -> Result<Option<String>> {
+        if matches!(self.auth, RegistryAuth::Anonymous) {
+            return Ok(None);
+        }
+        let token = self
+            .client
+            .auth(reference, &self.auth, RegistryOperation::Push)
+            .await
+            .map_err(|e| registry_error(self.registry, "authenticating", e))?;
+        Ok(match (token, &self.auth) {
+            (Some(token), _) => Some(format!("Bearer {token}")),
+            (None, RegistryAuth::Basic(user, password)) => {
+                use base64::Engine;
+                let pair =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                Some(format!("Basic {pair}"))
+            }
+            (None, _) => None,
+        })
     }
 
     /// `repository:tag` at this registry.
@@ -375,32 +407,66 @@ async fn points_at(target: &Target<'_>, reference: &Reference, digest: &str) -> 
     matches!(target.client.fetch_manifest_digest(reference, &target.auth).await, Ok(d) if d == digest)
 }
 
+/// PUT of the manifest's bytes as they are, at a tag or its digest, with
+/// our own request: oci-client's panics on a by-digest push when the
+/// registry sends no Location (ECR does not).
 async fn push_manifest(
     target: &Target<'_>,
     reference: &Reference,
     manifest: &Manifest,
 ) -> Result<()> {
-    let content_type = HeaderValue::from_str(&manifest.media_type).map_err(|_| {
-        Error::usage(format!(
-            "manifest {}: its mediaType is not a header value",
-            manifest.digest
-        ))
-    })?;
+    let at = reference
+        .digest()
+        .or_else(|| reference.tag())
+        .unwrap_or("latest")
+        .to_string();
     let what = format!("pushing manifest {reference}");
-    let location = retry::retry(&what, retry::DEFAULT, |_| async {
-        target
-            .client
-            .push_manifest_raw(reference, manifest.bytes.clone(), content_type.clone())
+    let url = format!("{}/v2/{}/manifests/{at}", target.base(), target.repository);
+    let stored = retry::retry(&what, retry::DEFAULT, |_| async {
+        let mut request = target
+            .http
+            .put(&url)
+            .header(reqwest::header::CONTENT_TYPE, &manifest.media_type)
+            .body(manifest.bytes.clone());
+        if let Some(value) = target.authorization(reference).await? {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let fail = |e: String, transient: Option<String>| Failure {
+            error: Error::failed(format!("{what} at {}: {e}", target.registry)),
+            transient,
+        };
+        let answer = request
+            .send()
             .await
-            .map_err(|e| Failure {
-                transient: retry::oci(&e),
-                error: registry_error(target.registry, &what, e),
-            })
+            .map_err(|e| fail(without_queries(&e.to_string()), retry::request(&e)))?;
+        let status = answer.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN
+        {
+            return Err(Failure::fatal(Error::failed(format!(
+                "{what}: authentication failed at {} (HTTP {}; check the login: ecr-login, docker login, or --username with --password-stdin)",
+                target.registry,
+                status.as_u16()
+            ))));
+        }
+        if !status.is_success() {
+            let text = answer.text().await.unwrap_or_default();
+            let text: String = text.trim().chars().take(300).collect();
+            return Err(fail(format!("HTTP {status}: {text}"), retry::status(status.as_u16())));
+        }
+        // What the registry says it stored: Docker-Content-Digest, else the
+        // digest its Location ends in.
+        let header = |name| {
+            answer
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Ok(header("docker-content-digest")
+            .or_else(|| header("location").and_then(|l| stored_digest(&l).map(str::to_string))))
     })
     .await?;
-    // The registry names what it stored (Location: .../manifests/<digest>):
-    // a registry that rewrote the manifest stored another image.
-    if let Some(stored) = stored_digest(&location)
+    if let Some(stored) = stored
         && stored != manifest.digest
     {
         return Err(Error::failed(format!(

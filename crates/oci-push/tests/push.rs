@@ -1475,3 +1475,184 @@ fn a_413_on_a_streamed_layer_is_exit_1_naming_the_status() {
         registry.log()
     );
 }
+
+/// ECR answers a manifest PUT with no Location: pushed all the same (the
+/// by-digest push used to panic inside oci-client).
+#[test]
+fn a_manifest_put_answered_without_location_is_pushed() {
+    let registry = ScriptedRegistry::start(&["PUT:manifest:bare:0"]);
+    let (dir, digests) = layout(&[("v1", &Image::small("bare"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1"])
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+    assert_eq!(
+        registry.count(&["PUT /v2/web/manifests/", " 201"]),
+        2,
+        "by digest, then the tag: {}",
+        registry.log()
+    );
+}
+
+#[test]
+fn a_registry_that_stops_answering_times_out() {
+    let registry = ScriptedRegistry::start(&["HEAD:blob:stall:0"]);
+    let (dir, _) = layout(&[("v1", &Image::small("stall"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1", "--timeout", "1", "--jobs", "1"])
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("timed out"), "{err}");
+    assert!(out.stderr.contains("trying again"), "{}", out.stderr);
+}
+
+// Editing a layout the tests wrote, as other tools write theirs.
+
+fn blob_path(dir: &std::path::Path, digest: &str) -> std::path::PathBuf {
+    dir.join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+fn read_blob_json(dir: &std::path::Path, digest: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(blob_path(dir, digest)).unwrap()).unwrap()
+}
+
+/// Writes `value` as a blob; its descriptor (mediaType from the value).
+fn put_json(dir: &std::path::Path, value: &serde_json::Value) -> serde_json::Value {
+    let bytes = serde_json::to_vec(value).unwrap();
+    let digest = deploy_tests::images::sha256(&bytes);
+    std::fs::write(blob_path(dir, &digest), &bytes).unwrap();
+    json!({"mediaType": value["mediaType"], "digest": digest, "size": bytes.len()})
+}
+
+/// index.json's first entry now names `descriptor` (its annotations kept).
+fn point_index_json_at(dir: &std::path::Path, descriptor: &serde_json::Value) {
+    let path = dir.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for key in ["mediaType", "digest", "size"] {
+        index["manifests"][0][key] = descriptor[key].clone();
+    }
+    std::fs::write(&path, serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+#[test]
+fn pushing_an_uncompressed_multi_platform_layout_again_uploads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let arm = Image::small("multi-raw-arm").for_platform("linux", "arm64");
+    oci_layout_multi(
+        dir.path(),
+        "web",
+        &[&Image::small("multi-raw-amd"), &arm],
+        Compression::None,
+    );
+    let to = repo();
+    let first = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    let digest = first.success()["image"]["digest"].clone();
+    let before = uploads(&to);
+    let out = push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digest);
+    assert_eq!(uploads(&to), before, "the registry saw no upload");
+}
+
+/// A layout whose manifest has Docker's media types (skopeo can write
+/// them): zstd is refused before any request.
+#[test]
+fn zstd_for_a_docker_schema_2_layout_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let digests = oci_layout(
+        dir.path(),
+        &[("v1", &Image::small("docker-types"))],
+        Compression::None,
+    );
+    let mut manifest = read_blob_json(dir.path(), &digests[0]);
+    manifest["mediaType"] = json!("application/vnd.docker.distribution.manifest.v2+json");
+    manifest["config"]["mediaType"] = json!("application/vnd.docker.container.image.v1+json");
+    for layer in manifest["layers"].as_array_mut().unwrap() {
+        layer["mediaType"] = json!("application/vnd.docker.image.rootfs.diff.tar");
+    }
+    point_index_json_at(dir.path(), &put_json(dir.path(), &manifest));
+    // To ECR with --create-repository: not even the repository is made.
+    let repository = unique("zstd-docker");
+    let out = ecr_push(
+        &dir,
+        &repository,
+        &["--compress", "zstd", "--create-repository"],
+    );
+    let err = out.failure(2);
+    assert!(
+        err.contains("--compress zstd") && err.contains("Docker schema 2"),
+        "{err}"
+    );
+    assert_eq!(ecr_repositories(&repository), Vec::<String>::new());
+}
+
+/// buildx puts an attestation beside each image in the index, naming its
+/// image by an annotation (and OCI 1.1 referrers by `subject`): when the
+/// image's manifest is rewritten, both follow it.
+#[test]
+fn an_attestation_follows_the_image_manifest_it_names_when_that_is_rewritten() {
+    use deploy_tests::images::sha256;
+    let dir = tempfile::tempdir().unwrap();
+    let arm = Image::small("attest-arm").for_platform("linux", "arm64");
+    let index_digest = oci_layout_multi(
+        dir.path(),
+        "web",
+        &[&Image::small("attest-amd"), &arm],
+        Compression::None,
+    );
+    let mut index = read_blob_json(dir.path(), &index_digest);
+    let image = index["manifests"][0].clone();
+    let config = b"{}";
+    let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#;
+    for bytes in [&config[..], &statement[..]] {
+        std::fs::write(blob_path(dir.path(), &sha256(bytes)), bytes).unwrap();
+    }
+    let attestation = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": sha256(statement), "size": statement.len()}],
+        "subject": {"mediaType": image["mediaType"], "digest": image["digest"], "size": image["size"]},
+    });
+    let mut entry = put_json(dir.path(), &attestation);
+    entry["platform"] = json!({"os": "unknown", "architecture": "unknown"});
+    entry["annotations"] = json!({
+        "vnd.docker.reference.type": "attestation-manifest",
+        "vnd.docker.reference.digest": image["digest"],
+    });
+    index["manifests"].as_array_mut().unwrap().push(entry);
+    point_index_json_at(dir.path(), &put_json(dir.path(), &index));
+
+    let to = repo();
+    push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let pushed = remote_manifest(&format!("{to}:1"));
+    let new_image = pushed["manifests"][0]["digest"].as_str().unwrap();
+    assert_ne!(new_image, image["digest"].as_str().unwrap(), "rewritten");
+    let entry = &pushed["manifests"][2];
+    assert_eq!(
+        entry["annotations"]["vnd.docker.reference.digest"],
+        new_image
+    );
+    let attestation = remote_manifest(&format!("{to}@{}", entry["digest"].as_str().unwrap()));
+    assert_eq!(attestation["subject"]["digest"], new_image);
+}
