@@ -711,9 +711,10 @@ fn parallel_compress<R: Read + Send, W: Write>(
 ) -> std::io::Result<R> {
     use std::sync::mpsc::sync_channel;
     use std::sync::{Arc, Mutex};
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
+    let threads = compress_threads();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = &stop;
+    let budget = Budget::global();
     type Done = (usize, std::io::Result<Vec<u8>>, Vec<u8>);
     std::thread::scope(|scope| {
         let (job_tx, job_rx) = sync_channel::<(usize, Vec<u8>)>(threads);
@@ -721,13 +722,9 @@ fn parallel_compress<R: Read + Send, W: Write>(
         let (done_tx, done_rx) = sync_channel::<Done>(threads);
         // Buffers go round instead of being allocated for every block:
         // input blocks back to the reader, output buffers back to the workers.
-        let (spare_block_tx, spare_block_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let (spare_out_tx, spare_out_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let spare_out_rx = Arc::new(Mutex::new(spare_out_rx));
         for _ in 0..threads {
             let job_rx = job_rx.clone();
             let done_tx = done_tx.clone();
-            let spare_out_rx = spare_out_rx.clone();
             scope.spawn(move || {
                 let mut packer = match Packer::new(form) {
                     Ok(packer) => packer,
@@ -739,11 +736,7 @@ fn parallel_compress<R: Read + Send, W: Write>(
                 loop {
                     let job = job_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((i, block))) = job else { break };
-                    let mut out = spare_out_rx
-                        .lock()
-                        .ok()
-                        .and_then(|rx| rx.try_recv().ok())
-                        .unwrap_or_default();
+                    let mut out = budget.spare_out();
                     let packed = packer.pack(&block, &mut out).map(|()| out);
                     if done_tx.send((i, packed, block)).is_err() {
                         break;
@@ -752,36 +745,40 @@ fn parallel_compress<R: Read + Send, W: Write>(
             });
         }
         drop(done_tx);
-        // Blocks read but not yet written are bounded: the reader takes a
-        // token for each, the writer gives it back once the block is out.
-        // Without this, a worker that falls behind lets the others' blocks
-        // pile up, waiting for their turn (memory grew with the layer).
-        let in_flight = threads * 2 + 1;
-        let (token_tx, token_rx) = sync_channel::<()>(in_flight);
-        for _ in 0..in_flight {
-            token_tx.send(()).expect("room for every token");
-        }
-        let mut token_tx = Some(token_tx);
+        // Blocks read but not yet written are bounded, across every layer
+        // compressed at once (--jobs): the reader takes a token of the
+        // process's budget for each, the writer gives it back once the
+        // block is out. Without this, a worker that falls behind lets the
+        // others' blocks pile up (memory grew with the layer), and each
+        // layer at once had a budget of its own (memory grew with --jobs).
         let reader = scope.spawn(move || -> std::io::Result<(R, usize)> {
             let mut input = input;
             let mut count = 0;
             // No token: the writer failed and gave up.
-            while token_rx.recv().is_ok() {
-                let mut block = spare_block_rx.try_recv().unwrap_or_default();
+            while budget.acquire(stop) {
+                let mut block = budget.spare_block();
                 block.resize(BLOCK, 0);
                 let mut filled = 0;
                 while filled < BLOCK {
-                    let n = input.read(&mut block[filled..])?;
+                    let n = match input.read(&mut block[filled..]) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            budget.release(1);
+                            return Err(e);
+                        }
+                    };
                     if n == 0 {
                         break;
                     }
                     filled += n;
                 }
                 if filled == 0 {
+                    budget.release(1);
                     break;
                 }
                 block.truncate(filled);
                 if job_tx.send((count, block)).is_err() {
+                    budget.release(1);
                     break;
                 }
                 count += 1;
@@ -796,13 +793,14 @@ fn parallel_compress<R: Read + Send, W: Write>(
         let mut next = 0;
         let mut failed = None;
         for (i, compressed, block) in done_rx {
-            let _ = spare_block_tx.send(block);
+            budget.keep_block(block);
             match compressed {
                 Ok(bytes) => {
                     waiting.insert(i, bytes);
                 }
                 Err(e) => {
                     failed.get_or_insert(e);
+                    budget.release(1);
                 }
             }
             while let Some(bytes) = waiting.remove(&next) {
@@ -811,17 +809,17 @@ fn parallel_compress<R: Read + Send, W: Write>(
                 {
                     failed = Some(e);
                 }
-                let _ = spare_out_tx.send(bytes);
+                budget.keep_out(bytes);
                 next += 1;
-                if let Some(tokens) = &token_tx {
-                    let _ = tokens.try_send(());
-                }
+                budget.release(1);
             }
             if failed.is_some() {
                 // The reader stops at its next block instead of waiting.
-                token_tx = None;
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
+        // Blocks that can no longer be written (one before them failed).
+        budget.release(waiting.len());
         let (input, count) = reader
             .join()
             .map_err(|_| std::io::Error::other("the reading thread stopped"))??;
@@ -836,6 +834,97 @@ fn parallel_compress<R: Read + Send, W: Write>(
     })
 }
 
+/// The blocks that may be read and not yet written, for the whole process.
+struct Budget {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    /// Buffers go round instead of being allocated for every block: input
+    /// blocks and output buffers, at most one of each a token.
+    blocks: std::sync::Mutex<Vec<Vec<u8>>>,
+    outs: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl Budget {
+    /// Two blocks a core and one, shared by every layer compressed at once.
+    fn global() -> &'static Budget {
+        static BUDGET: std::sync::OnceLock<Budget> = std::sync::OnceLock::new();
+        BUDGET.get_or_init(|| Budget {
+            free: std::sync::Mutex::new(Self::tokens()),
+            freed: std::sync::Condvar::new(),
+            blocks: Default::default(),
+            outs: Default::default(),
+        })
+    }
+
+    fn tokens() -> usize {
+        compress_threads() * 2 + 1
+    }
+
+    fn spare_block(&self) -> Vec<u8> {
+        Self::take(&self.blocks)
+    }
+
+    fn spare_out(&self) -> Vec<u8> {
+        Self::take(&self.outs)
+    }
+
+    fn keep_block(&self, block: Vec<u8>) {
+        Self::keep(&self.blocks, block);
+    }
+
+    fn keep_out(&self, out: Vec<u8>) {
+        Self::keep(&self.outs, out);
+    }
+
+    fn take(pool: &std::sync::Mutex<Vec<Vec<u8>>>) -> Vec<u8> {
+        pool.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    fn keep(pool: &std::sync::Mutex<Vec<Vec<u8>>>, buffer: Vec<u8>) {
+        let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < Self::tokens() && buffer.capacity() > 0 {
+            pool.push(buffer);
+        }
+    }
+
+    /// Waits for a token; false once `stop` is set.
+    fn acquire(&self, stop: &std::sync::atomic::AtomicBool) -> bool {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return false;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return true;
+            }
+            free = self
+                .freed
+                .wait_timeout(free, std::time::Duration::from_millis(50))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += n;
+        self.freed.notify_all();
+    }
+}
+
+/// Compressing threads a layer: the cores, at most 8.
+fn compress_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+}
+
 /// What the compressing thread found once the layer had passed.
 struct Passed {
     digest: String,
@@ -843,8 +932,12 @@ struct Passed {
     diff_id: String,
 }
 
-/// A `Write` that hashes and counts what passes and sends it on in 1 MiB
-/// pieces through a bounded channel (the upload's body).
+/// The pieces of an upload's body: small, as each layer uploading at once
+/// holds a few of them.
+const PIECE: usize = 256 << 10;
+
+/// A `Write` that hashes and counts what passes and sends it on in
+/// 256 KiB pieces through a bounded channel (the upload's body).
 struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
     buf: Vec<u8>,
@@ -857,10 +950,7 @@ impl ChannelWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let piece = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(1 << 20),
-        ));
+        let piece = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(PIECE)));
         self.tx
             .blocking_send(Ok(piece))
             .map_err(|_| std::io::Error::other("the upload stopped"))
@@ -868,14 +958,14 @@ impl ChannelWriter {
 }
 
 impl Write for ChannelWriter {
-    /// Fills the 1 MiB piece and no more (a bigger write would grow it to
-    /// 2 MiB, and memory with it); the caller's write_all hands the rest.
+    /// Fills the piece and no more (a bigger write would grow it, and
+    /// memory with it); the caller's write_all hands the rest.
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let n = data.len().min((1 << 20) - self.buf.len());
+        let n = data.len().min(PIECE - self.buf.len());
         self.hasher.update(&data[..n]);
         self.size += n as u64;
         self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() >= 1 << 20 {
+        if self.buf.len() >= PIECE {
             self.send()?;
         }
         Ok(n)
@@ -981,7 +1071,7 @@ async fn stream_layer_once(
         };
         let writer = ChannelWriter {
             tx,
-            buf: Vec::with_capacity(1 << 20),
+            buf: Vec::with_capacity(PIECE),
             hasher: Sha256::new(),
             size: 0,
         };
@@ -1201,6 +1291,36 @@ mod tests {
         assert_eq!(&out[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
         assert!(out.len() < input.len());
         assert_eq!(zstd::stream::decode_all(&out[..]).unwrap(), input);
+    }
+
+    /// Layers compressed at once share one budget of blocks in flight:
+    /// each still comes out whole, none waits forever for a token.
+    #[test]
+    fn layers_compressed_at_once_share_the_budget_and_all_finish() {
+        let inputs: Vec<Vec<u8>> = (0..4u8)
+            .map(|k| sample().into_iter().map(|b| b ^ k).collect())
+            .collect();
+        let outs: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = inputs
+                .iter()
+                .map(|input| {
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        parallel_compress(&input[..], &mut out, Compress::Gzip).unwrap();
+                        out
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (input, out) in inputs.iter().zip(&outs) {
+            assert_eq!(&gunzip(out), input);
+        }
+        assert_eq!(
+            *Budget::global().free.lock().unwrap(),
+            Budget::tokens(),
+            "every token back"
+        );
     }
 
     #[test]
