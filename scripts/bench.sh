@@ -143,3 +143,21 @@ print(f"ECR password on moto: ecr-login --password-stdout {ours:.1f} ms, aws ecr
 ours_kib, theirs_kib = int(sys.argv[4]), int(sys.argv[5])
 print(f"peak memory of one login: ecr-login {ours_kib / 1024:.1f} MiB, aws CLI {theirs_kib / 1024:.1f} MiB")
 PY
+
+# 5. ecs-deploy (issue 9): `taskdef-render | ecs-deploy` (render, register,
+# update) against `aws ecs register-task-definition` + `aws ecs update-service`
+# with the definition already rendered, on the same moto (target <= 0.05x).
+# A block of its own, so that it merges apart from the sections above.
+cargo build --release --quiet -p ecs-deploy
+aws ecs create-cluster --cluster-name bench-deploy >/dev/null
+aws ecs create-service --cluster bench-deploy --service-name web --task-definition demo-web --desired-count 1 >/dev/null
+"$bin/taskdef-render" -t examples/task-definition.json --container web --image "$image" | jq .taskDefinition >"$work/deploy-td.json"
+hyperfine --shell=bash --warmup 3 --runs "${BENCH_ECS_RUNS:-30}" --style basic --export-json "$work/deploy.json" \
+    -n "taskdef-render | ecs-deploy" "$bin/taskdef-render -t examples/task-definition.json --container web --image $image | $bin/ecs-deploy --cluster bench-deploy --service web >/dev/null 2>&1" \
+    -n "aws ecs register-task-definition + update-service" "aws ecs register-task-definition --cli-input-json file://$work/deploy-td.json >/dev/null && aws ecs update-service --cluster bench-deploy --service web --task-definition demo-web >/dev/null" \
+    >&2
+python3 - "$work/deploy.json" <<'PY'
+import json, sys
+(ours, theirs) = [x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]]
+print(f"register and update on moto: taskdef-render | ecs-deploy {ours:.1f} ms, aws CLI pair {theirs:.1f} ms (medians), ratio {ours / theirs:.3f}x (target <= 0.05x)")
+PY
