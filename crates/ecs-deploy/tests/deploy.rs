@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    cluster, definition, deploy, deployed, described, fixture, fixture_with_family, register,
-    revisions, service, short,
+    definition, deploy, deployed, described, fixture, fixture_with_family, register, revisions,
+    service, short,
 };
 use deploy_tests::{assert_json_file, leaves, moto_calls, moto_ecs, unique};
 use serde_json::{Value, json};
