@@ -46,9 +46,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sections=${BENCH_ONLY:-render,ecs,ecr,push}
+sections=${BENCH_ONLY:-render,ecs,ecr,push,deploy}
 for s in ${sections//,/ }; do
-    case $s in render | ecs | ecr | push) ;; *) echo "bench: BENCH_ONLY: unknown section '$s' (render, ecs, ecr, push)" >&2; exit 2 ;; esac
+    case $s in render | ecs | ecr | push | deploy) ;; *) echo "bench: BENCH_ONLY: unknown section '$s' (render, ecs, ecr, push, deploy)" >&2; exit 2 ;; esac
 done
 want() { [[ ",$sections," == *",$1,"* ]]; }
 
@@ -64,7 +64,8 @@ need skopeo skopeo
 need curl curl
 
 packages=()
-{ want render || want ecs; } && packages+=(-p taskdef-render)
+{ want render || want ecs || want deploy; } && packages+=(-p taskdef-render)
+want deploy && packages+=(-p ecs-deploy)
 want ecr && packages+=(-p ecr-login)
 want push && packages+=(-p oci-push)
 if [ "${BENCH_BUILD:-1}" = 0 ]; then
@@ -110,7 +111,7 @@ PY
         >&2
 fi
 
-if want ecs || want ecr || want push; then
+if want ecs || want ecr || want push || want deploy; then
     echo "bench: starting the emulators" >&2
     emulator_env=$(scripts/emulators.sh up)
     eval "$emulator_env"
@@ -322,5 +323,24 @@ if os.path.exists(arg["ecr"]):
     print(f"ECR password on moto: ecr-login --password-stdout {ours:.1f} ms, aws ecr get-login-password {theirs:.1f} ms (medians), ratio {ours / theirs:.3f}x (target <= 0.10x, aim <= 0.03x); ecr-login writing the Docker config {stored:.1f} ms ({stored / theirs:.3f}x)")
     ours_kib, theirs_kib = int(arg["ours_kib"]), int(arg["theirs_kib"])
     print(f"peak memory of one login: ecr-login {ours_kib / 1024:.1f} MiB, aws CLI {theirs_kib / 1024:.1f} MiB")
+PY
+fi
+
+# 5. ecs-deploy (issue 9): `taskdef-render | ecs-deploy` (render, register,
+# update) against `aws ecs register-task-definition` + `aws ecs update-service`
+# with the definition already rendered, on the same moto (target <= 0.05x).
+if want deploy; then
+scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json >/dev/null
+aws ecs create-cluster --cluster-name bench-deploy >/dev/null
+aws ecs create-service --cluster bench-deploy --service-name web --task-definition demo-web --desired-count 1 >/dev/null
+"$bin/taskdef-render" -t examples/task-definition.json --container web --image "$image" | jq .taskDefinition >"$work/deploy-td.json"
+hyperfine --shell=bash --warmup 3 --runs "${BENCH_ECS_RUNS:-30}" --style basic --export-json "$work/deploy.json" \
+    -n "taskdef-render | ecs-deploy" "$bin/taskdef-render -t examples/task-definition.json --container web --image $image | $bin/ecs-deploy --cluster bench-deploy --service web >/dev/null 2>&1" \
+    -n "aws ecs register-task-definition + update-service" "aws ecs register-task-definition --cli-input-json file://$work/deploy-td.json >/dev/null && aws ecs update-service --cluster bench-deploy --service web --task-definition demo-web >/dev/null" \
+    >&2
+python3 - "$work/deploy.json" <<'PY'
+import json, sys
+(ours, theirs) = [x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]]
+print(f"register and update on moto: taskdef-render | ecs-deploy {ours:.1f} ms, aws CLI pair {theirs:.1f} ms (medians), ratio {ours / theirs:.3f}x (target <= 0.05x)")
 PY
 fi

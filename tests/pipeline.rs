@@ -214,3 +214,87 @@ fn ecr_login_then_oci_push_then_taskdef_render() {
         digests[0]
     );
 }
+
+/// A cluster of its own with a service `web` running `examples/task-definition.json`
+/// under a fresh family: (cluster, family).
+fn deployed_example(prefix: &str) -> (String, String) {
+    let family = register_example(prefix);
+    let cluster = unique("cluster");
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family, "desiredCount": 1}),
+    );
+    (cluster, family)
+}
+
+#[test]
+fn taskdef_render_into_ecs_deploy_registers_and_updates() {
+    let (cluster, family) = deployed_example("render-deploy");
+    let script = format!(
+        "set -o pipefail; {r} --family {family} --container web --image r.example/web:2 \
+         | {d} --cluster {cluster} --service web",
+        r = workspace_bin("taskdef-render").display(),
+        d = workspace_bin("ecs-deploy").display(),
+    );
+    let doc = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws()
+        .run()
+        .success();
+    let arn = doc["taskDefinition"]["taskDefinitionArn"].as_str().unwrap();
+    assert!(
+        arn.ends_with(&format!("task-definition/{family}:2")),
+        "{arn}"
+    );
+    assert_eq!(doc["service"]["taskDefinition"], arn);
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["image"],
+        "r.example/web:2"
+    );
+}
+
+#[test]
+fn the_aws_cli_describe_output_into_ecs_deploy() {
+    let (cluster, family) = deployed_example("describe-deploy");
+    let script = format!(
+        "set -o pipefail; aws ecs describe-task-definition --task-definition {family} --include TAGS \
+         | jq '.taskDefinition.containerDefinitions[0].image = \"r.example/web:3\"' \
+         | {d} --cluster {cluster} --service web",
+        d = workspace_bin("ecs-deploy").display(),
+    );
+    let doc = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws()
+        .run()
+        .success();
+    let arn = doc["taskDefinition"]["taskDefinitionArn"].as_str().unwrap();
+    assert!(
+        arn.ends_with(&format!("task-definition/{family}:2")),
+        "{arn}"
+    );
+    assert_eq!(doc["service"]["taskDefinition"], arn);
+    assert_eq!(
+        doc["taskDefinition"]["tags"],
+        json!([{"key": "app", "value": "demo"}])
+    );
+}
+
+#[test]
+fn the_aws_cli_describe_output_unchanged_deploys_that_revision() {
+    let (cluster, family) = deployed_example("describe-same");
+    let script = format!(
+        "set -o pipefail; aws ecs describe-task-definition --task-definition {family} --include TAGS \
+         | {d} --cluster {cluster} --service web",
+        d = workspace_bin("ecs-deploy").display(),
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
+    let doc = out.success();
+    let arn = doc["taskDefinition"]["taskDefinitionArn"].as_str().unwrap();
+    assert!(
+        arn.ends_with(&format!("task-definition/{family}:1")),
+        "{arn}: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("nothing registered"), "{}", out.stderr);
+}

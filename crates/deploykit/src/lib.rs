@@ -16,7 +16,9 @@
 //!   (`config.json`) and credential helpers, shared by ecr-login and oci-push;
 //! - [`jq`] (feature `jq`): `--jq` filters run in-process with jaq;
 //! - [`ecs`] (feature `ecs`): the ECS API model at run time, to check a task
-//!   definition's field names and types before anything is sent.
+//!   definition's field names and types before anything is sent; the one
+//!   cleaning rule; register from JSON, describe with the raw JSON kept,
+//!   readable ECS errors.
 
 pub mod cli;
 pub mod error;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use deploykit::path::{self, Path};
 
-use crate::check::is_shell_text;
+use deploykit::ecs::check::is_shell_text;
 
 /// Expands every string in `td` with `lookup`.
 pub fn expand(td: &mut Value, lookup: impl Fn(&str) -> Option<String>) -> Result<()> {

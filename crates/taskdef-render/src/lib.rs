@@ -7,8 +7,6 @@
 //! object that `deploykit::cli::main` prints.
 
 mod args;
-mod check;
-mod clean;
 mod config;
 mod dotenv;
 mod expand;

@@ -13,10 +13,10 @@ use serde_json::{Map, Value, json};
 
 use deploykit::ecs::Found;
 
-use crate::check::check;
-use crate::clean::clean;
 use crate::config::{Config, Source};
 use crate::expand::expand;
+use deploykit::ecs::check::check;
+use deploykit::ecs::clean::clean;
 
 /// Fetches `describe-task-definition` output (`{"taskDefinition": ..., "tags": [...]}`) for a family.
 pub type Fetch<'a> = &'a dyn Fn(&str) -> Result<Value>;
@@ -68,7 +68,10 @@ pub fn render(
     if let Some(filter) = &config.jq {
         td = run_jq(filter, &td)?;
     }
-    clean(&mut td);
+    // Read-only fields go silently: removing them is what a render is for.
+    for warning in clean(&mut td).warnings() {
+        cli::warn(warning);
+    }
     let mut wrong = Vec::new();
     for finding in deploykit::ecs::check_task_definition(&mut td) {
         match finding.found {

@@ -6,14 +6,18 @@
 //! entry: an empty variable is a real setting; and so does `""` inside a
 //! list (`"entryPoint": [""]` clears the image's entrypoint in Docker).
 //!
-//! An environment or secrets entry without a name is dropped whole, with a
-//! warning, as amazon-ecs-deploy-task-definition drops it: RegisterTaskDefinition
+//! An environment or secrets entry without a name is dropped whole, as
+//! amazon-ecs-deploy-task-definition drops it: RegisterTaskDefinition
 //! refuses it, and there is nothing to set.
+//!
+//! One rule for the whole toolkit (taskdef-render before it writes,
+//! ecs-deploy and ecs-run before they register): [`clean`] prints nothing
+//! and returns a [`Cleaned`] report of what it removed; each tool decides
+//! how to show it.
 
-use deploykit::cli;
 use serde_json::{Map, Value};
 
-use deploykit::path::{Path, Seg};
+use crate::path::{Path, Seg};
 
 /// Fields of describe-task-definition output that RegisterTaskDefinition rejects.
 pub const READ_ONLY: [&str; 9] = [
@@ -28,33 +32,62 @@ pub const READ_ONLY: [&str; 9] = [
     "deleteRequestedAt",
 ];
 
-/// Removes the read-only fields and the empty values.
-///
-/// Empty strings are the one kind of empty value a person may have meant
-/// (a Docker label or log option set to `""`), so each one dropped is named
-/// in a warning; nulls and empty collections are what AWS prints for unset.
-pub fn clean(td: &mut Value) {
-    let Some(map) = td.as_object_mut() else {
-        return;
-    };
-    for field in READ_ONLY {
-        map.shift_remove(field);
-    }
-    drop_nameless_entries(map);
-    let mut dropped = Vec::new();
-    prune_map(map, Place::Root, &mut Path::default(), &mut dropped);
-    for path in dropped {
-        cli::warn(format!(
-            "dropped the empty string at {}: RegisterTaskDefinition input carries no empty values",
-            path.describe(td)
-        ));
+/// What [`clean`] removed, in the order it found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cleaned {
+    /// Read-only fields of describe output (`taskDefinitionArn`, ...).
+    pub read_only: Vec<&'static str>,
+    /// `environment`/`secrets` entries without a name, as one line each
+    /// (`containerDefinitions[0].environment[2] (container "web")`).
+    pub nameless: Vec<String>,
+    /// Empty strings dropped, with where they were. Nulls and empty
+    /// collections are what AWS prints for unset, and are not listed.
+    pub empty_strings: Vec<String>,
+}
+
+impl Cleaned {
+    /// One warning line for each nameless entry and empty string: what a
+    /// person may have meant to set. Read-only fields are left to the tool.
+    pub fn warnings(&self) -> Vec<String> {
+        let nameless = self.nameless.iter().map(|at| {
+            format!("dropped {at}: an entry without a name, which RegisterTaskDefinition refuses")
+        });
+        let empty = self.empty_strings.iter().map(|at| {
+            format!(
+                "dropped the empty string at {at}: RegisterTaskDefinition input carries no empty values"
+            )
+        });
+        nameless.chain(empty).collect()
     }
 }
 
+/// Removes the read-only fields and the empty values, and says what went.
+///
+/// Empty strings are the one kind of empty value a person may have meant
+/// (a Docker label or log option set to `""`), so each one dropped is in the
+/// report; nulls and empty collections are what AWS prints for unset.
+pub fn clean(td: &mut Value) -> Cleaned {
+    let mut report = Cleaned::default();
+    let Some(map) = td.as_object_mut() else {
+        return report;
+    };
+    for field in READ_ONLY {
+        if map.shift_remove(field).is_some() {
+            report.read_only.push(field);
+        }
+    }
+    report.nameless = drop_nameless_entries(map);
+    let mut dropped = Vec::new();
+    prune_map(map, Place::Root, &mut Path::default(), &mut dropped);
+    report.empty_strings = dropped.iter().map(|path| path.describe(td)).collect();
+    report
+}
+
 /// Removes `environment` and `secrets` entries whose name is missing or empty.
-fn drop_nameless_entries(td: &mut Map<String, Value>) {
+fn drop_nameless_entries(td: &mut Map<String, Value>) -> Vec<String> {
+    let mut dropped = Vec::new();
     let Some(Value::Array(containers)) = td.get_mut("containerDefinitions") else {
-        return;
+        return dropped;
     };
     for (i, container) in containers.iter_mut().enumerate() {
         let label = match container.get("name").and_then(Value::as_str) {
@@ -74,14 +107,13 @@ fn drop_nameless_entries(td: &mut Map<String, Value>) {
                     .and_then(Value::as_str)
                     .is_some_and(|n| !n.is_empty());
                 if !named && entry.is_object() {
-                    cli::warn(format!(
-                        "dropped containerDefinitions[{i}].{field}[{at}]{label}: an entry without a name, which RegisterTaskDefinition refuses"
-                    ));
+                    dropped.push(format!("containerDefinitions[{i}].{field}[{at}]{label}"));
                 }
                 named || !entry.is_object()
             });
         }
     }
+    dropped
 }
 
 /// Where in the task definition a map sits, for the one exception.
@@ -215,6 +247,28 @@ mod tests {
         let mut ours = READ_ONLY.to_vec();
         ours.sort_unstable();
         assert_eq!(described, ours);
+    }
+
+    #[test]
+    fn the_report_names_what_went_and_prints_nothing() {
+        let mut td = json!({"taskDefinitionArn": "arn:x", "revision": 3, "family": "f",
+            "containerDefinitions": [{"name": "w", "dockerLabels": {"a": ""},
+                "environment": [{"value": "x"}], "command": null}]});
+        let report = clean(&mut td);
+        assert_eq!(report.read_only, ["taskDefinitionArn", "revision"]);
+        assert_eq!(
+            report.nameless,
+            [r#"containerDefinitions[0].environment[0] (container "w")"#]
+        );
+        assert_eq!(
+            report.empty_strings,
+            [r#"containerDefinitions[0].dockerLabels.a (container "w")"#]
+        );
+        assert_eq!(
+            report.warnings().len(),
+            2,
+            "read-only fields are the tool's to show"
+        );
     }
 
     #[test]

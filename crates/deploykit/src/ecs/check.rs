@@ -8,16 +8,18 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use deploykit::path::{self, Path, Seg};
-use deploykit::{Error, Result};
+use crate::error::{Error, Result};
+use crate::path::{self, Path, Seg};
 use regex_lite::Regex;
 use serde_json::Value;
 
 /// The text every template uses for "fill this in".
 const REPLACE_ME: &str = "REPLACE_ME";
 
-/// Checks `td`; `placeholders` is `None` when that check is off, and
-/// `wrong_types` are the type check's refusals, listed with the rest.
+/// Checks `td`; `placeholders` is `None` when that check is off (the hint
+/// about filling them names taskdef-render's flags: it is the tool that
+/// fills templates), and `wrong_types` are the type check's refusals,
+/// listed with the rest. Exit 2 listing every problem.
 pub fn check(td: &Value, placeholders: Option<&[Regex]>, wrong_types: Vec<String>) -> Result<()> {
     let mut problems = Vec::new();
 
@@ -25,7 +27,7 @@ pub fn check(td: &Value, placeholders: Option<&[Regex]>, wrong_types: Vec<String
         Some(Value::String(f)) if !f.is_empty() => {}
         Some(other) if !other.is_null() => problems.push(format!(
             "\"family\" is {}, not a name",
-            deploykit::stream::kind(other)
+            crate::stream::kind(other)
         )),
         _ => problems.push("no \"family\": every task definition needs one".to_string()),
     }
@@ -197,7 +199,7 @@ fn under(at: &Path, keys: &[&str]) -> bool {
 
 /// Shell text the container runs: `${PORT}` and `<html>` there are its own
 /// business, not a template's (neither checked nor expanded).
-pub(crate) fn is_shell_text(at: &Path) -> bool {
+pub fn is_shell_text(at: &Path) -> bool {
     match at.0.as_slice() {
         [Seg::Key(c), Seg::Index(_), Seg::Key(k), ..] if c == "containerDefinitions" => {
             k == "command"

@@ -1,0 +1,22 @@
+//! ECS, shared by every tool that reads or registers task definitions or
+//! updates services (taskdef-render, ecs-deploy; ecs-wait and ecs-run next):
+//!
+//! - [`model`]: the ECS API model at run time (aws-sdk-ecs's schemas): a
+//!   definition's field names and types checked, and converted where there
+//!   is one reading;
+//! - [`clean`]: the one cleaning rule that makes describe output or a
+//!   template valid RegisterTaskDefinition input, with a report of what it
+//!   removed (the tool decides how to show it);
+//! - [`check`]: what RegisterTaskDefinition requires, and unfilled templates;
+//! - [`api`]: register from JSON keeping every field (the body replaced in
+//!   `mutate_request`), the unknown-field check, describe calls with the raw
+//!   JSON kept, ECS errors made readable, and the console link.
+//!
+//! Nothing here prints: findings and reports go back to the tool.
+
+pub mod api;
+pub mod check;
+pub mod clean;
+pub mod model;
+
+pub use model::{Finding, Found, check_task_definition};

@@ -1,0 +1,139 @@
+//! The command line, as clap parses it. Nothing here is checked beyond what
+//! clap knows; [`crate::config::Config`] validates it all before any call.
+
+use clap::{Parser, ValueEnum};
+use deploykit::aws::AwsArgs;
+
+const EXAMPLES: &str = "\
+Examples:
+  # In the pipeline: taskdef-render writes taskDefinition, ecs-deploy registers it and updates the service
+  taskdef-render -t ecs/task-definition.json --container web --image \"$IMAGE\" \\
+    | ecs-deploy --cluster prod --service web
+
+  # The aws CLI in: deploy a new image on what is registered now
+  aws ecs describe-task-definition --task-definition web --include TAGS \\
+    | taskdef-render --container web --image \"$IMAGE\" \\
+    | ecs-deploy --cluster prod --service web --force-new-deployment
+
+  # One revision, several services at once, each reported
+  ecs-deploy -t ecs/task-definition.json --cluster prod --service web --service worker
+
+  # Only register (no --service); skip the register when nothing changed
+  ecs-deploy --task-definition ecs/task-definition.json
+  ecs-deploy -t ecs/task-definition.json --cluster prod --service web --skip-unchanged
+
+  # A revision registered elsewhere (Terraform, CDK), and old revisions cleaned up
+  ecs-deploy --task-definition-arn web:1 --cluster prod --service web --keep-revisions 5
+
+  # Back to the revision the service ran before
+  ecs-deploy --rollback --cluster prod --service web
+
+Input, first found wins: --task-definition-arn; --task-definition FILE (- for stdin;
+a bare definition or the {\"taskDefinition\": ...} that describe-task-definition
+prints); the taskDefinition key of the JSON object on stdin.
+
+Register: the definition is cleaned (read-only fields removed with a warning each,
+null and empty values dropped, tags kept), its field names and types checked
+against the ECS API model (an unknown field is exit 2 naming its path;
+--allow-unknown-fields sends it), and its JSON sent as it is, so no field is lost.
+A definition that carries taskDefinitionArn (describe output, ecs-deploy's own
+output) and equals that revision is not registered again: that revision deploys.
+
+Update: DescribeServices first (a missing or inactive service, a missing cluster, a
+CODE_DEPLOY or EXTERNAL deployment controller: exit 1 before anything is registered
+when no service can take the update), then UpdateService for every --service at
+once. The console link to each service's deployments goes to stderr.
+
+Output: the stdin object (or {}) with taskDefinition set to the registered
+definition (taskDefinitionArn, revision) and service set to UpdateService's service
+object as ECS sent it (several services: services, a list of the same); with
+--rollback, rollback: {from, to, method} too. Pipe it into ecs-wait.
+
+Exit codes: 0 deployed; 1 AWS refused or a service failed (the object is still
+printed, each service's result in it, with error set); 2 bad flag or input, nothing
+sent. An object on stdin that carries \"error\" (an earlier step failed) is passed
+on untouched, and ecs-deploy exits with that step's code, deploying nothing.";
+
+/// Register an ECS task definition, losing no field, and roll it out to one or many services.
+#[derive(Parser, Debug, Default)]
+#[command(name = "ecs-deploy", version, after_long_help = EXAMPLES, after_help = "Examples and details: ecs-deploy --help")]
+pub struct Args {
+    /// Task definition file, bare or as describe-task-definition prints it ("-" for stdin)
+    #[arg(long, short = 't', value_name = "FILE", help_heading = "Input")]
+    pub task_definition: Option<String>,
+
+    /// Deploy this registered revision as it is: FAMILY:REVISION or an ARN (nothing is registered)
+    #[arg(long, value_name = "ARN", help_heading = "Input")]
+    pub task_definition_arn: Option<String>,
+
+    /// Send fields that this build's ECS API model does not know, as they are (fields newer than this build)
+    #[arg(long, help_heading = "Input")]
+    pub allow_unknown_fields: bool,
+
+    /// Cluster of the services
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        help_heading = "Target"
+    )]
+    pub cluster: String,
+
+    /// Service to update (repeatable: one revision, every service at once); none: register only
+    #[arg(
+        long = "service",
+        short = 's',
+        value_name = "NAME",
+        help_heading = "Target"
+    )]
+    pub services: Vec<String>,
+
+    /// Start new tasks even when the task definition did not change (new image under the same tag)
+    #[arg(long, help_heading = "Update")]
+    pub force_new_deployment: bool,
+
+    /// Set the service's desired task count
+    #[arg(long, value_name = "N", help_heading = "Update")]
+    pub desired_count: Option<i32>,
+
+    /// Turn on ECS managed tags for the service's tasks
+    #[arg(long, help_heading = "Update")]
+    pub enable_ecs_managed_tags: bool,
+
+    /// Copy tags to the tasks from the task definition or the service
+    #[arg(long, value_enum, value_name = "FROM", help_heading = "Update")]
+    pub propagate_tags: Option<PropagateTags>,
+
+    /// Register nothing when the definition equals the one the first service runs now; deploy that one
+    #[arg(long, help_heading = "Update")]
+    pub skip_unchanged: bool,
+
+    /// After the update, deregister the family's ACTIVE revisions older than the newest N (never one a service runs)
+    #[arg(long, value_name = "N", help_heading = "Update")]
+    pub keep_revisions: Option<u32>,
+
+    /// Roll the service back: stop its deployment in progress with a rollback, or go back to the revision it ran before
+    #[arg(long, help_heading = "Rollback")]
+    pub rollback: bool,
+
+    /// With --rollback: the revision of the service's family to go back to
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "rollback",
+        help_heading = "Rollback"
+    )]
+    pub to_revision: Option<u32>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `--propagate-tags`, as ECS spells its values.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PropagateTags {
+    TaskDefinition,
+    Service,
+    None,
+}

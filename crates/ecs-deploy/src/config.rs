@@ -1,0 +1,185 @@
+//! Turns [`Args`] into a [`Config`] checked through before any call: what
+//! to deploy, where, and how. A mistake here is exit 2 with nothing sent.
+
+use deploykit::aws::AwsArgs;
+use deploykit::{Error, Result};
+
+use crate::args::{Args, PropagateTags};
+
+/// Where the task definition comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--task-definition-arn`: a registered revision, deployed as it is.
+    Arn(String),
+    /// `--task-definition FILE` (`-` is stdin).
+    File(String),
+    /// The `taskDefinition` key of the stdin object.
+    Stdin,
+    /// `--rollback`, with `--to-revision` when given.
+    Rollback(Option<u32>),
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug)]
+pub struct Config {
+    pub source: Source,
+    pub cluster: String,
+    pub services: Vec<String>,
+    pub allow_unknown_fields: bool,
+    pub force_new_deployment: bool,
+    pub desired_count: Option<i32>,
+    pub enable_ecs_managed_tags: bool,
+    pub propagate_tags: Option<PropagateTags>,
+    pub skip_unchanged: bool,
+    pub keep_revisions: Option<u32>,
+    pub aws: AwsArgs,
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Self> {
+        let source = match (
+            &args.task_definition,
+            &args.task_definition_arn,
+            args.rollback,
+        ) {
+            (Some(_), Some(_), _) => {
+                return Err(Error::usage(
+                    "--task-definition and --task-definition-arn: give one, not both",
+                ));
+            }
+            (Some(_), _, true) | (_, Some(_), true) => {
+                return Err(Error::usage(
+                    "--rollback goes back to a revision the service ran: it takes no --task-definition or --task-definition-arn (--to-revision N names one)",
+                ));
+            }
+            (Some(file), None, false) if file.is_empty() => {
+                return Err(Error::usage("--task-definition is empty"));
+            }
+            (Some(file), None, false) => Source::File(file.clone()),
+            (None, Some(arn), false) => {
+                check_revision_name(arn)?;
+                Source::Arn(arn.clone())
+            }
+            (None, None, true) => Source::Rollback(args.to_revision),
+            (None, None, false) => Source::Stdin,
+        };
+        if args.cluster.trim().is_empty() {
+            return Err(Error::usage("--cluster is empty"));
+        }
+        let mut services: Vec<String> = Vec::new();
+        for name in &args.services {
+            if name.trim().is_empty() {
+                return Err(Error::usage("--service is empty"));
+            }
+            if services.contains(name) {
+                return Err(Error::usage(format!("--service {name:?} is given twice")));
+            }
+            services.push(name.clone());
+        }
+        if matches!(source, Source::Rollback(_)) && services.len() != 1 {
+            return Err(Error::usage(
+                "--rollback needs exactly one --service: the service to roll back",
+            ));
+        }
+        if matches!(source, Source::Rollback(Some(0))) {
+            return Err(Error::usage("--to-revision: revisions start at 1"));
+        }
+        if services.is_empty() {
+            for (given, flag) in [
+                (args.force_new_deployment, "--force-new-deployment"),
+                (args.desired_count.is_some(), "--desired-count"),
+                (args.enable_ecs_managed_tags, "--enable-ecs-managed-tags"),
+                (args.propagate_tags.is_some(), "--propagate-tags"),
+                (args.skip_unchanged, "--skip-unchanged"),
+                (args.keep_revisions.is_some(), "--keep-revisions"),
+            ] {
+                if given {
+                    return Err(Error::usage(format!(
+                        "{flag} is about a service update: give --service too"
+                    )));
+                }
+            }
+        }
+        if args.skip_unchanged && !matches!(source, Source::File(_) | Source::Stdin) {
+            return Err(Error::usage(
+                "--skip-unchanged compares a definition to register: it does not go with --task-definition-arn or --rollback",
+            ));
+        }
+        if args.desired_count.is_some_and(|n| n < 0) {
+            return Err(Error::usage("--desired-count must be 0 or more"));
+        }
+        if args.keep_revisions == Some(0) {
+            return Err(Error::usage(
+                "--keep-revisions must be 1 or more: the revision just deployed is one",
+            ));
+        }
+        Ok(Config {
+            source,
+            cluster: args.cluster,
+            services,
+            allow_unknown_fields: args.allow_unknown_fields,
+            force_new_deployment: args.force_new_deployment,
+            desired_count: args.desired_count,
+            enable_ecs_managed_tags: args.enable_ecs_managed_tags,
+            propagate_tags: args.propagate_tags,
+            skip_unchanged: args.skip_unchanged,
+            keep_revisions: args.keep_revisions,
+            aws: args.aws,
+        })
+    }
+}
+
+/// `web:3`, `web` (the latest ACTIVE revision) or a task definition ARN.
+fn check_revision_name(name: &str) -> Result<()> {
+    if name.starts_with("arn:") {
+        return if name.contains(":task-definition/") {
+            Ok(())
+        } else {
+            Err(Error::usage(
+                "--task-definition-arn: not a task definition ARN (arn:...:task-definition/FAMILY:REVISION)",
+            ))
+        };
+    }
+    let (family, revision) = match name.split_once(':') {
+        Some((family, rev)) => (family, Some(rev)),
+        None => (name, None),
+    };
+    let family_ok = !family.is_empty()
+        && family.len() <= 255
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let rev_ok = revision.is_none_or(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()));
+    if family_ok && rev_ok {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            "--task-definition-arn: expected FAMILY:REVISION, FAMILY or a task definition ARN",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revision_names() {
+        for ok in [
+            "web",
+            "web:12",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+        ] {
+            check_revision_name(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "web:",
+            "web:x",
+            "we b",
+            "arn:aws:ecs:us-east-1:1:service/x",
+        ] {
+            assert!(check_revision_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! ecs-deploy: register an ECS task definition, losing no field, and roll
+//! it out to one or many services.
+//!
+//! [`run`] goes Args -> [`Config`] (flags checked) -> [`input::read`] (the
+//! definition read, cleaned and checked against the ECS API model: exit 2
+//! with nothing sent) -> [`deploy`] (DescribeServices, register or reuse a
+//! revision, UpdateService everywhere at once) -> the object that
+//! `deploykit::cli::main` prints. [`deploy`] takes the ECS client, so unit
+//! tests hand it a scripted one (aws-smithy-mocks) for what moto cannot do.
+
+mod args;
+mod compare;
+mod config;
+mod input;
+mod revisions;
+mod rollback;
+mod services;
+
+use aws_sdk_ecs::Client;
+use deploykit::aws;
+use deploykit::ecs::api::{self, name_of};
+use deploykit::stream::{Envelope, Stdin};
+use deploykit::{Error, Outcome, Result, cli};
+use serde_json::{Value, json};
+
+pub use args::{Args, PropagateTags};
+pub use config::{Config, Source};
+pub use input::Definition;
+
+/// The whole tool: flags and stdin in, the JSON object out.
+pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
+    let config = Config::from_args(args)?;
+    let (envelope, definition) = input::read(&config, &stdin)?;
+    aws::runtime()?.block_on(async {
+        let sdk = aws::load(&config.aws).await?;
+        let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+        let client = Client::new(&sdk);
+        deploy(&config, &client, &region, envelope, definition).await
+    })
+}
+
+/// Everything after the input: `definition` is what [`input::read`] made
+/// ready (none for `--task-definition-arn` and `--rollback`).
+pub async fn deploy(
+    config: &Config,
+    client: &Client,
+    region: &str,
+    mut envelope: Envelope,
+    definition: Option<Definition>,
+) -> Result<Outcome> {
+    if let Source::Rollback(to_revision) = config.source {
+        return rollback::run(config, client, region, envelope, to_revision).await;
+    }
+    let targets = if config.services.is_empty() {
+        Vec::new()
+    } else {
+        services::check(client, &config.cluster, &config.services).await?
+    };
+    if !targets.is_empty() && targets.iter().all(|t| t.state.is_err()) {
+        let reasons: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| t.state.as_ref().err().map(String::as_str))
+            .collect();
+        return Err(Error::failed(format!(
+            "nothing registered or updated: {}",
+            reasons.join("; ")
+        )));
+    }
+
+    let registered = match (&config.source, definition) {
+        (Source::Arn(name), _) => {
+            api::with_tags(&api::describe_task_definition(client, name).await?)
+        }
+        (_, Some(def)) => registered_or_register(config, client, &targets, def).await?,
+        (_, None) => return Err(Error::usage("no task definition to deploy")),
+    };
+    let arn = registered["taskDefinitionArn"]
+        .as_str()
+        .ok_or_else(|| Error::failed("ECS answered without a taskDefinitionArn"))?
+        .to_string();
+    envelope.insert("taskDefinition".to_string(), registered);
+    if targets.is_empty() {
+        return Ok(Outcome::success(envelope));
+    }
+
+    let mut updated = services::update_all(client, config, &targets, &arn).await;
+    let mut results = Vec::new();
+    let mut failed = Vec::new();
+    for target in &targets {
+        let result = match &target.state {
+            Err(reason) => Err(reason.clone()),
+            Ok(_) => {
+                let at = updated.iter().position(|(name, _)| name == &target.name);
+                match at.map(|i| updated.remove(i).1) {
+                    Some(Ok(service)) => Ok(service),
+                    Some(Err(e)) => Err(e.message().to_string()),
+                    None => Err("not updated".to_string()),
+                }
+            }
+        };
+        match &result {
+            Ok(_) => cli::note(format!(
+                "service {:?} updated to {}: deployments at {}",
+                target.name,
+                name_of(&arn),
+                api::console_url(region, name_of(&config.cluster), name_of(&target.name))
+            )),
+            Err(reason) => failed.push(reason.clone()),
+        }
+        results.push((target.name.clone(), result));
+    }
+
+    if failed.is_empty()
+        && let Some(keep) = config.keep_revisions
+    {
+        let protected: Vec<String> = results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .flat_map(revisions::in_use)
+            .chain(std::iter::once(arn.clone()))
+            .collect();
+        if let Some((family, _)) = revisions::family_and_revision(&arn) {
+            let gone = revisions::keep_newest(client, family, keep, &protected).await?;
+            if !gone.is_empty() {
+                let names: Vec<&str> = gone.iter().map(|a| name_of(a)).collect();
+                cli::note(format!(
+                    "deregistered {} (keeping the newest {keep})",
+                    names.join(", ")
+                ));
+            }
+        }
+    } else if config.keep_revisions.is_some() {
+        cli::warn("--keep-revisions: nothing deregistered, since a service was not updated");
+    }
+
+    if let [(_, result)] = results.as_slice() {
+        return match result {
+            Ok(service) => {
+                envelope.insert("service".to_string(), service.clone());
+                Ok(Outcome::success(envelope))
+            }
+            Err(reason) => Err(Error::failed(format!(
+                "{reason} ({} registered; nothing deployed)",
+                name_of(&arn)
+            ))),
+        };
+    }
+    let list: Vec<Value> = results
+        .iter()
+        .map(|(name, result)| match result {
+            Ok(service) => service.clone(),
+            Err(reason) => json!({"serviceName": name, "error": {"message": reason}}),
+        })
+        .collect();
+    envelope.insert("services".to_string(), Value::Array(list));
+    if failed.is_empty() {
+        Ok(Outcome::success(envelope))
+    } else {
+        let message = format!(
+            "{} of {} services not updated: {}",
+            failed.len(),
+            results.len(),
+            failed.join("; ")
+        );
+        Ok(Outcome::failed(envelope, Error::failed(message)))
+    }
+}
+
+/// The revision to deploy for a definition: the one it says it is, or the
+/// one the first service runs (`--skip-unchanged`), when it equals it;
+/// otherwise a new one, registered.
+async fn registered_or_register(
+    config: &Config,
+    client: &Client,
+    targets: &[services::Target],
+    def: Definition,
+) -> Result<Value> {
+    let mut candidates = Vec::new();
+    if let Some(arn) = &def.registered_as {
+        candidates.push((arn.clone(), "it is already registered as"));
+    }
+    if config.skip_unchanged
+        && let Some(Ok(service)) = targets.first().map(|t| &t.state)
+        && let Some(running) = service["taskDefinition"].as_str()
+    {
+        candidates.push((running.to_string(), "unchanged: the service runs"));
+    }
+    for (arn, why) in candidates {
+        match api::describe_task_definition(client, &arn).await {
+            Ok(answer) => {
+                let existing = api::with_tags(&answer);
+                let active = existing["status"].as_str().is_none_or(|s| s == "ACTIVE");
+                if active && compare::same(&def.td, &existing) {
+                    cli::note(format!("nothing registered: {why} {}", name_of(&arn)));
+                    return Ok(existing);
+                }
+            }
+            Err(e) => cli::warn(format!("{}; registering a new revision", e.message())),
+        }
+    }
+    let answer = api::register(client, &def.td).await?;
+    let mut registered = api::with_tags(&answer);
+    // The tags were sent and registered; an answer without them (moto's)
+    // must not make the output look untagged.
+    if registered.get("tags").is_none()
+        && let (Some(map), Some(tags)) = (registered.as_object_mut(), def.td.get("tags"))
+    {
+        map.insert("tags".to_string(), tags.clone());
+    }
+    cli::note(format!(
+        "registered {}",
+        name_of(registered["taskDefinitionArn"].as_str().unwrap_or("?"))
+    ));
+    Ok(registered)
+}

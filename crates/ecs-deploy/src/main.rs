@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    deploykit::cli::main("ecs-deploy", ecs_deploy::run)
+}

@@ -1,0 +1,161 @@
+//! `--rollback`: while the service's current service deployment is still
+//! in progress, ECS is asked to roll it back (StopServiceDeployment with
+//! stopType ROLLBACK, as ecspresso does); otherwise the service is updated
+//! to the revision it ran before the current one: from its deployments, else
+//! the previous ACTIVE revision of the family; `--to-revision N` names one.
+//! The output says `rollback: {from, to, method}`, so that ecs-wait counts
+//! the rollback's completion as success.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::StopServiceDeploymentStopType;
+use deploykit::aws::CaptureBody;
+use deploykit::ecs::api::{self, name_of};
+use deploykit::stream::Envelope;
+use deploykit::{Error, Outcome, Result, cli};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::{revisions, services};
+
+/// Service deployment states from which ECS can still roll back.
+const IN_PROGRESS: [&str; 2] = ["PENDING", "IN_PROGRESS"];
+
+pub async fn run(
+    config: &Config,
+    client: &Client,
+    region: &str,
+    mut envelope: Envelope,
+    to_revision: Option<u32>,
+) -> Result<Outcome> {
+    let name = &config.services[0];
+    let targets = services::check(client, &config.cluster, &config.services).await?;
+    let service = match targets.into_iter().next().map(|t| t.state) {
+        Some(Ok(service)) => service,
+        Some(Err(reason)) => return Err(Error::failed(format!("nothing rolled back: {reason}"))),
+        None => {
+            return Err(Error::failed(format!(
+                "service {name:?}: nothing described"
+            )));
+        }
+    };
+    let from = service["taskDefinition"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let previous = previous_deployment(&service, &from);
+
+    if to_revision.is_none()
+        && let Some(deployment) = service["currentServiceDeployment"].as_str()
+        && IN_PROGRESS.contains(&deployment_status(client, deployment).await?.as_str())
+    {
+        client
+            .stop_service_deployment()
+            .service_deployment_arn(deployment)
+            .stop_type(StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await
+            .map_err(|e| {
+                api::call_error(
+                    "StopServiceDeployment",
+                    format!("rolling back the deployment in progress of service {name:?}"),
+                    e,
+                )
+            })?;
+        cli::note(format!(
+            "service {name:?}: ECS is rolling back its deployment in progress: {}",
+            api::console_url(region, name_of(&config.cluster), name_of(name))
+        ));
+        let described = api::describe_services(client, &config.cluster, &config.services).await?;
+        let service = described["services"][0].clone();
+        if let Some(to) = &previous {
+            envelope.insert(
+                "taskDefinition".to_string(),
+                api::with_tags(&api::describe_task_definition(client, to).await?),
+            );
+        }
+        envelope.insert("service".to_string(), service);
+        envelope.insert(
+            "rollback".to_string(),
+            json!({"from": from, "to": previous, "method": "stopServiceDeployment"}),
+        );
+        return Ok(Outcome::success(envelope));
+    }
+
+    let (family, current) = revisions::family_and_revision(&from).ok_or_else(|| {
+        Error::failed(format!(
+            "service {name:?} runs {from:?}, which names no task definition revision"
+        ))
+    })?;
+    let to = match (to_revision, previous) {
+        (Some(n), _) => format!("{family}:{n}"),
+        (None, Some(previous)) => previous,
+        (None, None) => revisions::active(client, family)
+            .await?
+            .into_iter()
+            .find(|(_, revision)| *revision < current)
+            .map(|(arn, _)| arn)
+            .ok_or_else(|| {
+                Error::failed(format!(
+                    "service {name:?} runs {family}:{current}, and the family has no earlier ACTIVE revision to roll back to"
+                ))
+            })?,
+    };
+    let td = api::with_tags(&api::describe_task_definition(client, &to).await?);
+    let to_arn = td["taskDefinitionArn"].as_str().unwrap_or(&to).to_string();
+    if to_arn == from {
+        return Err(Error::failed(format!(
+            "service {name:?} already runs {}: nothing to roll back to",
+            name_of(&from)
+        )));
+    }
+    let updated = services::update(client, config, name, &to_arn).await?;
+    cli::note(format!(
+        "service {name:?} rolled back from {} to {}: deployments at {}",
+        name_of(&from),
+        name_of(&to_arn),
+        api::console_url(region, name_of(&config.cluster), name_of(name))
+    ));
+    envelope.insert("taskDefinition".to_string(), td);
+    envelope.insert("service".to_string(), updated);
+    envelope.insert(
+        "rollback".to_string(),
+        json!({"from": from, "to": to_arn, "method": "update"}),
+    );
+    Ok(Outcome::success(envelope))
+}
+
+/// The revision of the deployment before the current one that the service
+/// still lists (rolling deployments keep the old one ACTIVE until done).
+fn previous_deployment(service: &Value, current: &str) -> Option<String> {
+    service["deployments"]
+        .as_array()?
+        .iter()
+        .filter(|d| d["status"] != "PRIMARY")
+        .filter_map(|d| d["taskDefinition"].as_str())
+        .find(|arn| *arn != current)
+        .map(str::to_string)
+}
+
+/// DescribeServiceDeployments' `status` for one service deployment.
+async fn deployment_status(client: &Client, arn: &str) -> Result<String> {
+    let capture = CaptureBody::default();
+    client
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .customize()
+        .interceptor(capture.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            api::call_error(
+                "DescribeServiceDeployments",
+                format!("describing service deployment {arn}"),
+                e,
+            )
+        })?;
+    let answer = capture.json("DescribeServiceDeployments")?;
+    Ok(answer["serviceDeployments"][0]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}

@@ -1,0 +1,217 @@
+//! The states moto cannot produce, scripted with aws-smithy-mocks: a
+//! CODE_DEPLOY controller, a DRAINING service, a rollback of a service
+//! deployment in progress (StopServiceDeployment, which moto lacks),
+//! throttling on UpdateService, AccessDenied. The responses are ECS's JSON
+//! as raw HTTP bodies, so the SDK parses them and the raw JSON is kept, as
+//! with the real service. `ecs_deploy::deploy` takes the mocked client.
+//!
+//! aws-sdk-ecs is built once: `test-util` is on ecs-deploy's normal
+//! dependency (crates/ecs-deploy/Cargo.toml says why).
+
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use deploykit::Outcome;
+use deploykit::stream::Envelope;
+use ecs_deploy::{Args, Config, Definition, deploy};
+use serde_json::{Value, json};
+
+const TD_1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
+const TD_2: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
+const SD: &str = "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/abc";
+
+fn client(rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules, |c| c.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1))
+    ))
+}
+
+fn ok(body: Value) -> Option<String> {
+    Some(body.to_string())
+}
+
+fn service(controller: &str, status: &str, deployments: Value) -> Value {
+    json!({"serviceName": "web", "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+        "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod", "status": status,
+        "taskDefinition": TD_2, "desiredCount": 1, "deploymentController": {"type": controller},
+        "deployments": deployments})
+}
+
+fn describe_services(service: Value) -> Rule {
+    mock!(Client::describe_services)
+        .sequence()
+        .http_status(200, ok(json!({"services": [service], "failures": []})))
+        .repeatedly()
+        .build()
+}
+
+fn register() -> Rule {
+    mock!(Client::register_task_definition)
+        .sequence()
+        .http_status(
+            200,
+            ok(
+                json!({"taskDefinition": {"taskDefinitionArn": TD_2, "family": "web", "revision": 2,
+            "containerDefinitions": [{"name": "web", "image": "i"}]}}),
+            ),
+        )
+        .build()
+}
+
+fn args(extra: &[&str]) -> Config {
+    use clap::Parser;
+    let mut argv = vec!["ecs-deploy", "--cluster", "prod", "--service", "web"];
+    argv.extend(extra);
+    Config::from_args(Args::parse_from(argv)).unwrap()
+}
+
+fn definition() -> Option<Definition> {
+    Some(Definition {
+        td: json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "i"}]}),
+        registered_as: None,
+    })
+}
+
+async fn run(
+    config: &Config,
+    client: &Client,
+    def: Option<Definition>,
+) -> deploykit::Result<Outcome> {
+    deploy(config, client, "us-east-1", Envelope::new(), def).await
+}
+
+#[tokio::test]
+async fn a_code_deploy_service_is_not_supported_and_nothing_is_registered() {
+    let describe = describe_services(service("CODE_DEPLOY", "ACTIVE", json!([])));
+    let register = register();
+    let client = client(&[&describe, &register]);
+    let e = run(&args(&[]), &client, definition()).await.unwrap_err();
+    assert_eq!(e.exit().code(), 1);
+    assert!(
+        e.message()
+            .contains("uses the CODE_DEPLOY deployment controller: not supported"),
+        "{e}"
+    );
+    assert_eq!(register.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_draining_service_is_refused_and_nothing_is_registered() {
+    let describe = describe_services(service("ECS", "DRAINING", json!([])));
+    let register = register();
+    let client = client(&[&describe, &register]);
+    let e = run(&args(&[]), &client, definition()).await.unwrap_err();
+    assert!(
+        e.message()
+            .contains("service \"web\" in cluster \"prod\" is DRAINING"),
+        "{e}"
+    );
+    assert_eq!(register.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn rollback_of_a_deployment_in_progress_asks_ecs_to_roll_it_back() {
+    let mut svc = service(
+        "ECS",
+        "ACTIVE",
+        json!([
+        {"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": TD_2, "rolloutState": "IN_PROGRESS"},
+        {"id": "ecs-svc/1", "status": "ACTIVE", "taskDefinition": TD_1, "rolloutState": "COMPLETED"}]),
+    );
+    svc["currentServiceDeployment"] = json!(SD);
+    let describe = describe_services(svc);
+    let deployments = mock!(Client::describe_service_deployments)
+        .sequence()
+        .http_status(200, ok(json!({"serviceDeployments": [{"serviceDeploymentArn": SD, "status": "IN_PROGRESS"}], "failures": []})))
+        .build();
+    let stop = mock!(Client::stop_service_deployment)
+        .match_requests(|r| {
+            r.service_deployment_arn() == Some(SD)
+                && r.stop_type().map(|t| t.as_str()) == Some("ROLLBACK")
+        })
+        .sequence()
+        .http_status(200, ok(json!({"serviceDeploymentArn": SD})))
+        .build();
+    let task_definition = mock!(Client::describe_task_definition)
+        .sequence()
+        .http_status(200, ok(json!({"taskDefinition": {"taskDefinitionArn": TD_1, "family": "web", "revision": 1}})))
+        .build();
+    let update = mock!(Client::update_service)
+        .sequence()
+        .http_status(500, None)
+        .build();
+    let client = client(&[&describe, &deployments, &stop, &task_definition, &update]);
+    let config = Config::from_args(clap::Parser::parse_from([
+        "ecs-deploy",
+        "--rollback",
+        "--cluster",
+        "prod",
+        "--service",
+        "web",
+    ]))
+    .unwrap();
+    let outcome = run(&config, &client, None).await.unwrap();
+    let doc = format!("{outcome:?}");
+    assert_eq!(stop.num_calls(), 1);
+    assert_eq!(
+        update.num_calls(),
+        0,
+        "no UpdateService: ECS rolls back itself"
+    );
+    assert!(doc.contains("stopServiceDeployment"), "{doc}");
+    assert!(
+        doc.contains(&format!("\"to\": String(\"{TD_1}\")")),
+        "{doc}"
+    );
+}
+
+#[tokio::test]
+async fn throttling_on_update_service_is_retried() {
+    let describe = describe_services(service("ECS", "ACTIVE", json!([])));
+    let register = register();
+    let update = mock!(Client::update_service)
+        .sequence()
+        .http_status(
+            400,
+            ok(json!({"__type": "ThrottlingException", "message": "Rate exceeded"})),
+        )
+        .http_status(
+            200,
+            ok(json!({"service": service("ECS", "ACTIVE", json!([]))})),
+        )
+        .build();
+    let client = client(&[&describe, &register, &update]);
+    let outcome = run(&args(&[]), &client, definition()).await.unwrap();
+    assert_eq!(update.num_calls(), 2);
+    assert!(
+        format!("{outcome:?}").contains("\"service\""),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn access_denied_names_the_action_and_aws_words() {
+    let describe = describe_services(service("ECS", "ACTIVE", json!([])));
+    let register = register();
+    let denied = "User: arn:aws:sts::123456789012:assumed-role/ci/gh is not authorized to perform: ecs:UpdateService on resource: arn:aws:ecs:us-east-1:123456789012:service/prod/web";
+    let update = mock!(Client::update_service)
+        .sequence()
+        .http_status(
+            400,
+            ok(json!({"__type": "AccessDeniedException", "message": denied})),
+        )
+        .build();
+    let client = client(&[&describe, &register, &update]);
+    let e = run(&args(&[]), &client, definition()).await.unwrap_err();
+    assert_eq!(e.exit().code(), 1);
+    assert!(
+        e.message()
+            .contains("(ecs:UpdateService): AccessDeniedException: "),
+        "{e}"
+    );
+    assert!(e.message().contains(denied), "{e}");
+}
