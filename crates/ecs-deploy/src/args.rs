@@ -6,7 +6,7 @@ use deploykit::aws::AwsArgs;
 
 const EXAMPLES: &str = "\
 Examples:
-  # In the pipeline: taskdef-render writes taskDefinition, ecs-deploy registers it and updates the service
+  # In the pipeline: render, then register and update the service
   taskdef-render -t ecs/task-definition.json --container web --image \"$IMAGE\" \\
     | ecs-deploy --cluster prod --service web
 

@@ -108,6 +108,13 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let mount_from = mount_from
         .map(|repository| elsewhere("--mount-from", &repository))
         .transpose()?;
+    if let (Some(from), What::Docker(_)) = (&mount_from, &what)
+        && !reuse_from.iter().any(|(repository, _)| repository == from)
+    {
+        deploykit::cli::warn(format!(
+            "--mount-from {from}: a docker save tar's layers have no digest until they are compressed, so only its config can be mounted; --reuse-from {from}:TAG finds its layers there"
+        ));
+    }
     let insecure = args.insecure || at.insecure || is_loopback(&at.host);
     // A registry that stops answering fails the request (tried again), not
     // the CI job's own time-out hours later.

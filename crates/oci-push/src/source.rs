@@ -56,6 +56,11 @@ impl Source {
             }
             return Ok(Source::Layout(path.to_path_buf()));
         }
+        if !meta.is_file() {
+            return Err(Error::usage(format!(
+                "--from {shown}: not a regular file or a directory (a pipe cannot be read in place: save the image to a file first)"
+            )));
+        }
         let mut magic = [0u8; 4];
         let read = File::open(path)
             .and_then(|mut f| f.read(&mut magic))

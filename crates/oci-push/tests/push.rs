@@ -1656,3 +1656,32 @@ fn an_attestation_follows_the_image_manifest_it_names_when_that_is_rewritten() {
     let attestation = remote_manifest(&format!("{to}@{}", entry["digest"].as_str().unwrap()));
     assert_eq!(attestation["subject"]["digest"], new_image);
 }
+
+#[test]
+fn a_pipe_as_from_is_refused_saying_why() {
+    let (_dir, tar) = saved(&Image::small("pipe"), DockerSave::Classic);
+    let to = repo();
+    let script = format!(
+        "{} --from <(cat {tar}) --to {to} --tag 1",
+        env!("CARGO_BIN_EXE_oci-push")
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+}
+
+#[test]
+fn mount_from_with_a_docker_save_tar_says_what_it_cannot_mount() {
+    let (_dir, tar) = saved(&Image::small("mount-save"), DockerSave::Classic);
+    let out = push()
+        .args(["--from", &tar, "--to", &repo(), "--tag", "1"])
+        .args(["--mount-from", "elsewhere/web"])
+        .run();
+    out.success();
+    assert!(
+        out.stderr
+            .contains("--mount-from elsewhere/web: a docker save tar's layers have no digest"),
+        "{}",
+        out.stderr
+    );
+}

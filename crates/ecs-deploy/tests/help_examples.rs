@@ -1,0 +1,108 @@
+//! Every command in `ecs-deploy --help` runs, as written (pipes included,
+//! with taskdef-render and the aws CLI), against moto, in order, and does
+//! what its example says; an example with no expectation below fails the
+//! test. Only the names change: the cluster `prod` and the family `web`
+//! become unique ones, so runs never meet.
+
+use deploy_tests::{moto_ecs, read_json, root, unique, workspace_bin};
+use serde_json::{Value, json};
+
+fn check(command: &str, doc: &Value) {
+    let service = |d: &Value| d["service"]["serviceName"].as_str().map(str::to_string);
+    if command.contains("--rollback") {
+        assert!(doc["rollback"]["method"].is_string(), "{command}: {doc}");
+        assert_eq!(service(doc).as_deref(), Some("web"), "{command}");
+    } else if command.contains("--service web --service worker") {
+        let names: Vec<&str> = doc["services"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{command}: no services in {doc}"))
+            .iter()
+            .map(|s| s["serviceName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["web", "worker"], "{command}");
+    } else if !command.contains("--service") {
+        assert!(
+            doc["taskDefinition"]["taskDefinitionArn"].is_string(),
+            "{command}: {doc}"
+        );
+        assert!(
+            doc.get("service").is_none(),
+            "{command}: no service to update"
+        );
+    } else if command.contains("--service web") {
+        assert_eq!(service(doc).as_deref(), Some("web"), "{command}: {doc}");
+        assert_eq!(
+            doc["service"]["taskDefinition"], doc["taskDefinition"]["taskDefinitionArn"],
+            "{command}: the service runs what was deployed"
+        );
+    } else {
+        panic!("help example with no expectation in help_examples.rs: {command}");
+    }
+}
+
+#[test]
+fn every_help_example_runs() {
+    let deploy = workspace_bin("ecs-deploy");
+    let render = workspace_bin("taskdef-render");
+    let help = deploy_tests::tool(&deploy).args(["--help"]).run().stdout;
+
+    // The files and state the examples name: ecs/task-definition.json, a
+    // family registered once, cluster `prod` with services web and worker.
+    let cluster = unique("help-prod");
+    let family = unique("help-web");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ecs")).unwrap();
+    let mut definition = read_json(root().join("examples/task-definition.json"));
+    definition["family"] = json!(family);
+    std::fs::write(
+        dir.path().join("ecs/task-definition.json"),
+        serde_json::to_vec_pretty(&definition).unwrap(),
+    )
+    .unwrap();
+    moto_ecs("RegisterTaskDefinition", &definition);
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    for name in ["web", "worker"] {
+        moto_ecs(
+            "CreateService",
+            &json!({"cluster": cluster, "serviceName": name, "taskDefinition": family, "desiredCount": 1}),
+        );
+    }
+    let bin_dir = deploy.parent().unwrap().display().to_string();
+    assert_eq!(render.parent().unwrap().display().to_string(), bin_dir);
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+
+    let mut ran = 0;
+    for example in deploy_tests::help_examples(&help, "Input,") {
+        let command = example
+            .replace("--cluster prod", &format!("--cluster {cluster}"))
+            .replace(
+                "--task-definition web ",
+                &format!("--task-definition {family} "),
+            )
+            .replace(
+                "--task-definition-arn web:1",
+                &format!("--task-definition-arn {family}:2"),
+            );
+        assert!(
+            command.contains("ecs-deploy"),
+            "an example without ecs-deploy: {example}"
+        );
+        let out = deploy_tests::tool("bash")
+            .args(["-c", &format!("set -o pipefail; {command}")])
+            .env("PATH", &path)
+            .env("IMAGE", "r.example/web:2")
+            .current_dir(dir.path())
+            .aws()
+            .run();
+        assert_eq!(
+            out.code, 0,
+            "help example failed: {example}\n{}",
+            out.stderr
+        );
+        let doc: Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{example}: not JSON ({e}): {}", out.stdout));
+        check(&example, &doc);
+        ran += 1;
+    }
+    assert!(ran >= 7, "ran only {ran} examples");
+}
