@@ -298,3 +298,27 @@ fn the_aws_cli_describe_output_unchanged_deploys_that_revision() {
     );
     assert!(out.stderr.contains("nothing registered"), "{}", out.stderr);
 }
+
+/// Without --include TAGS the aws CLI prints no tags: the revision it
+/// names keeps its tags, and an unchanged one is not registered again.
+#[test]
+fn describe_output_without_tags_keeps_the_revisions_tags() {
+    let (cluster, family) = deployed_example("describe-no-tags");
+    let script = format!(
+        "set -o pipefail; aws ecs describe-task-definition --task-definition {family} \
+         | {d} --cluster {cluster} --service web",
+        d = workspace_bin("ecs-deploy").display(),
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
+    let doc = out.success();
+    let arn = doc["taskDefinition"]["taskDefinitionArn"].as_str().unwrap();
+    assert!(
+        arn.ends_with(&format!("task-definition/{family}:1")),
+        "{arn}: {}",
+        out.stderr
+    );
+    assert_eq!(
+        doc["taskDefinition"]["tags"],
+        json!([{"key": "app", "value": "demo"}])
+    );
+}

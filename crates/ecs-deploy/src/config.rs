@@ -81,6 +81,11 @@ impl Config {
                 "--rollback needs exactly one --service: the service to roll back",
             ));
         }
+        if matches!(source, Source::Rollback(_)) && args.keep_revisions.is_some() {
+            return Err(Error::usage(
+                "--keep-revisions does not go with --rollback: a rollback deregisters nothing",
+            ));
+        }
         if matches!(source, Source::Rollback(Some(0))) {
             return Err(Error::usage("--to-revision: revisions start at 1"));
         }

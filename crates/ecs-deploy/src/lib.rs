@@ -133,24 +133,30 @@ pub async fn deploy(
         cli::warn("--keep-revisions: nothing deregistered, since a service was not updated");
     }
 
-    if let [(_, result)] = results.as_slice() {
-        return match result {
-            Ok(service) => {
-                envelope.insert("service".to_string(), service.clone());
-                Ok(Outcome::success(envelope))
-            }
-            Err(reason) => Err(Error::failed(format!(
-                "{reason} ({} registered; nothing deployed)",
-                name_of(&arn)
-            ))),
-        };
+    // A service that failed: its name and DESIGN's error shape.
+    let entry = |name: &str, result: &std::result::Result<Value, String>| match result {
+        Ok(service) => service.clone(),
+        Err(reason) => json!({"serviceName": name, "error": {
+            "tool": cli::tool(), "message": reason, "exitCode": 1}}),
+    };
+    if let [(name, result)] = results.as_slice() {
+        // Still printed when it failed: the revision was registered, and
+        // the object says so downstream (ecs-wait passes it on untouched).
+        envelope.insert("service".to_string(), entry(name, result));
+        return Ok(match result {
+            Ok(_) => Outcome::success(envelope),
+            Err(reason) => Outcome::failed(
+                envelope,
+                Error::failed(format!(
+                    "{reason} ({} registered; nothing deployed)",
+                    name_of(&arn)
+                )),
+            ),
+        });
     }
     let list: Vec<Value> = results
         .iter()
-        .map(|(name, result)| match result {
-            Ok(service) => service.clone(),
-            Err(reason) => json!({"serviceName": name, "error": {"message": reason}}),
-        })
+        .map(|(name, result)| entry(name, result))
         .collect();
     envelope.insert("services".to_string(), Value::Array(list));
     if failed.is_empty() {
@@ -173,8 +179,25 @@ async fn registered_or_register(
     config: &Config,
     client: &Client,
     targets: &[services::Target],
-    def: Definition,
+    mut def: Definition,
 ) -> Result<Value> {
+    // describe-task-definition prints no tags unless asked (--include
+    // TAGS): a definition that says which revision it is, with no tags at
+    // all, keeps that revision's tags rather than dropping them.
+    if let Some(arn) = &def.registered_as
+        && def.td.get("tags").is_none()
+        && let Ok(answer) = api::describe_task_definition(client, arn).await
+        && let Some(tags) = api::with_tags(&answer)
+            .get("tags")
+            .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+        && let Some(map) = def.td.as_object_mut()
+    {
+        cli::note(format!(
+            "the definition has no tags (describe-task-definition without --include TAGS?): those of {} are kept",
+            name_of(arn)
+        ));
+        map.insert("tags".to_string(), tags.clone());
+    }
     let mut candidates = Vec::new();
     if let Some(arn) = &def.registered_as {
         candidates.push((arn.clone(), "it is already registered as"));

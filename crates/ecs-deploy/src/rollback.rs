@@ -7,7 +7,7 @@
 //! the rollback's completion as success.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::StopServiceDeploymentStopType;
+use aws_sdk_ecs::types::{ServiceDeploymentStatus, StopServiceDeploymentStopType};
 use deploykit::aws::CaptureBody;
 use deploykit::ecs::api::{self, name_of};
 use deploykit::stream::Envelope;
@@ -46,7 +46,7 @@ pub async fn run(
 
     if to_revision.is_none()
         && let Some(deployment) = service["currentServiceDeployment"].as_str()
-        && IN_PROGRESS.contains(&deployment_status(client, deployment).await?.as_str())
+        && IN_PROGRESS.contains(&deployment_status(client, deployment).await.as_str())
     {
         client
             .stop_service_deployment()
@@ -86,19 +86,37 @@ pub async fn run(
             "service {name:?} runs {from:?}, which names no task definition revision"
         ))
     })?;
-    let to = match (to_revision, previous) {
-        (Some(n), _) => format!("{family}:{n}"),
-        (None, Some(previous)) => previous,
-        (None, None) => revisions::active(client, family)
-            .await?
-            .into_iter()
-            .find(|(_, revision)| *revision < current)
-            .map(|(arn, _)| arn)
-            .ok_or_else(|| {
-                Error::failed(format!(
-                    "service {name:?} runs {family}:{current}, and the family has no earlier ACTIVE revision to roll back to"
-                ))
-            })?,
+    let history = match (to_revision, &previous) {
+        (None, None) => ran_before(client, &config.cluster, name, &from).await,
+        _ => Ok(None),
+    };
+    let to = match (to_revision, previous, history) {
+        (Some(n), _, _) => format!("{family}:{n}"),
+        (None, Some(previous), _) => previous,
+        (None, None, Ok(Some(ran))) => ran,
+        (None, None, history) => {
+            let fallback = revisions::active(client, family)
+                .await?
+                .into_iter()
+                .find(|(_, revision)| *revision < current)
+                .map(|(arn, _)| arn)
+                .ok_or_else(|| {
+                    Error::failed(format!(
+                        "service {name:?} runs {family}:{current}, and the family has no earlier ACTIVE revision to roll back to"
+                    ))
+                })?;
+            // A revision registered but never deployed (a failed update,
+            // a register-only run) may be the one before: say so.
+            let why = match history {
+                Err(e) => format!("ECS gave no deployment history ({})", e.message()),
+                _ => "ECS's deployment history names no other revision".to_string(),
+            };
+            cli::warn(format!(
+                "{why}: rolling back to the ACTIVE revision before, {}, which the service may never have run; --to-revision N names one",
+                name_of(&fallback)
+            ));
+            fallback
+        }
     };
     let td = api::with_tags(&api::describe_task_definition(client, &to).await?);
     let to_arn = td["taskDefinitionArn"].as_str().unwrap_or(&to).to_string();
@@ -136,8 +154,84 @@ fn previous_deployment(service: &Value, current: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// DescribeServiceDeployments' `status` for one service deployment.
-async fn deployment_status(client: &Client, arn: &str) -> Result<String> {
+/// The revision the service ran before `current`, from ECS's record of its
+/// finished service deployments (ListServiceDeployments, SUCCESSFUL, newest
+/// first; DescribeServiceRevisions for their task definitions).
+async fn ran_before(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    current: &str,
+) -> Result<Option<String>> {
+    let listed = client
+        .list_service_deployments()
+        .cluster(cluster)
+        .service(service)
+        .status(ServiceDeploymentStatus::Successful)
+        .send()
+        .await
+        .map_err(|e| {
+            api::call_error(
+                "ListServiceDeployments",
+                format!("listing the deployments of service {service:?}"),
+                e,
+            )
+        })?;
+    let mut deployments: Vec<_> = listed.service_deployments().iter().collect();
+    deployments.sort_by(|a, b| {
+        let at = |d: &aws_sdk_ecs::types::ServiceDeploymentBrief| {
+            d.finished_at()
+                .or(d.created_at())
+                .map(|t| (t.secs(), t.subsec_nanos()))
+        };
+        at(b).cmp(&at(a))
+    });
+    for deployment in deployments.iter().take(20) {
+        let Some(revision) = deployment.target_service_revision_arn() else {
+            continue;
+        };
+        let described = client
+            .describe_service_revisions()
+            .service_revision_arns(revision)
+            .send()
+            .await
+            .map_err(|e| {
+                api::call_error(
+                    "DescribeServiceRevisions",
+                    format!("describing service revision {revision}"),
+                    e,
+                )
+            })?;
+        let ran = described
+            .service_revisions()
+            .first()
+            .and_then(|r| r.task_definition());
+        if let Some(ran) = ran
+            && ran != current
+        {
+            return Ok(Some(ran.to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// DescribeServiceDeployments' `status` for one service deployment; empty
+/// (so: not in progress, roll back by an update) when ECS would not say,
+/// as for a role without ecs:DescribeServiceDeployments.
+async fn deployment_status(client: &Client, arn: &str) -> String {
+    match deployment_status_of(client, arn).await {
+        Ok(status) => status,
+        Err(e) => {
+            cli::warn(format!(
+                "{}; rolling back by an update to the revision before",
+                e.message()
+            ));
+            String::new()
+        }
+    }
+}
+
+async fn deployment_status_of(client: &Client, arn: &str) -> Result<String> {
     let capture = CaptureBody::default();
     client
         .describe_service_deployments()

@@ -46,8 +46,11 @@ pub async fn check(client: &Client, cluster: &str, names: &[String]) -> Result<V
     let mut candidates: Option<Vec<String>> = None;
     let mut targets = Vec::new();
     for name in names {
+        // By name: an ARN given in the old format (service/NAME) comes back
+        // in the new one (service/CLUSTER/NAME).
         let found = services.iter().find(|s| {
-            s["serviceName"].as_str() == Some(name) || s["serviceArn"].as_str() == Some(name)
+            s["serviceName"].as_str() == Some(name_of(name))
+                || s["serviceArn"].as_str() == Some(name)
         });
         let state = match found {
             Some(service) => usable(service, cluster),

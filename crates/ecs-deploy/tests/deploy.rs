@@ -663,3 +663,34 @@ fn a_definition_file_bare_or_wrapped() {
     }
     assert_eq!(revisions(td["family"].as_str().unwrap(), "ACTIVE").len(), 2);
 }
+
+/// An ARN in the old format (service/NAME, no cluster) names the service
+/// that DescribeServices returns with the new one.
+#[test]
+fn a_service_named_by_its_old_format_arn_is_found() {
+    let (cluster, family, mut td) = deployed();
+    td["containerDefinitions"][0]["image"] = json!("web:old-arn");
+    let old = "arn:aws:ecs:us-east-1:123456789012:service/web";
+    let out = deploy()
+        .args(["--cluster", &cluster, "--service", old])
+        .stdin_json(&stdin_td(&td))
+        .run();
+    let doc = out.success();
+    assert_eq!(
+        short(&doc["service"]["taskDefinition"]),
+        format!("{family}:2")
+    );
+}
+
+#[test]
+fn rollback_with_keep_revisions_is_a_usage_error() {
+    let out = deploy()
+        .args(["--rollback", "--cluster", "c", "--service", "web"])
+        .args(["--keep-revisions", "3"])
+        .run();
+    assert!(
+        out.failure(2).contains("--keep-revisions"),
+        "{}",
+        out.stderr
+    );
+}

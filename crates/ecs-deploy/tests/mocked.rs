@@ -206,12 +206,88 @@ async fn access_denied_names_the_action_and_aws_words() {
         )
         .build();
     let client = client(&[&describe, &register, &update]);
-    let e = run(&args(&[]), &client, definition()).await.unwrap_err();
-    assert_eq!(e.exit().code(), 1);
+    // The revision was registered: the object is still printed (DESIGN's
+    // failure contract), the service's error in it, and the exit is 1.
+    let outcome = run(&args(&[]), &client, definition()).await.unwrap();
+    let doc = format!("{outcome:?}");
+    assert!(doc.contains(TD_2), "the registered revision: {doc}");
     assert!(
-        e.message()
-            .contains("(ecs:UpdateService): AccessDeniedException: "),
-        "{e}"
+        doc.contains("(ecs:UpdateService): AccessDeniedException: "),
+        "{doc}"
     );
-    assert!(e.message().contains(denied), "{e}");
+    assert!(doc.contains(denied), "{doc}");
+    assert!(doc.contains("\"exitCode\": Number(1)"), "{doc}");
+}
+
+/// After a finished deploy, ECS lists no old deployment on the service:
+/// the revision it ran before comes from its deployment history, not from
+/// the family (whose revision before may never have run).
+#[tokio::test]
+async fn rollback_after_a_finished_deploy_goes_to_what_the_service_ran_before() {
+    const TD_3: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3";
+    const REV_3: &str = "arn:aws:ecs:us-east-1:123456789012:service-revision/prod/web/3";
+    const REV_1: &str = "arn:aws:ecs:us-east-1:123456789012:service-revision/prod/web/1";
+    let mut svc = service(
+        "ECS",
+        "ACTIVE",
+        json!([{"id": "ecs-svc/3", "status": "PRIMARY", "taskDefinition": TD_3, "rolloutState": "COMPLETED"}]),
+    );
+    svc["taskDefinition"] = json!(TD_3);
+    let describe = describe_services(svc.clone());
+    let history = mock!(Client::list_service_deployments)
+        .sequence()
+        .http_status(200, ok(json!({"serviceDeployments": [
+            {"serviceDeploymentArn": "sd/1", "targetServiceRevisionArn": REV_1, "status": "SUCCESSFUL", "createdAt": 1700000000.0, "finishedAt": 1700000100.0},
+            {"serviceDeploymentArn": "sd/3", "targetServiceRevisionArn": REV_3, "status": "SUCCESSFUL", "createdAt": 1700000500.0, "finishedAt": 1700000600.0}]})))
+        .build();
+    let revision_3 = mock!(Client::describe_service_revisions)
+        .match_requests(|r| r.service_revision_arns() == [REV_3])
+        .sequence()
+        .http_status(200, ok(json!({"serviceRevisions": [{"serviceRevisionArn": REV_3, "taskDefinition": TD_3}], "failures": []})))
+        .build();
+    let revision_1 = mock!(Client::describe_service_revisions)
+        .match_requests(|r| r.service_revision_arns() == [REV_1])
+        .sequence()
+        .http_status(200, ok(json!({"serviceRevisions": [{"serviceRevisionArn": REV_1, "taskDefinition": TD_1}], "failures": []})))
+        .build();
+    // The family's revision before (2) was registered, never deployed.
+    let family = mock!(Client::list_task_definitions)
+        .sequence()
+        .http_status(200, ok(json!({"taskDefinitionArns": [TD_3, TD_2, TD_1]})))
+        .build();
+    let task_definition = mock!(Client::describe_task_definition)
+        .sequence()
+        .http_status(200, ok(json!({"taskDefinition": {"taskDefinitionArn": TD_1, "family": "web", "revision": 1}})))
+        .build();
+    let update = mock!(Client::update_service)
+        .match_requests(|r| r.task_definition() == Some(TD_1))
+        .sequence()
+        .http_status(200, ok(json!({"service": svc})))
+        .build();
+    let client = client(&[
+        &describe,
+        &history,
+        &revision_3,
+        &revision_1,
+        &family,
+        &task_definition,
+        &update,
+    ]);
+    let config = Config::from_args(clap::Parser::parse_from([
+        "ecs-deploy",
+        "--rollback",
+        "--cluster",
+        "prod",
+        "--service",
+        "web",
+    ]))
+    .unwrap();
+    let outcome = run(&config, &client, None).await.unwrap();
+    let doc = format!("{outcome:?}");
+    assert_eq!(update.num_calls(), 1, "updated to web:1: {doc}");
+    assert!(
+        doc.contains(&format!("\"to\": String(\"{TD_1}\")")),
+        "{doc}"
+    );
+    assert_eq!(family.num_calls(), 0, "the family was not needed");
 }
