@@ -136,31 +136,9 @@ impl Config {
 
 /// `web:3`, `web` (the latest ACTIVE revision) or a task definition ARN.
 fn check_revision_name(name: &str) -> Result<()> {
-    if name.starts_with("arn:") {
-        return if name.contains(":task-definition/") {
-            Ok(())
-        } else {
-            Err(Error::usage(
-                "--task-definition-arn: not a task definition ARN (arn:...:task-definition/FAMILY:REVISION)",
-            ))
-        };
-    }
-    let (family, revision) = match name.split_once(':') {
-        Some((family, rev)) => (family, Some(rev)),
-        None => (name, None),
-    };
-    let family_ok = !family.is_empty()
-        && family.len() <= 255
-        && family
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let rev_ok = revision.is_none_or(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()));
-    if family_ok && rev_ok {
-        Ok(())
-    } else {
-        Err(Error::usage(
-            "--task-definition-arn: expected FAMILY:REVISION, FAMILY or a task definition ARN",
-        ))
+    match deploykit::ecs::api::task_definition_ref_problem(name) {
+        None => Ok(()),
+        Some(problem) => Err(Error::usage(format!("--task-definition-arn: {problem}"))),
     }
 }
 

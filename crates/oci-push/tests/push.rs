@@ -1375,19 +1375,19 @@ fn in_a_log_each_blob_is_one_line_and_no_bar() {
 // Failures a real registry will not produce on cue, from a scripted one.
 use deploy_tests::scripted::ScriptedRegistry;
 
+/// oci-push --from FROM --to SCRIPTED/web, and `extra`.
+fn push_to(registry: &ScriptedRegistry, from: &str, extra: &[&str]) -> Output {
+    push()
+        .args(["--from", from, "--to", &format!("{}/web", registry.address)])
+        .args(extra)
+        .run()
+}
+
 #[test]
 fn a_503_on_a_blob_upload_is_tried_again() {
     let registry = ScriptedRegistry::start(&["PUT:upload:503:2"]);
     let (dir, digests) = layout(&[("v1", &Image::small("retry"))]);
-    let out = push()
-        .args([
-            "--from",
-            &from(&dir),
-            "--to",
-            &format!("{}/web", registry.address),
-        ])
-        .args(["--tag", "1", "--jobs", "1"])
-        .run();
+    let out = push_to(&registry, &from(&dir), &["--tag", "1", "--jobs", "1"]);
     assert_eq!(out.success()["image"]["digest"], digests[0]);
     assert_eq!(
         out.stderr.matches("HTTP 503; trying again").count(),
@@ -1409,15 +1409,7 @@ fn a_503_on_a_blob_upload_is_tried_again() {
 fn a_blob_committed_before_a_lost_answer_is_not_sent_again() {
     let registry = ScriptedRegistry::start(&["PUT:upload:+503:1"]);
     let (dir, _) = layout(&[("v1", &Image::small("retry-commit"))]);
-    let out = push()
-        .args([
-            "--from",
-            &from(&dir),
-            "--to",
-            &format!("{}/web", registry.address),
-        ])
-        .args(["--tag", "1", "--jobs", "1"])
-        .run();
+    let out = push_to(&registry, &from(&dir), &["--tag", "1", "--jobs", "1"]);
     out.success();
     assert_eq!(
         registry.count(&["PUT /v2/web/blobs/uploads/"]),
@@ -1431,15 +1423,7 @@ fn a_blob_committed_before_a_lost_answer_is_not_sent_again() {
 fn retries_are_bounded_and_the_failure_names_the_status() {
     let registry = ScriptedRegistry::start(&["PUT:upload:503:0"]);
     let (dir, _) = layout(&[("v1", &Image::small("retry-bounded"))]);
-    let out = push()
-        .args([
-            "--from",
-            &from(&dir),
-            "--to",
-            &format!("{}/web", registry.address),
-        ])
-        .args(["--tag", "1", "--jobs", "1"])
-        .run();
+    let out = push_to(&registry, &from(&dir), &["--tag", "1", "--jobs", "1"]);
     let err = out.failure(1);
     assert!(err.contains("503"), "{err}");
     assert_eq!(
@@ -1462,10 +1446,7 @@ fn retries_are_bounded_and_the_failure_names_the_status() {
 fn a_413_on_a_streamed_layer_is_exit_1_naming_the_status() {
     let registry = ScriptedRegistry::start(&["PATCH:upload:413:0"]);
     let (_dir, tar) = saved(&Image::small("too-large"), DockerSave::Classic);
-    let out = push()
-        .args(["--from", &tar, "--to", &format!("{}/web", registry.address)])
-        .args(["--tag", "1"])
-        .run();
+    let out = push_to(&registry, &tar, &["--tag", "1"]);
     let err = out.failure(1);
     assert!(err.contains("413"), "{err}");
     assert_eq!(
@@ -1482,15 +1463,7 @@ fn a_413_on_a_streamed_layer_is_exit_1_naming_the_status() {
 fn a_manifest_put_answered_without_location_is_pushed() {
     let registry = ScriptedRegistry::start(&["PUT:manifest:bare:0"]);
     let (dir, digests) = layout(&[("v1", &Image::small("bare"))]);
-    let out = push()
-        .args([
-            "--from",
-            &from(&dir),
-            "--to",
-            &format!("{}/web", registry.address),
-        ])
-        .args(["--tag", "1"])
-        .run();
+    let out = push_to(&registry, &from(&dir), &["--tag", "1"]);
     assert_eq!(out.success()["image"]["digest"], digests[0]);
     assert_eq!(
         registry.count(&["PUT /v2/web/manifests/", " 201"]),
@@ -1504,15 +1477,11 @@ fn a_manifest_put_answered_without_location_is_pushed() {
 fn a_registry_that_stops_answering_times_out() {
     let registry = ScriptedRegistry::start(&["HEAD:blob:stall:0"]);
     let (dir, _) = layout(&[("v1", &Image::small("stall"))]);
-    let out = push()
-        .args([
-            "--from",
-            &from(&dir),
-            "--to",
-            &format!("{}/web", registry.address),
-        ])
-        .args(["--tag", "1", "--timeout", "1", "--jobs", "1"])
-        .run();
+    let out = push_to(
+        &registry,
+        &from(&dir),
+        &["--tag", "1", "--timeout", "1", "--jobs", "1"],
+    );
     let err = out.failure(1);
     assert!(err.contains("timed out"), "{err}");
     assert!(out.stderr.contains("trying again"), "{}", out.stderr);

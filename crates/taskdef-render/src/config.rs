@@ -253,31 +253,9 @@ fn var_name(flag: &str, name: &str) -> Result<String> {
 
 /// `web`, `web:12`, or a task definition ARN.
 fn check_family(family: &str) -> Result<()> {
-    if family.starts_with("arn:") {
-        return if family.contains(":task-definition/") {
-            Ok(())
-        } else {
-            Err(Error::usage(format!(
-                "--family {family:?}: not a task definition ARN"
-            )))
-        };
-    }
-    let (name, revision) = match family.split_once(':') {
-        Some((name, rev)) => (name, Some(rev)),
-        None => (family, None),
-    };
-    let name_ok = !name.is_empty()
-        && name.len() <= 255
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let rev_ok = revision.is_none_or(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()));
-    if name_ok && rev_ok {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "--family {family:?}: expected FAMILY or FAMILY:REVISION (letters, digits, - and _; a numeric revision) or a task definition ARN"
-        )))
+    match deploykit::ecs::api::task_definition_ref_problem(family) {
+        None => Ok(()),
+        Some(problem) => Err(Error::usage(format!("--family {family:?}: {problem}"))),
     }
 }
 

@@ -196,6 +196,28 @@ pub fn name_of(arn_or_name: &str) -> &str {
     }
 }
 
+/// What is wrong with a task definition reference (`web`, `web:12` or a
+/// task definition ARN), if anything: the caller names its flag.
+pub fn task_definition_ref_problem(name: &str) -> Option<&'static str> {
+    if name.starts_with("arn:") {
+        return (!name.contains(":task-definition/"))
+            .then_some("not a task definition ARN (arn:...:task-definition/FAMILY:REVISION)");
+    }
+    let (family, revision) = match name.split_once(':') {
+        Some((family, rev)) => (family, Some(rev)),
+        None => (name, None),
+    };
+    let family_ok = !family.is_empty()
+        && family.len() <= 255
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let rev_ok = revision.is_none_or(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()));
+    (!family_ok || !rev_ok).then_some(
+        "expected FAMILY or FAMILY:REVISION (letters, digits, - and _; a numeric revision) or a task definition ARN",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +267,26 @@ mod tests {
         let mut td = json!({"family": "f"});
         let e = ready_to_register(&mut td, false).unwrap_err();
         assert!(e.to_string().contains("no \"containerDefinitions\""), "{e}");
+    }
+
+    #[test]
+    fn task_definition_references() {
+        for good in [
+            "web",
+            "web:12",
+            "my_app-2",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+        ] {
+            assert_eq!(task_definition_ref_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "web:latest",
+            "web:",
+            "a/b",
+            "arn:aws:ecs:us-east-1:123456789012:service/web",
+        ] {
+            assert!(task_definition_ref_problem(bad).is_some(), "{bad}");
+        }
     }
 }
