@@ -9,7 +9,6 @@
 //! tests hand it a scripted one (aws-smithy-mocks) for what moto cannot do.
 
 mod args;
-mod compare;
 mod config;
 mod input;
 mod revisions;
@@ -25,7 +24,7 @@ use serde_json::{Value, json};
 
 pub use args::{Args, PropagateTags};
 pub use config::{Config, Source};
-pub use input::Definition;
+pub use deploykit::ecs::definition::Definition;
 
 /// The whole tool: flags and stdin in, the JSON object out.
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
@@ -179,60 +178,14 @@ async fn registered_or_register(
     config: &Config,
     client: &Client,
     targets: &[services::Target],
-    mut def: Definition,
+    def: Definition,
 ) -> Result<Value> {
-    // describe-task-definition prints no tags unless asked (--include
-    // TAGS): a definition that says which revision it is, with no tags at
-    // all, keeps that revision's tags rather than dropping them.
-    if let Some(arn) = &def.registered_as
-        && def.td.get("tags").is_none()
-        && let Ok(answer) = api::describe_task_definition(client, arn).await
-        && let Some(tags) = api::with_tags(&answer)
-            .get("tags")
-            .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
-        && let Some(map) = def.td.as_object_mut()
-    {
-        cli::note(format!(
-            "the definition has no tags (describe-task-definition without --include TAGS?): those of {} are kept",
-            name_of(arn)
-        ));
-        map.insert("tags".to_string(), tags.clone());
-    }
     let mut candidates = Vec::new();
-    if let Some(arn) = &def.registered_as {
-        candidates.push((arn.clone(), "it is already registered as"));
-    }
     if config.skip_unchanged
         && let Some(Ok(service)) = targets.first().map(|t| &t.state)
         && let Some(running) = service["taskDefinition"].as_str()
     {
         candidates.push((running.to_string(), "unchanged: the service runs"));
     }
-    for (arn, why) in candidates {
-        match api::describe_task_definition(client, &arn).await {
-            Ok(answer) => {
-                let existing = api::with_tags(&answer);
-                let active = existing["status"].as_str().is_none_or(|s| s == "ACTIVE");
-                if active && compare::same(&def.td, &existing) {
-                    cli::note(format!("nothing registered: {why} {}", name_of(&arn)));
-                    return Ok(existing);
-                }
-            }
-            Err(e) => cli::warn(format!("{}; registering a new revision", e.message())),
-        }
-    }
-    let answer = api::register(client, &def.td).await?;
-    let mut registered = api::with_tags(&answer);
-    // The tags were sent and registered; an answer without them (moto's)
-    // must not make the output look untagged.
-    if registered.get("tags").is_none()
-        && let (Some(map), Some(tags)) = (registered.as_object_mut(), def.td.get("tags"))
-    {
-        map.insert("tags".to_string(), tags.clone());
-    }
-    cli::note(format!(
-        "registered {}",
-        name_of(registered["taskDefinitionArn"].as_str().unwrap_or("?"))
-    ));
-    Ok(registered)
+    deploykit::ecs::definition::registered_or_register(client, def, candidates).await
 }

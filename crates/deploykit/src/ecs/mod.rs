@@ -10,13 +10,19 @@
 //! - [`check`]: what RegisterTaskDefinition requires, and unfilled templates;
 //! - [`api`]: register from JSON keeping every field (the body replaced in
 //!   `mutate_request`), the unknown-field check, describe calls with the raw
-//!   JSON kept, ECS errors made readable, and the console link.
+//!   JSON kept, ECS errors made readable, and the console link;
+//! - [`definition`]: a definition read from a stream object, made ready to
+//!   register, and registered unless the revision it names (or another
+//!   candidate) says the same ([`compare`]): one way for ecs-deploy and
+//!   ecs-run.
 //!
 //! Nothing here prints: findings and reports go back to the tool.
 
 pub mod api;
 pub mod check;
 pub mod clean;
+pub mod compare;
+pub mod definition;
 pub mod model;
 
 pub use model::{Finding, Found, check_task_definition};

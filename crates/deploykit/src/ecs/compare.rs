@@ -10,7 +10,7 @@
 //!   mapping's `protocol` to `tcp`; a `hostPort` of 0, or (awsvpc and host
 //!   networking) equal to the container port, is what ECS writes for none.
 
-use deploykit::ecs::{check_task_definition, clean::clean};
+use super::{check_task_definition, clean::clean};
 use serde_json::{Value, json};
 
 /// True when `a` and `b` register the same task definition.
