@@ -71,6 +71,41 @@ fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
+/// `500ms`, `90s`, `30m`, `1h`, `1h30m`, `2d`; a bare number is seconds.
+pub fn duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let mut total_ms = 0u64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit_ms, len) = if rest.starts_with("ms") {
+            (1, 2)
+        } else {
+            match rest.bytes().next()? {
+                b's' => (1000, 1),
+                b'm' => (60_000, 1),
+                b'h' => (3_600_000, 1),
+                b'd' => (86_400_000, 1),
+                _ => return None,
+            }
+        };
+        total_ms = total_ms.checked_add(n.checked_mul(unit_ms)?)?;
+        rest = &rest[len..];
+    }
+    Some(std::time::Duration::from_millis(total_ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +179,28 @@ mod tests {
                 "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"
             ]
         );
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(duration("600"), Some(Duration::from_secs(600)));
+        assert_eq!(duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(duration("1m30s"), Some(Duration::from_secs(90)));
+        for bad in [
+            "",
+            "h",
+            "1x",
+            "1h30",
+            "-1h",
+            "1.5h",
+            "9223372036854775807d",
+            "ms",
+        ] {
+            assert_eq!(duration(bad), None, "{bad}");
+        }
     }
 }
