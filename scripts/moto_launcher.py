@@ -1,4 +1,4 @@
-"""Starts moto's server with one fix for a moto bug.
+"""Starts moto's server with one fix for a moto bug, and one teaching.
 
 moto 5.2 stores a task container's `cpu` and `memory` as they appear in the
 container definition (numbers), and returns them as JSON numbers. The ECS API
@@ -6,7 +6,15 @@ model says strings, and real ECS sends strings, so the Rust SDK rejects every
 DescribeTasks and RunTask response from an unpatched moto ("type mismatch:
 expected string"). This wraps `Container.__init__` to turn the two into
 strings, then hands over to moto's own `main()` with the same arguments.
+
+The teaching: moto stops every task with exit code 0. A task started with a
+container command override `exit N` (as ["exit", "N"], ["exit N"], or a
+shell's ["sh", "-c", "exit N"]) stops with exit code N instead, so that a
+failing one-off task (a migration) runs for real, end to end, through
+ecs-run. Nothing else changes.
 """
+
+import re
 
 import sys
 
@@ -25,6 +33,36 @@ def _init_with_string_sizes(self, *args, **kwargs):
 
 
 ecs_models.Container.__init__ = _init_with_string_sizes
+
+_EXIT = re.compile(r"^\s*exit\s+(\d+)\s*$")
+
+
+def _exit_code(command):
+    """N when the command is `exit N` in one of its usual spellings."""
+    if not command:
+        return None
+    words = [str(w) for w in command]
+    if words[:2] in (["sh", "-c"], ["/bin/sh", "-c"], ["bash", "-c"]) and len(words) == 3:
+        words = [words[2]]
+    match = _EXIT.match(" ".join(words))
+    return int(match.group(1)) if match else None
+
+
+_original_task_init = ecs_models.Task.__init__
+
+
+def _task_init_with_exit_codes(self, *args, **kwargs):
+    _original_task_init(self, *args, **kwargs)
+    for override in (self.overrides or {}).get("containerOverrides", []):
+        code = _exit_code(override.get("command"))
+        if code is None:
+            continue
+        for container in self.containers:
+            if container.name == override.get("name") or len(self.containers) == 1:
+                container.exitCode = code
+
+
+ecs_models.Task.__init__ = _task_init_with_exit_codes
 
 if __name__ == "__main__":
     main(sys.argv[1:])

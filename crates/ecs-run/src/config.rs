@@ -1,0 +1,190 @@
+//! The flags, checked: every mistake is exit 2 naming the flag, before any
+//! call.
+
+use std::time::Duration;
+
+use deploykit::aws::AwsArgs;
+use deploykit::ecs::api::task_definition_ref_problem;
+use deploykit::{Error, Result, flags};
+
+use crate::args::{Args, LaunchType};
+
+/// A capacity provider of the strategy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub name: String,
+    pub weight: Option<i32>,
+}
+
+/// What to run and how, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub cluster: String,
+    pub task_definition: Option<String>,
+    pub allow_unknown_fields: bool,
+    pub like_service: Option<String>,
+    pub launch_type: Option<LaunchType>,
+    pub capacity_providers: Vec<Provider>,
+    pub platform_version: Option<String>,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+    pub container: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub env: Vec<(String, String)>,
+    pub started_by: String,
+    pub tags: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub stop_on_timeout: bool,
+    pub interval: Duration,
+    pub logs: bool,
+    pub aws: AwsArgs,
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Self> {
+        if let Some(name) = &args.task_definition
+            && let Some(problem) = task_definition_ref_problem(name)
+        {
+            return Err(Error::usage(format!("--task-definition: {problem}")));
+        }
+        if args.launch_type.is_some() && !args.capacity_provider.is_empty() {
+            return Err(Error::usage(
+                "--launch-type and --capacity-provider: give one or the other (ECS takes a launch type or a capacity provider strategy)",
+            ));
+        }
+        if args.like_service.is_none()
+            && args.subnet.is_empty()
+            && (!args.security_group.is_empty() || args.assign_public_ip)
+        {
+            return Err(Error::usage(
+                "--security-group and --assign-public-ip need --subnet (or --like-service with an awsvpc network)",
+            ));
+        }
+        let capacity_providers = args
+            .capacity_provider
+            .iter()
+            .map(|p| provider(p))
+            .collect::<Result<Vec<_>>>()?;
+        let command = args.command.as_deref().map(command).transpose()?;
+        let env = flags::pairs("--env", &args.env, "KEY=VALUE")?;
+        for (key, _) in &env {
+            if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Error::usage(format!(
+                    "--env {key}: a variable name is letters, digits and _"
+                )));
+            }
+        }
+        let tags = flags::pairs("--tag", &args.tag, "KEY=VALUE")?;
+        let timeout = flags::duration(&args.timeout)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Error::usage("--timeout: expected a duration such as 90s, 15m or 1h"))?;
+        let interval = flags::duration(&args.interval)
+            .filter(|d| *d >= Duration::from_millis(100) && *d <= Duration::from_secs(300))
+            .ok_or_else(|| {
+                Error::usage("--interval: expected a duration from 100ms to 5m, such as 5s")
+            })?;
+        if args.started_by.is_empty() || args.started_by.len() > 128 {
+            return Err(Error::usage("--started-by: 1 to 128 characters"));
+        }
+        Ok(Config {
+            cluster: args.cluster,
+            task_definition: args.task_definition,
+            allow_unknown_fields: args.allow_unknown_fields,
+            like_service: args.like_service,
+            launch_type: args.launch_type,
+            capacity_providers,
+            platform_version: args.platform_version,
+            subnets: args.subnet,
+            security_groups: args.security_group,
+            assign_public_ip: args.assign_public_ip,
+            container: args.container,
+            command,
+            env,
+            started_by: args.started_by,
+            tags,
+            timeout,
+            stop_on_timeout: args.stop_on_timeout,
+            interval,
+            logs: !args.no_logs,
+            aws: args.aws,
+        })
+    }
+}
+
+/// `NAME` or `NAME:WEIGHT`.
+fn provider(text: &str) -> Result<Provider> {
+    let (name, weight) = match text.rsplit_once(':') {
+        Some((name, weight)) => {
+            let weight = weight
+                .parse::<i32>()
+                .ok()
+                .filter(|w| (0..=1000).contains(w));
+            if weight.is_none() {
+                return Err(Error::usage(format!(
+                    "--capacity-provider {name}: the weight after ':' is a whole number from 0 to 1000"
+                )));
+            }
+            (name, weight)
+        }
+        None => (text, None),
+    };
+    if name.is_empty() {
+        return Err(Error::usage("--capacity-provider: the name is empty"));
+    }
+    Ok(Provider {
+        name: name.to_string(),
+        weight,
+    })
+}
+
+/// A JSON array of strings, or shell words. The text is the user's command
+/// (it may hold secrets): errors do not repeat it.
+fn command(text: &str) -> Result<Vec<String>> {
+    let words = if text.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<String>>(text).map_err(|_| {
+            Error::usage("--command: starts with '[' but is not a JSON array of strings")
+        })?
+    } else {
+        shlex::split(text)
+            .ok_or_else(|| Error::usage("--command: not valid shell words (an unclosed quote?)"))?
+    };
+    if words.is_empty() {
+        return Err(Error::usage("--command: empty"));
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_as_json_or_shell_words() {
+        assert_eq!(command(r#"["a", "b c"]"#).unwrap(), ["a", "b c"]);
+        assert_eq!(command("pnpm db:migrate").unwrap(), ["pnpm", "db:migrate"]);
+        assert_eq!(command("sh -c 'exit 3'").unwrap(), ["sh", "-c", "exit 3"]);
+        assert!(command("[1, 2]").is_err());
+        assert!(command("echo 'open").is_err());
+        assert!(command("  ").is_err());
+    }
+
+    #[test]
+    fn command_errors_do_not_repeat_it() {
+        let e = command("psql 'postgres://u:hunter2@db").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn capacity_providers() {
+        assert_eq!(
+            provider("FARGATE_SPOT:3").unwrap(),
+            Provider {
+                name: "FARGATE_SPOT".into(),
+                weight: Some(3)
+            }
+        );
+        assert_eq!(provider("FARGATE").unwrap().weight, None);
+        assert!(provider("x:heavy").is_err());
+    }
+}

@@ -1,0 +1,369 @@
+//! ecs-run: run a one-off ECS task (a database migration), stream its logs,
+//! and pass or fail on its exit code.
+//!
+//! [`run`] goes Args -> [`Config`] (flags checked) -> the definition read
+//! from stdin and made ready (exit 2 with nothing sent) -> [`execute`]: the
+//! definition registered unless it already is (deploykit's one way),
+//! placement from `--like-service` and the flags, RunTask, DescribeTasks
+//! until STOPPED (CloudWatch Logs streamed on the way, [`logs`]), and the
+//! `task` object out, with `error` when the container did not exit 0.
+//! [`execute`] takes its clients, so tests hand it scripted ones.
+
+mod args;
+mod config;
+pub mod logs;
+mod placement;
+
+use std::io::Write;
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, Tag, TaskOverride};
+use deploykit::aws::{self, CaptureBody};
+use deploykit::ecs::api::{self, name_of};
+use deploykit::ecs::definition::{self, Definition};
+use deploykit::stream::{Envelope, Stdin};
+use deploykit::{Error, Outcome, Result, cli};
+use serde_json::{Value, json};
+
+pub use args::{Args, LaunchType};
+pub use config::Config;
+
+/// The whole tool: flags and stdin in, the JSON object out.
+pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
+    let config = Config::from_args(args)?;
+    let envelope = stdin.envelope()?;
+    let definition = match (&config.task_definition, envelope.get("taskDefinition")) {
+        (Some(_), _) => None,
+        (None, Some(_)) => Some(definition::from_doc(
+            &envelope,
+            "stdin",
+            config.allow_unknown_fields,
+        )?),
+        (None, None) => {
+            return Err(Error::usage(
+                "no task definition: give --task-definition FAMILY[:REVISION] or an ARN, or pipe in an object with a \"taskDefinition\" key (as taskdef-render and ecs-deploy print)",
+            ));
+        }
+    };
+    aws::runtime()?.block_on(async {
+        let sdk = aws::load(&config.aws).await?;
+        let ecs = Client::new(&sdk);
+        let logs = logs::Logs::new(&sdk);
+        execute(&config, &ecs, &logs, envelope, definition).await
+    })
+}
+
+/// Everything after the input; `definition` is stdin's, made ready (none
+/// with `--task-definition`).
+pub async fn execute(
+    config: &Config,
+    client: &Client,
+    logs: &logs::Logs,
+    mut envelope: Envelope,
+    definition: Option<Definition>,
+) -> Result<Outcome> {
+    let td = match (&config.task_definition, definition) {
+        (Some(name), _) => api::with_tags(&api::describe_task_definition(client, name).await?),
+        (None, Some(def)) => {
+            let registered = definition::registered_or_register(client, def, Vec::new()).await?;
+            // Written back: the ecs-deploy after this registers nothing.
+            envelope.insert("taskDefinition".to_string(), registered.clone());
+            registered
+        }
+        (None, None) => return Err(Error::usage("no task definition to run")),
+    };
+    let arn = td["taskDefinitionArn"]
+        .as_str()
+        .ok_or_else(|| Error::failed("ECS answered without a taskDefinitionArn"))?
+        .to_string();
+    let container = watched_container(&td, config.container.as_deref(), &arn)?;
+    let placement = placement::placement(client, config).await?;
+
+    let mut overrides = ContainerOverride::builder().name(&container.name);
+    if let Some(command) = &config.command {
+        overrides = overrides.set_command(Some(command.clone()));
+    }
+    for (key, value) in &config.env {
+        overrides = overrides.environment(KeyValuePair::builder().name(key).value(value).build());
+    }
+    let capture = CaptureBody::default();
+    let mut request = client
+        .run_task()
+        .cluster(&config.cluster)
+        .task_definition(&arn)
+        .count(1)
+        .started_by(&config.started_by)
+        .overrides(
+            TaskOverride::builder()
+                .container_overrides(overrides.build())
+                .build(),
+        );
+    for (key, value) in &config.tags {
+        request = request.tags(Tag::builder().key(key).value(value).build());
+    }
+    let request = placement.apply(request);
+    request
+        .customize()
+        .interceptor(capture.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            api::call_error(
+                "RunTask",
+                format!("running {} in cluster {:?}", name_of(&arn), config.cluster),
+                e,
+            )
+        })?;
+    let answer = capture.json("RunTask")?;
+    let Some(task_arn) = answer["tasks"][0]["taskArn"].as_str().map(str::to_string) else {
+        let reasons: Vec<String> = answer["failures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                format!(
+                    "{}{}",
+                    f["reason"].as_str().unwrap_or("no reason given"),
+                    f["detail"]
+                        .as_str()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        let reasons = if reasons.is_empty() {
+            "ECS gave no reason".to_string()
+        } else {
+            reasons.join("; ")
+        };
+        return Err(Error::failed(format!(
+            "RunTask started no task of {} in cluster {:?}: {reasons}",
+            name_of(&arn),
+            config.cluster
+        )));
+    };
+    cli::note(format!(
+        "started task {} of {} in cluster {:?} (container {:?}); waiting for it to stop",
+        name_of(&task_arn),
+        name_of(&arn),
+        config.cluster,
+        container.name
+    ));
+
+    let mut stream = container
+        .log
+        .as_ref()
+        .filter(|_| config.logs)
+        .map(|log| logs::Stream::new(log, &container.name, name_of(&task_arn)));
+    let started = tokio::time::Instant::now();
+    let mut last_status = String::new();
+    let task = loop {
+        let task = describe_task(client, &config.cluster, &task_arn).await?;
+        let status = task["lastStatus"].as_str().unwrap_or_default().to_string();
+        if status != last_status {
+            cli::note(format!("task {}: {status}", name_of(&task_arn)));
+            last_status = status.clone();
+        }
+        if let Some(stream) = &mut stream {
+            stream.poll(logs, false).await;
+        }
+        if status == "STOPPED" {
+            if let Some(stream) = &mut stream {
+                stream.poll(logs, true).await;
+            }
+            break task;
+        }
+        if started.elapsed() >= config.timeout {
+            return timed_out(config, client, envelope, &task_arn, task).await;
+        }
+        let left = config.timeout.saturating_sub(started.elapsed());
+        tokio::time::sleep(config.interval.min(left).max(Duration::from_millis(10))).await;
+    };
+
+    let report = task_report(&task);
+    envelope.insert("task".to_string(), report.clone());
+    say_stopped(&report);
+    let watched = report["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == container.name.as_str());
+    match watched.and_then(|c| c["exitCode"].as_i64()) {
+        Some(0) => Ok(Outcome::success(envelope)),
+        Some(code) => Ok(Outcome::failed(
+            envelope,
+            Error::failed(format!(
+                "task {}: container {:?} exited with {code}",
+                name_of(&task_arn),
+                container.name
+            )),
+        )),
+        None => Ok(Outcome::failed(
+            envelope,
+            Error::failed(format!(
+                "task {}: container {:?} never ran to an exit code: {}",
+                name_of(&task_arn),
+                container.name,
+                report["stoppedReason"]
+                    .as_str()
+                    .unwrap_or("ECS gave no reason")
+            )),
+        )),
+    }
+}
+
+/// The container to watch, and where its logs go.
+struct Watched {
+    name: String,
+    log: Option<logs::Source>,
+}
+
+/// `--container`, else the only container, else the first essential one.
+fn watched_container(td: &Value, wanted: Option<&str>, arn: &str) -> Result<Watched> {
+    let containers = td["containerDefinitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = containers
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let chosen = match wanted {
+        Some(name) => containers
+            .iter()
+            .find(|c| c["name"] == name)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--container {name}: {} has no such container (it has: {})",
+                    name_of(arn),
+                    names.join(", ")
+                ))
+            })?,
+        None if containers.len() == 1 => &containers[0],
+        None => containers
+            .iter()
+            .find(|c| c["essential"].as_bool().unwrap_or(true))
+            .or(containers.first())
+            .ok_or_else(|| Error::failed(format!("{} has no containers", name_of(arn))))?,
+    };
+    Ok(Watched {
+        name: chosen["name"].as_str().unwrap_or_default().to_string(),
+        log: logs::Source::of(chosen),
+    })
+}
+
+/// DescribeTasks for one task, as ECS sent it.
+async fn describe_task(client: &Client, cluster: &str, task: &str) -> Result<Value> {
+    let capture = CaptureBody::default();
+    client
+        .describe_tasks()
+        .cluster(cluster)
+        .tasks(task)
+        .customize()
+        .interceptor(capture.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            api::call_error(
+                "DescribeTasks",
+                format!("describing task {}", name_of(task)),
+                e,
+            )
+        })?;
+    let answer = capture.json("DescribeTasks")?;
+    match answer["tasks"].get(0) {
+        Some(task) => Ok(task.clone()),
+        None => Err(Error::failed(format!(
+            "task {} is gone: ECS no longer describes it ({})",
+            name_of(task),
+            answer["failures"][0]["reason"]
+                .as_str()
+                .unwrap_or("no reason given")
+        ))),
+    }
+}
+
+/// The output's `task`: what a pipeline needs to know of how it ended.
+fn task_report(task: &Value) -> Value {
+    let containers: Vec<Value> = task["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| json!({"name": c["name"], "exitCode": c["exitCode"], "reason": c["reason"]}))
+        .collect();
+    json!({
+        "taskArn": task["taskArn"],
+        "lastStatus": task["lastStatus"],
+        "stoppedReason": task["stoppedReason"],
+        "stopCode": task["stopCode"],
+        "containers": containers,
+    })
+}
+
+/// On stderr: why the task stopped, and each container's exit code and reason.
+fn say_stopped(report: &Value) {
+    let task = name_of(report["taskArn"].as_str().unwrap_or_default()).to_string();
+    let mut lines = vec![format!(
+        "task {task} stopped: {} ({})",
+        report["stoppedReason"]
+            .as_str()
+            .unwrap_or("no reason given"),
+        report["stopCode"].as_str().unwrap_or("no stop code")
+    )];
+    for c in report["containers"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "  container {}: exit code {}{}",
+            c["name"].as_str().unwrap_or("?"),
+            c["exitCode"]
+                .as_i64()
+                .map_or("none".to_string(), |n| n.to_string()),
+            c["reason"]
+                .as_str()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default()
+        ));
+    }
+    let mut err = std::io::stderr().lock();
+    for line in lines {
+        let _ = writeln!(err, "{}: {line}", cli::tool());
+    }
+}
+
+/// `--timeout` reached: StopTask first with `--stop-on-timeout`; exit 3 with
+/// the object printed.
+async fn timed_out(
+    config: &Config,
+    client: &Client,
+    mut envelope: Envelope,
+    task_arn: &str,
+    task: Value,
+) -> Result<Outcome> {
+    let mut what = format!(
+        "task {} still {} after --timeout {}s",
+        name_of(task_arn),
+        task["lastStatus"].as_str().unwrap_or("running"),
+        config.timeout.as_secs()
+    );
+    if config.stop_on_timeout {
+        client
+            .stop_task()
+            .cluster(&config.cluster)
+            .task(task_arn)
+            .reason("ecs-run: --timeout reached (--stop-on-timeout)")
+            .send()
+            .await
+            .map_err(|e| {
+                api::call_error(
+                    "StopTask",
+                    format!("stopping task {}", name_of(task_arn)),
+                    e,
+                )
+            })?;
+        what.push_str("; stopped (--stop-on-timeout)");
+    } else {
+        what.push_str("; left running (--stop-on-timeout stops it)");
+    }
+    envelope.insert("task".to_string(), task_report(&task));
+    Ok(Outcome::failed(envelope, Error::timeout(what)))
+}

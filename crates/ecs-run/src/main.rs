@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    deploykit::cli::main("ecs-run", ecs_run::run)
+}

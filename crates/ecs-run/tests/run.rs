@@ -1,0 +1,352 @@
+//! ecs-run as users run it: the real binary against moto (its launcher
+//! taught that a container command `exit N` stops with exit code N, so a
+//! failing migration runs for real), stdin in, JSON out, exit code and
+//! stderr checked.
+
+use deploy_tests::{Output, Tool, moto_call, moto_ecs, unique, workspace_bin};
+use serde_json::{Value, json};
+
+fn ecs_run() -> Tool {
+    deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-run")).aws()
+}
+
+/// One line from the aws CLI on moto.
+fn aws(args: &[&str]) -> String {
+    let out = deploy_tests::tool("aws").args(args).aws().run();
+    assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
+    out.stdout.trim().to_string()
+}
+
+/// A subnet and a security group of moto's default VPC.
+fn network() -> (String, String) {
+    (
+        aws(&[
+            "ec2",
+            "describe-subnets",
+            "--query",
+            "Subnets[0].SubnetId",
+            "--output",
+            "text",
+        ]),
+        aws(&[
+            "ec2",
+            "describe-security-groups",
+            "--query",
+            "SecurityGroups[0].GroupId",
+            "--output",
+            "text",
+        ]),
+    )
+}
+
+/// A Fargate migration task definition logging to CloudWatch Logs.
+fn definition(family: &str) -> Value {
+    json!({
+        "family": family,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{
+            "name": "migrate",
+            "image": "r.example/app:1",
+            "memory": 512,
+            "essential": true,
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": format!("/ecs/{family}"),
+                "awslogs-region": "us-east-1",
+                "awslogs-stream-prefix": "ecs"}}
+        }]
+    })
+}
+
+/// A cluster with a Fargate service `web` in moto's default VPC, and a
+/// registered migration definition: (cluster, family).
+fn setup(name: &str) -> (String, String) {
+    let cluster = unique(&format!("run-{name}"));
+    let family = unique(&format!("mig-{name}"));
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    moto_ecs("RegisterTaskDefinition", &definition(&family));
+    let (subnet, group) = network();
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family,
+            "desiredCount": 1, "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}}),
+    );
+    (cluster, family)
+}
+
+fn run_like_web(cluster: &str, family: &str, extra: &[&str]) -> Output {
+    ecs_run()
+        .args([
+            "--cluster",
+            cluster,
+            "--task-definition",
+            &format!("{family}:1"),
+        ])
+        .args(["--like-service", "web", "--interval", "100ms"])
+        .args(extra)
+        .run()
+}
+
+#[test]
+fn a_task_that_exits_0_passes_and_reports_how_it_ended() {
+    let (cluster, family) = setup("ok");
+    let out = run_like_web(&cluster, &family, &[]);
+    let doc = out.success();
+    assert_eq!(doc["task"]["lastStatus"], "STOPPED");
+    assert_eq!(doc["task"]["containers"][0]["name"], "migrate");
+    assert_eq!(doc["task"]["containers"][0]["exitCode"], 0);
+    assert!(out.stderr.contains(": STOPPED"), "{}", out.stderr);
+    // Placed as the service is: its subnet, Fargate.
+    let task = moto_ecs(
+        "DescribeTasks",
+        &json!({"cluster": cluster, "tasks": [doc["task"]["taskArn"]]}),
+    );
+    assert_eq!(task["tasks"][0]["launchType"], "FARGATE");
+    assert_eq!(task["tasks"][0]["startedBy"], "ecs-run");
+}
+
+#[test]
+fn a_migration_that_exits_3_fails_and_still_prints_the_object() {
+    let (cluster, family) = setup("exit3");
+    let out = run_like_web(&cluster, &family, &["--command", "exit 3"]);
+    let doc = out.failure_report(1);
+    assert_eq!(doc["task"]["containers"][0]["exitCode"], 3);
+    assert_eq!(doc["error"]["tool"], "ecs-run");
+    assert!(
+        out.stderr.contains("container migrate: exit code 3"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_command_and_environment_reach_the_task() {
+    let (cluster, family) = setup("override");
+    let doc = run_like_web(
+        &cluster,
+        &family,
+        &[
+            "--command",
+            r#"["pnpm", "db:migrate"]"#,
+            "--env",
+            "DRY_RUN=1",
+        ],
+    )
+    .success();
+    let task = moto_ecs(
+        "DescribeTasks",
+        &json!({"cluster": cluster, "tasks": [doc["task"]["taskArn"]]}),
+    );
+    let overrides = &task["tasks"][0]["overrides"]["containerOverrides"][0];
+    assert_eq!(overrides["name"], "migrate");
+    assert_eq!(overrides["command"], json!(["pnpm", "db:migrate"]));
+    assert_eq!(
+        overrides["environment"],
+        json!([{"name": "DRY_RUN", "value": "1"}])
+    );
+}
+
+#[test]
+fn a_failed_migration_deploys_nothing_after_it() {
+    let (cluster, family) = setup("stop-deploy");
+    let td = moto_ecs(
+        "DescribeTaskDefinition",
+        &json!({"taskDefinition": format!("{family}:1")}),
+    );
+    let mut changed = td["taskDefinition"].clone();
+    changed["containerDefinitions"][0]["image"] = json!("r.example/app:2");
+    let script = format!(
+        "{run} --cluster {cluster} --like-service web --interval 100ms --command 'exit 3' \
+         | {deploy} --cluster {cluster} --service web",
+        run = env!("CARGO_BIN_EXE_ecs-run"),
+        deploy = workspace_bin("ecs-deploy").display(),
+    );
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws()
+        .stdin_json(&json!({"taskDefinition": changed}))
+        .run();
+    assert_eq!(out.code, 1, "the failed migration's code: {}", out.stderr);
+    assert!(out.stderr.contains("ecs-deploy: skipped"), "{}", out.stderr);
+    let service = moto_ecs(
+        "DescribeServices",
+        &json!({"cluster": cluster, "services": ["web"]}),
+    );
+    assert!(
+        service["services"][0]["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{family}:1")),
+        "the service still runs revision 1: {service}"
+    );
+}
+
+/// The issue's pipeline: render, register once (ecs-deploy with no
+/// --service), migrate, deploy that same revision: no second registration.
+#[test]
+fn render_register_migrate_deploy_registers_once() {
+    let (cluster, family) = setup("pipeline");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("td.json");
+    std::fs::write(&file, serde_json::to_vec(&definition(&family)).unwrap()).unwrap();
+    let script = format!(
+        "set -o pipefail; {render} -t {file} --container migrate --image r.example/app:2 \
+         | {deploy} | {run} --cluster {cluster} --like-service web --interval 100ms --command 'migrate' \
+         | {deploy} --cluster {cluster} --service web",
+        render = workspace_bin("taskdef-render").display(),
+        deploy = workspace_bin("ecs-deploy").display(),
+        run = env!("CARGO_BIN_EXE_ecs-run"),
+        file = file.display(),
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
+    let doc = out.success();
+    assert!(
+        doc["service"]["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{family}:2")),
+        "{doc}"
+    );
+    assert_eq!(doc["task"]["containers"][0]["exitCode"], 0);
+    let listed = moto_ecs("ListTaskDefinitions", &json!({"familyPrefix": family}));
+    assert_eq!(
+        listed["taskDefinitionArns"].as_array().unwrap().len(),
+        2,
+        "revision 1 (setup) and 2 (the pipeline), no third: {listed}"
+    );
+}
+
+/// The container's CloudWatch Logs reach stderr, in order, once each. The
+/// stream is named after the task, so it is seeded (the aws CLI) once the
+/// task is running, while ecs-run polls.
+#[test]
+fn the_containers_logs_appear_on_stderr_in_order_once() {
+    let (cluster, family) = setup("logs");
+    let group = format!("/ecs/{family}");
+    moto_call("logs", "CreateLogGroup", &json!({"logGroupName": group}));
+    let script = format!(
+        r#"{run} --cluster {cluster} --task-definition {family}:1 --like-service web --interval 1s > out.json &
+pid=$!
+for i in $(seq 1 50); do
+  task=$(aws ecs list-tasks --cluster {cluster} --query 'taskArns[0]' --output text)
+  [ "$task" != None ] && [ -n "$task" ] && break
+  sleep 0.1
+done
+id=${{task##*/}}
+aws logs create-log-stream --log-group-name {group} --log-stream-name ecs/migrate/$id
+now=$(($(date +%s) * 1000))
+aws logs put-log-events --log-group-name {group} --log-stream-name ecs/migrate/$id \
+  --log-events timestamp=$now,message=first timestamp=$((now + 1)),message=second >/dev/null
+wait $pid"#,
+        run = env!("CARGO_BIN_EXE_ecs-run"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws()
+        .current_dir(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("migrate | "))
+        .collect();
+    assert_eq!(
+        lines,
+        ["migrate | first", "migrate | second"],
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn timeout_with_stop_on_timeout_stops_the_task_and_exits_3() {
+    let (cluster, family) = setup("timeout");
+    let out = run_like_web(
+        &cluster,
+        &family,
+        &["--timeout", "1ms", "--stop-on-timeout"],
+    );
+    let doc = out.failure_report(3);
+    assert!(
+        out.stderr.contains("stopped (--stop-on-timeout)"),
+        "{}",
+        out.stderr
+    );
+    let task = moto_ecs(
+        "DescribeTasks",
+        &json!({"cluster": cluster, "tasks": [doc["task"]["taskArn"]]}),
+    );
+    assert_eq!(task["tasks"][0]["desiredStatus"], "STOPPED", "{task}");
+}
+
+#[test]
+fn stdin_definition_without_arn_is_registered_and_written_back() {
+    let (cluster, family) = setup("register");
+    let mut td = definition(&family);
+    td["containerDefinitions"][0]["image"] = json!("r.example/app:3");
+    let doc = ecs_run()
+        .args([
+            "--cluster",
+            &cluster,
+            "--like-service",
+            "web",
+            "--interval",
+            "100ms",
+        ])
+        .stdin_json(&json!({"taskDefinition": td}))
+        .run()
+        .success();
+    assert!(
+        doc["taskDefinition"]["taskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{family}:2")),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["image"],
+        "r.example/app:3"
+    );
+}
+
+#[test]
+fn a_container_the_definition_lacks_is_a_usage_error() {
+    let (cluster, family) = setup("no-container");
+    let out = run_like_web(&cluster, &family, &["--container", "worker"]);
+    let err = out.failure(2);
+    assert!(
+        err.contains("--container worker") && err.contains("migrate"),
+        "{err}"
+    );
+}
+
+/// Each a usage error (exit 2) naming what is wrong, before any call (the
+/// endpoint is a closed port: a call would fail otherwise).
+macro_rules! usage_error {
+    ($($name:ident: [$($arg:expr),*] => $want:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-run"))
+                .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+                .args([$($arg),*] as [&str; _])
+                .run();
+            let err = out.failure(2);
+            assert!(err.contains($want), "{err}");
+        }
+    )*};
+}
+
+usage_error! {
+    a_command_with_an_open_quote: ["--task-definition", "web", "--command", "echo 'open"] => "--command";
+    launch_type_and_capacity_provider: ["--task-definition", "web", "--launch-type", "FARGATE", "--capacity-provider", "FARGATE"] => "--launch-type and --capacity-provider";
+    a_revision_that_is_no_number: ["--task-definition", "web:latest"] => "--task-definition";
+    a_timeout_that_is_no_duration: ["--task-definition", "web", "--timeout", "soon"] => "--timeout";
+    no_task_definition_at_all: [] => "no task definition";
+    a_security_group_without_a_subnet: ["--task-definition", "web", "--security-group", "sg-1"] => "need --subnet";
+}
