@@ -11,7 +11,8 @@ The teaching: moto stops every task with exit code 0. A task started with a
 container command override `exit N` (as ["exit", "N"], ["exit N"], or a
 shell's ["sh", "-c", "exit N"]) stops with exit code N instead, so that a
 failing one-off task (a migration) runs for real, end to end, through
-ecs-run. Nothing else changes.
+ecs-run. And moto gives a task only its first container: every container
+of the definition is there, as ECS reports them. Nothing else changes.
 """
 
 import re
@@ -53,12 +54,23 @@ _original_task_init = ecs_models.Task.__init__
 
 def _task_init_with_exit_codes(self, *args, **kwargs):
     _original_task_init(self, *args, **kwargs)
+    task_definition = kwargs.get("task_definition") or (args[1] if len(args) > 1 else None)
+    for definition in (getattr(task_definition, "container_definitions", None) or [])[1:]:
+        container = ecs_models.Container(task_definition)
+        container.name = definition.get("name")
+        container.image = definition.get("image")
+        container.cpu = str(definition.get("cpu", 0))
+        memory = definition.get("memory")
+        container.memory = None if memory is None else str(memory)
+        container.environment = definition.get("environment")
+        container.command = definition.get("command")
+        self.containers.append(container)
     for override in (self.overrides or {}).get("containerOverrides", []):
         code = _exit_code(override.get("command"))
         if code is None:
             continue
         for container in self.containers:
-            if container.name == override.get("name") or len(self.containers) == 1:
+            if container.name == override.get("name"):
                 container.exitCode = code
 
 

@@ -130,7 +130,7 @@ pub struct Args {
     #[arg(long, help_heading = "Waiting")]
     pub stop_on_timeout: bool,
 
-    /// How often to ask ECS about the task (and CloudWatch Logs for new lines)
+    /// How often to ask ECS about the task (and CloudWatch Logs for new lines), after every second for the first 15 s
     #[arg(
         long,
         value_name = "DURATION",

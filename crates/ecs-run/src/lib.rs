@@ -29,6 +29,9 @@ use serde_json::{Value, json};
 pub use args::{Args, LaunchType};
 pub use config::Config;
 
+/// How long after the start the task is asked about every second.
+const FAST_FOR: Duration = Duration::from_secs(15);
+
 /// The whole tool: flags and stdin in, the JSON object out.
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let config = Config::from_args(args)?;
@@ -177,8 +180,14 @@ pub async fn execute(
         if started.elapsed() >= config.timeout {
             return timed_out(config, client, envelope, &task_arn, task).await;
         }
+        // Every second at first (a quick task ends quickly), then --interval.
+        let pause = if started.elapsed() < FAST_FOR {
+            config.interval.min(Duration::from_secs(1))
+        } else {
+            config.interval
+        };
         let left = config.timeout.saturating_sub(started.elapsed());
-        tokio::time::sleep(config.interval.min(left).max(Duration::from_millis(10))).await;
+        tokio::time::sleep(pause.min(left).max(Duration::from_millis(10))).await;
     };
 
     let report = task_report(&task);
@@ -308,8 +317,12 @@ fn say_stopped(report: &Value) {
         "task {task} stopped: {} ({})",
         report["stoppedReason"]
             .as_str()
+            .filter(|r| !r.is_empty())
             .unwrap_or("no reason given"),
-        report["stopCode"].as_str().unwrap_or("no stop code")
+        report["stopCode"]
+            .as_str()
+            .filter(|c| !c.is_empty())
+            .unwrap_or("no stop code")
     )];
     for c in report["containers"].as_array().into_iter().flatten() {
         lines.push(format!(

@@ -92,9 +92,11 @@ impl Stream {
         }
     }
 
-    /// Prints the events not printed yet. Failures never fail the run:
-    /// said once on stderr (`last`: a stream still missing is said too).
-    pub async fn poll(&mut self, logs: &Logs, last: bool) {
+    /// Prints the events not printed yet, and returns them. Failures never
+    /// fail the run: said once on stderr (`last`: a stream still missing is
+    /// said too).
+    pub async fn poll(&mut self, logs: &Logs, last: bool) -> Vec<String> {
+        let mut printed = Vec::new();
         let Some(name) = self.name.clone() else {
             if !self.said {
                 self.said = true;
@@ -103,7 +105,7 @@ impl Stream {
                     self.container, self.source.group
                 ));
             }
-            return;
+            return printed;
         };
         let client = logs.client(self.source.region.as_deref());
         // A bounded number of pages a poll: the next poll goes on.
@@ -135,23 +137,25 @@ impl Stream {
                             }
                         ));
                     }
-                    return;
+                    return printed;
                 }
             };
             let mut err = std::io::stderr().lock();
             for event in page.events() {
-                let _ = writeln!(
-                    err,
+                let line = format!(
                     "{} | {}",
                     self.container,
                     event.message().unwrap_or_default().trim_end_matches('\n')
                 );
+                let _ = writeln!(err, "{line}");
+                printed.push(line);
             }
             let next = page.next_forward_token().map(str::to_string);
             if next.is_none() || next == self.token {
-                return;
+                return printed;
             }
             self.token = next;
         }
+        printed
     }
 }

@@ -1,0 +1,127 @@
+//! Every command in `ecs-run --help` runs, as written (pipes included, with
+//! taskdef-render and ecs-deploy), against moto, and does what its example
+//! says; an example with no expectation below fails the test. Only names
+//! change: the cluster `prod` and the family `web` become unique ones, the
+//! revision `web:12` the one registered here, and `subnet-0abc`/`sg-0abc`
+//! moto's default VPC's.
+
+use deploy_tests::{moto_ecs, unique, workspace_bin};
+use serde_json::{Value, json};
+
+fn aws(args: &[&str]) -> String {
+    let out = deploy_tests::tool("aws").args(args).aws().run();
+    assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
+    out.stdout.trim().to_string()
+}
+
+fn check(example: &str, doc: &Value) {
+    let task = &doc["task"];
+    assert_eq!(task["lastStatus"], "STOPPED", "{example}: {doc}");
+    let containers: Vec<&str> = task["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    if example.contains("--service web") {
+        // Migrated, then deployed: the service runs what was registered.
+        assert_eq!(
+            doc["service"]["taskDefinition"], doc["taskDefinition"]["taskDefinitionArn"],
+            "{example}"
+        );
+    } else if example.contains("--container worker") {
+        assert!(containers.contains(&"worker"), "{example}: {doc}");
+    } else if example.contains("--launch-type FARGATE") {
+        assert!(task["taskArn"].is_string(), "{example}: {doc}");
+    } else {
+        panic!("help example with no expectation in help_examples.rs: {example}");
+    }
+}
+
+#[test]
+fn every_help_example_runs() {
+    let run = workspace_bin("ecs-run");
+    let help = deploy_tests::tool(&run).args(["--help"]).run().stdout;
+    let cluster = unique("help-run-prod");
+    let family = unique("help-run-web");
+    let subnet = aws(&[
+        "ec2",
+        "describe-subnets",
+        "--query",
+        "Subnets[0].SubnetId",
+        "--output",
+        "text",
+    ]);
+    let group = aws(&[
+        "ec2",
+        "describe-security-groups",
+        "--query",
+        "SecurityGroups[0].GroupId",
+        "--output",
+        "text",
+    ]);
+    let definition = json!({
+        "family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [
+            {"name": "web", "image": "r.example/web:1", "memory": 256, "essential": true},
+            {"name": "worker", "image": "r.example/web:1", "memory": 256, "essential": false}
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ecs")).unwrap();
+    std::fs::write(
+        dir.path().join("ecs/task-definition.json"),
+        serde_json::to_vec_pretty(&definition).unwrap(),
+    )
+    .unwrap();
+    moto_ecs("RegisterTaskDefinition", &definition);
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family,
+            "desiredCount": 1, "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}}),
+    );
+    let bin_dir = run.parent().unwrap().display().to_string();
+    for tool in ["taskdef-render", "ecs-deploy"] {
+        assert_eq!(
+            workspace_bin(tool).parent().unwrap().display().to_string(),
+            bin_dir
+        );
+    }
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+
+    let mut ran = 0;
+    for example in deploy_tests::help_examples(&help, "Input:") {
+        let command = example
+            .replace("--cluster prod", &format!("--cluster {cluster}"))
+            .replace(
+                "--task-definition web:12",
+                &format!("--task-definition {family}:1"),
+            )
+            .replace(
+                "--task-definition web ",
+                &format!("--task-definition {family} "),
+            )
+            .replace("subnet-0abc", &subnet)
+            .replace("sg-0abc", &group);
+        let out = deploy_tests::tool("bash")
+            .args(["-c", &format!("set -o pipefail; {command}")])
+            .env("PATH", &path)
+            .env("IMAGE", "r.example/web:2")
+            .current_dir(dir.path())
+            .aws()
+            .run();
+        assert_eq!(
+            out.code, 0,
+            "help example failed: {example}\n{}",
+            out.stderr
+        );
+        let doc: Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{example}: not JSON ({e}): {}", out.stdout));
+        check(&example, &doc);
+        ran += 1;
+    }
+    assert_eq!(ran, 3, "every example ran");
+}

@@ -1,0 +1,140 @@
+//! What moto cannot produce, scripted with aws-smithy-mocks (ECS's and
+//! CloudWatch Logs' JSON as raw bodies, so the raw JSON is kept as with the
+//! real services): RunTask failures, a task that never started (image pull),
+//! log events arriving over several polls.
+
+use aws_sdk_cloudwatchlogs::Client as LogsClient;
+use aws_sdk_ecs::Client;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use deploykit::stream::Envelope;
+use ecs_run::logs::{Logs, Source, Stream};
+use ecs_run::{Args, Config, execute};
+use serde_json::{Value, json};
+
+const TD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/mig:1";
+const TASK: &str = "arn:aws:ecs:us-east-1:123456789012:task/prod/abc123";
+
+fn ok(body: Value) -> Option<String> {
+    Some(body.to_string())
+}
+
+fn config() -> Config {
+    use clap::Parser;
+    Config::from_args(Args::parse_from([
+        "ecs-run",
+        "--cluster",
+        "prod",
+        "--task-definition",
+        "mig:1",
+        "--interval",
+        "100ms",
+        "--no-logs",
+    ]))
+    .unwrap()
+}
+
+fn describe_td() -> Rule {
+    mock!(Client::describe_task_definition)
+        .sequence()
+        .http_status(
+            200,
+            ok(
+                json!({"taskDefinition": {"taskDefinitionArn": TD, "family": "mig", "revision": 1,
+                "containerDefinitions": [{"name": "migrate", "image": "r.example/app:1"}]}}),
+            ),
+        )
+        .repeatedly()
+        .build()
+}
+
+fn no_logs() -> Logs {
+    Logs::with_client(mock_client!(aws_sdk_cloudwatchlogs, []))
+}
+
+#[tokio::test]
+async fn run_task_failures_are_exit_1_with_the_reason() {
+    let td = describe_td();
+    let run = mock!(Client::run_task)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"tasks": [], "failures": [{"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/i-1", "reason": "RESOURCE:MEMORY"}]})),
+        )
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&td, &run]);
+    let e = execute(&config(), &client, &no_logs(), Envelope::new(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit().code(), 1);
+    assert!(e.message().contains("RESOURCE:MEMORY"), "{e}");
+}
+
+/// The image could not be pulled: the task stops without an exit code; the
+/// stopped reason says why, and the run fails with the object printed.
+#[tokio::test]
+async fn a_task_that_never_started_fails_with_its_stopped_reason() {
+    let td = describe_td();
+    let run = mock!(Client::run_task)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []})),
+        )
+        .build();
+    let reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): r.example/app:1: not found";
+    let describe = mock!(Client::describe_tasks)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"tasks": [{"taskArn": TASK, "lastStatus": "STOPPED", "stopCode": "TaskFailedToStart",
+                "stoppedReason": reason,
+                "containers": [{"name": "migrate", "lastStatus": "STOPPED", "reason": "CannotPullContainerError"}]}],
+                "failures": []})),
+        )
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&td, &run, &describe]);
+    let outcome = execute(&config(), &client, &no_logs(), Envelope::new(), None)
+        .await
+        .unwrap();
+    let doc = format!("{outcome:?}");
+    assert!(doc.contains("never ran to an exit code"), "{doc}");
+    assert!(doc.contains(reason), "{doc}");
+    assert!(doc.contains("TaskFailedToStart"), "{doc}");
+}
+
+/// Events that arrive while the task runs are printed as they come, each
+/// once, across polls (the forward token is kept between them).
+#[tokio::test]
+async fn log_events_across_polls_are_printed_once_each() {
+    let page = |events: &[&str], token: &str| {
+        let events: Vec<Value> = events
+            .iter()
+            .enumerate()
+            .map(|(i, m)| json!({"timestamp": 1_700_000_000_000u64 + i as u64, "message": m, "ingestionTime": 1_700_000_000_000u64}))
+            .collect();
+        ok(json!({"events": events, "nextForwardToken": token, "nextBackwardToken": "b"}))
+    };
+    let pages = mock!(LogsClient::get_log_events)
+        .sequence()
+        .http_status(200, page(&["migrating 1/2"], "f/1"))
+        .http_status(200, page(&[], "f/1"))
+        .http_status(200, page(&["migrating 2/2", "done"], "f/2"))
+        .http_status(200, page(&[], "f/2"))
+        .http_status(200, page(&[], "f/2"))
+        .build();
+    let logs = Logs::with_client(mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::Sequential,
+        [&pages]
+    ));
+    let container = json!({"name": "migrate", "logConfiguration": {"logDriver": "awslogs",
+        "options": {"awslogs-group": "/ecs/mig", "awslogs-stream-prefix": "ecs"}}});
+    let mut stream = Stream::new(&Source::of(&container).unwrap(), "migrate", "abc123");
+    assert_eq!(stream.poll(&logs, false).await, ["migrate | migrating 1/2"]);
+    assert_eq!(
+        stream.poll(&logs, false).await,
+        ["migrate | migrating 2/2", "migrate | done"]
+    );
+    assert_eq!(stream.poll(&logs, true).await, Vec::<String>::new());
+    assert_eq!(pages.num_calls(), 5);
+}
