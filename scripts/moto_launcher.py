@@ -43,10 +43,12 @@ def _exit_code(command):
     if not command:
         return None
     words = [str(w) for w in command]
-    if words[:2] in (["sh", "-c"], ["/bin/sh", "-c"], ["bash", "-c"]) and len(words) == 3:
+    shells = (["sh", "-c"], ["/bin/sh", "-c"], ["bash", "-c"], ["/bin/bash", "-c"])
+    if words[:2] in shells and len(words) >= 3:
         words = [words[2]]
     match = _EXIT.match(" ".join(words))
-    return int(match.group(1)) if match else None
+    # As a shell reports it: the code modulo 256.
+    return int(match.group(1)) % 256 if match else None
 
 
 _original_task_init = ecs_models.Task.__init__

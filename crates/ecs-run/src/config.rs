@@ -14,6 +14,8 @@ use crate::args::{Args, LaunchType};
 pub struct Provider {
     pub name: String,
     pub weight: Option<i32>,
+    /// Tasks placed on this provider first (a service's strategy keeps it).
+    pub base: Option<i32>,
 }
 
 /// What to run and how, checked.
@@ -68,10 +70,13 @@ impl Config {
             .collect::<Result<Vec<_>>>()?;
         let command = args.command.as_deref().map(command).transpose()?;
         let env = flags::pairs("--env", &args.env, "KEY=VALUE")?;
-        for (key, _) in &env {
+        // The text before '=' may be a secret pasted whole: not repeated.
+        for (i, (key, _)) in env.iter().enumerate() {
             if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(Error::usage(format!(
-                    "--env {key}: a variable name is letters, digits and _"
+                    "--env (use {} of {}): the name before \"=\" is not a variable name (letters, digits and _)",
+                    i + 1,
+                    env.len()
                 )));
             }
         }
@@ -135,6 +140,7 @@ fn provider(text: &str) -> Result<Provider> {
     Ok(Provider {
         name: name.to_string(),
         weight,
+        base: None,
     })
 }
 
@@ -181,7 +187,8 @@ mod tests {
             provider("FARGATE_SPOT:3").unwrap(),
             Provider {
                 name: "FARGATE_SPOT".into(),
-                weight: Some(3)
+                weight: Some(3),
+                base: None,
             }
         );
         assert_eq!(provider("FARGATE").unwrap().weight, None);

@@ -66,6 +66,35 @@ pub async fn execute(
     mut envelope: Envelope,
     definition: Option<Definition>,
 ) -> Result<Outcome> {
+    // A failure with something to report (AWS refused, the task never
+    // started, a registered revision written back) prints the object with
+    // `error`, so the next tool passes it on; a usage error prints nothing.
+    match attempt(config, client, logs, &mut envelope, definition).await {
+        Ok(Some(failure)) => Ok(Outcome::failed(envelope, failure)),
+        Ok(None) => Ok(Outcome::success(envelope)),
+        Err(e) if e.exit().code() == 2 => Err(e),
+        Err(e) => Ok(Outcome::failed(envelope, e)),
+    }
+}
+
+/// The run; `Ok(Some(e))`: it ran and failed (`e` says how).
+async fn attempt(
+    config: &Config,
+    client: &Client,
+    logs: &logs::Logs,
+    envelope: &mut Envelope,
+    definition: Option<Definition>,
+) -> Result<Option<Error>> {
+    // Everything that can be exit 2 comes before the register: the
+    // container (in stdin's definition), the placement (read only).
+    if let Some(def) = &definition {
+        watched_container(
+            &def.td,
+            config.container.as_deref(),
+            "stdin's taskDefinition",
+        )?;
+    }
+    let placement = placement::placement(client, config).await?;
     let td = match (&config.task_definition, definition) {
         (Some(name), _) => api::with_tags(&api::describe_task_definition(client, name).await?),
         (None, Some(def)) => {
@@ -81,7 +110,6 @@ pub async fn execute(
         .ok_or_else(|| Error::failed("ECS answered without a taskDefinitionArn"))?
         .to_string();
     let container = watched_container(&td, config.container.as_deref(), &arn)?;
-    let placement = placement::placement(client, config).await?;
 
     let mut overrides = ContainerOverride::builder().name(&container.name);
     if let Some(command) = &config.command {
@@ -140,6 +168,10 @@ pub async fn execute(
         } else {
             reasons.join("; ")
         };
+        envelope.insert(
+            "task".to_string(),
+            json!({"failures": answer["failures"].clone()}),
+        );
         return Err(Error::failed(format!(
             "RunTask started no task of {} in cluster {:?}: {reasons}",
             name_of(&arn),
@@ -178,7 +210,12 @@ pub async fn execute(
             break task;
         }
         if started.elapsed() >= config.timeout {
-            return timed_out(config, client, envelope, &task_arn, task).await;
+            if let Some(stream) = &mut stream {
+                stream.poll(logs, true).await;
+            }
+            return Ok(Some(
+                timed_out(config, client, envelope, &task_arn, task).await,
+            ));
         }
         // Every second at first (a quick task ends quickly), then --interval.
         let pause = if started.elapsed() < FAST_FOR {
@@ -198,28 +235,23 @@ pub async fn execute(
         .into_iter()
         .flatten()
         .find(|c| c["name"] == container.name.as_str());
-    match watched.and_then(|c| c["exitCode"].as_i64()) {
-        Some(0) => Ok(Outcome::success(envelope)),
-        Some(code) => Ok(Outcome::failed(
-            envelope,
-            Error::failed(format!(
-                "task {}: container {:?} exited with {code}",
-                name_of(&task_arn),
-                container.name
-            )),
-        )),
-        None => Ok(Outcome::failed(
-            envelope,
-            Error::failed(format!(
-                "task {}: container {:?} never ran to an exit code: {}",
-                name_of(&task_arn),
-                container.name,
-                report["stoppedReason"]
-                    .as_str()
-                    .unwrap_or("ECS gave no reason")
-            )),
-        )),
-    }
+    Ok(match watched.and_then(|c| c["exitCode"].as_i64()) {
+        Some(0) => None,
+        Some(code) => Some(Error::failed(format!(
+            "task {}: container {:?} exited with {code}",
+            name_of(&task_arn),
+            container.name
+        ))),
+        None => Some(Error::failed(format!(
+            "task {}: container {:?} never ran to an exit code: {}",
+            name_of(&task_arn),
+            container.name,
+            report["stoppedReason"]
+                .as_str()
+                .filter(|r| !r.is_empty())
+                .unwrap_or("ECS gave no reason")
+        ))),
+    })
 }
 
 /// The container to watch, and where its logs go.
@@ -343,15 +375,16 @@ fn say_stopped(report: &Value) {
     }
 }
 
-/// `--timeout` reached: StopTask first with `--stop-on-timeout`; exit 3 with
-/// the object printed.
+/// `--timeout` reached: StopTask first with `--stop-on-timeout` (a StopTask
+/// that fails is said, the outcome stays the time-out); exit 3 with the
+/// object printed.
 async fn timed_out(
     config: &Config,
     client: &Client,
-    mut envelope: Envelope,
+    envelope: &mut Envelope,
     task_arn: &str,
     task: Value,
-) -> Result<Outcome> {
+) -> Error {
     let mut what = format!(
         "task {} still {} after --timeout {}s",
         name_of(task_arn),
@@ -359,24 +392,27 @@ async fn timed_out(
         config.timeout.as_secs()
     );
     if config.stop_on_timeout {
-        client
+        let stopped = client
             .stop_task()
             .cluster(&config.cluster)
             .task(task_arn)
             .reason("ecs-run: --timeout reached (--stop-on-timeout)")
             .send()
-            .await
-            .map_err(|e| {
-                api::call_error(
+            .await;
+        match stopped {
+            Ok(_) => what.push_str("; stopped (--stop-on-timeout)"),
+            Err(e) => {
+                let e = api::call_error(
                     "StopTask",
                     format!("stopping task {}", name_of(task_arn)),
                     e,
-                )
-            })?;
-        what.push_str("; stopped (--stop-on-timeout)");
+                );
+                what.push_str(&format!("; not stopped: {}", e.message()));
+            }
+        }
     } else {
         what.push_str("; left running (--stop-on-timeout stops it)");
     }
     envelope.insert("task".to_string(), task_report(&task));
-    Ok(Outcome::failed(envelope, Error::timeout(what)))
+    Error::timeout(what)
 }

@@ -46,6 +46,11 @@ pub async fn placement(client: &Client, config: &Config) -> Result<Placement> {
     if let Some(launch) = config.launch_type {
         p.launch_type = Some(launch.as_str().to_string());
         p.providers.clear();
+        // What only Fargate takes does not follow to EC2 or EXTERNAL.
+        if launch != crate::args::LaunchType::Fargate {
+            p.platform_version = None;
+            p.public_ip = None;
+        }
     }
     if !config.capacity_providers.is_empty() {
         p.providers = config.capacity_providers.clone();
@@ -81,6 +86,7 @@ fn from_service(p: &mut Placement, service: &Value) {
             Some(Provider {
                 name: item["capacityProvider"].as_str()?.to_string(),
                 weight: item["weight"].as_i64().map(|w| w as i32),
+                base: item["base"].as_i64().map(|b| b as i32),
             })
         })
         .collect();
@@ -150,5 +156,6 @@ fn strategy_item(
     CapacityProviderStrategyItem::builder()
         .capacity_provider(&provider.name)
         .set_weight(provider.weight)
+        .set_base(provider.base)
         .build()
 }

@@ -14,7 +14,7 @@ fn aws(args: &[&str]) -> String {
     out.stdout.trim().to_string()
 }
 
-fn check(example: &str, doc: &Value) {
+fn check(example: &str, doc: &Value, stderr: &str) {
     let task = &doc["task"];
     assert_eq!(task["lastStatus"], "STOPPED", "{example}: {doc}");
     let containers: Vec<&str> = task["containers"]
@@ -31,6 +31,10 @@ fn check(example: &str, doc: &Value) {
         );
     } else if example.contains("--container worker") {
         assert!(containers.contains(&"worker"), "{example}: {doc}");
+        assert!(
+            stderr.contains("(container \"worker\")"),
+            "{example}: {stderr}"
+        );
     } else if example.contains("--launch-type FARGATE") {
         assert!(task["taskArn"].is_string(), "{example}: {doc}");
     } else {
@@ -120,7 +124,7 @@ fn every_help_example_runs() {
         );
         let doc: Value = serde_json::from_str(&out.stdout)
             .unwrap_or_else(|e| panic!("{example}: not JSON ({e}): {}", out.stdout));
-        check(&example, &doc);
+        check(&example, &doc, &out.stderr);
         ran += 1;
     }
     assert_eq!(ran, 3, "every example ran");

@@ -62,11 +62,14 @@ async fn run_task_failures_are_exit_1_with_the_reason() {
         )
         .build();
     let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&td, &run]);
-    let e = execute(&config(), &client, &no_logs(), Envelope::new(), None)
+    // Nothing ran, but there is a report: printed with error, exit 1.
+    let outcome = execute(&config(), &client, &no_logs(), Envelope::new(), None)
         .await
-        .unwrap_err();
-    assert_eq!(e.exit().code(), 1);
-    assert!(e.message().contains("RESOURCE:MEMORY"), "{e}");
+        .unwrap();
+    let doc = format!("{outcome:?}");
+    assert!(doc.contains("RESOURCE:MEMORY"), "{doc}");
+    assert!(doc.contains("\"failures\""), "the failures in task: {doc}");
+    assert!(doc.contains("Failed"), "exit 1: {doc}");
 }
 
 /// The image could not be pulled: the task stops without an exit code; the

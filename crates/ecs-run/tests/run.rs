@@ -315,6 +315,70 @@ fn stdin_definition_without_arn_is_registered_and_written_back() {
     );
 }
 
+/// Checked in stdin's definition before it is registered: exit 2 and no
+/// new revision.
+#[test]
+fn a_container_stdins_definition_lacks_is_refused_before_registering() {
+    let (cluster, family) = setup("no-container-stdin");
+    let mut td = definition(&family);
+    td["containerDefinitions"][0]["image"] = json!("r.example/app:9");
+    let out = ecs_run()
+        .args([
+            "--cluster",
+            &cluster,
+            "--like-service",
+            "web",
+            "--container",
+            "nope",
+        ])
+        .stdin_json(&json!({"taskDefinition": td}))
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("--container nope"), "{err}");
+    let listed = moto_ecs("ListTaskDefinitions", &json!({"familyPrefix": family}));
+    assert_eq!(
+        listed["taskDefinitionArns"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
+}
+
+/// The text before '=' may be a secret pasted whole: the error names the
+/// flag and which use, not the text.
+#[test]
+fn a_bad_env_name_is_not_repeated() {
+    let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-run"))
+        .args([
+            "--task-definition",
+            "web",
+            "--env",
+            "postgres://app:hunter2@db/x?a=b",
+        ])
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("--env (use 1 of 1)"), "{err}");
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
+
+/// RunTask refused (moto: an EC2 launch with no container instance):
+/// the object is still printed, with error, exit 1.
+#[test]
+fn a_run_that_cannot_start_still_prints_the_object() {
+    let (cluster, family) = setup("cannot-start");
+    let out = ecs_run()
+        .args([
+            "--cluster",
+            &cluster,
+            "--task-definition",
+            &format!("{family}:1"),
+        ])
+        .args(["--like-service", "web", "--launch-type", "EC2"])
+        .stdin_json(&json!({"keep": "me"}))
+        .run();
+    let doc = out.failure_report(1);
+    assert_eq!(doc["keep"], "me");
+}
+
 #[test]
 fn a_container_the_definition_lacks_is_a_usage_error() {
     let (cluster, family) = setup("no-container");
