@@ -3,12 +3,15 @@
 #   1. start moto (ECS/ECR) and the registries, installing what is missing;
 #   2. register examples/task-definition.json in moto, as CI did last deploy;
 #   3. make an image with no daemon (a docker save tar of a tiny app);
-#   4. the pipeline, with pipes: ecr-login (moto's ECR, the login in a Docker
+#   4. seed an ECS cluster `demo` with a Fargate service `web` running it, in
+#      moto's default VPC;
+#   5. the pipeline, with pipes: ecr-login (moto's ECR, the login in a Docker
 #      config of the demo's own) | oci-push (to the local registry standing
 #      behind the ECR name) | taskdef-render --family (the pushed image and
-#      new environment in the registered definition);
-#   5. stop what it started.
-# ecs-deploy and ecs-wait join the pipe when they exist.
+#      new environment in the registered definition) | ecs-deploy (register
+#      it, update the service);
+#   6. show the service running the new revision; stop what it started.
+# ecs-wait joins the pipe when it exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +32,15 @@ step "registering examples/task-definition.json in ECS (moto at $AWS_ENDPOINT_UR
 scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json \
     | python3 -c 'import json,sys; td=json.load(sys.stdin)["taskDefinition"]; print("registered", td["taskDefinitionArn"])' >&2
 
+step "an ECS cluster 'demo' with a Fargate service 'web' running demo-web:1"
+aws ecs create-cluster --cluster-name demo >/dev/null
+subnet=$(aws ec2 describe-subnets --query 'Subnets[0].SubnetId' --output text)
+group=$(aws ec2 describe-security-groups --query 'SecurityGroups[0].GroupId' --output text)
+aws ecs create-service --cluster demo --service-name web --task-definition demo-web:1 \
+    --desired-count 1 --launch-type FARGATE \
+    --network-configuration "awsvpcConfiguration={subnets=[$subnet],securityGroups=[$group]}" >/dev/null
+echo "service web runs $(aws ecs describe-services --cluster demo --services web --query 'services[0].taskDefinition' --output text)" >&2
+
 step "an image, made with no daemon: a docker save tar of a tiny web app (target/demo-image.tar)"
 python3 scripts/docker_save.py target/demo-image.tar --tag web:demo --cmd /app/server.sh \
     'files:app/server.sh=#!/bin/sh\necho hello from web\n' 'files:app/VERSION=demo\n'
@@ -41,7 +53,7 @@ printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY_AUTH" 
 export DOCKER_CONFIG=$PWD/target/demo-docker
 
 git_sha=$(git rev-parse --short HEAD 2>/dev/null || echo demo)
-step "the pipeline: ecr-login | oci-push | taskdef-render (the password goes only into $DOCKER_CONFIG/config.json)"
+step "the pipeline: ecr-login | oci-push | taskdef-render | ecs-deploy (the password goes only into $DOCKER_CONFIG/config.json)"
 set -x
 "$bin/ecr-login" \
   | "$bin/oci-push" --from target/demo-image.tar --repository web --tag "$git_sha" --tag latest \
@@ -49,8 +61,11 @@ set -x
   | "$bin/taskdef-render" --family demo-web --container web \
       --env NODE_ENV=production --env "GIT_SHA=$git_sha" \
       --log-option awslogs-stream-prefix=web-prod \
-      --output-file target/demo-task-definition.json
+  | "$bin/ecs-deploy" --cluster demo --service web
 { set +x; } 2>/dev/null
 
-step "done: the image is in the registry under its ECR name, the rendered definition (with that image) is on stdout above, and bare in target/demo-task-definition.json"
-echo "   (aws ecs register-task-definition --cli-input-json file://target/demo-task-definition.json takes it as is)" >&2
+step "done: the image is in the registry under its ECR name, and the service runs the new revision with it"
+aws ecs describe-services --cluster demo --services web \
+    --query 'services[0].{service: serviceName, taskDefinition: taskDefinition, desired: desiredCount}' >&2
+aws ecs describe-task-definition --task-definition demo-web \
+    --query 'taskDefinition.containerDefinitions[0].{image: image, environment: environment}' >&2
