@@ -877,6 +877,33 @@ pub fn leaves(value: &Value) -> Vec<(String, Value)> {
     out
 }
 
+/// Runs a `--help` example as a user would: through bash with `set -o
+/// pipefail`, the workspace's binaries first on PATH, `$IMAGE` set, in
+/// `dir`, against moto. `example` is the text as the help shows it (for
+/// messages), `command` the same with this run's names. Asserts exit 0 and
+/// a JSON object on stdout; returns it with the run's stderr.
+#[track_caller]
+pub fn run_example(example: &str, command: &str, dir: &Path) -> (Value, String) {
+    let bins = workspace_bin("taskdef-render");
+    let bins = bins.parent().expect("target dir").display().to_string();
+    let path = format!("{bins}:{}", std::env::var("PATH").unwrap_or_default());
+    let out = tool("bash")
+        .args(["-c", &format!("set -o pipefail; {command}")])
+        .env("PATH", &path)
+        .env("IMAGE", "r.example/web:2")
+        .current_dir(dir)
+        .aws()
+        .run();
+    assert_eq!(
+        out.code, 0,
+        "help example failed: {example}\n{}",
+        out.stderr
+    );
+    let doc: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{example}: not JSON ({e}): {}", out.stdout));
+    (doc, out.stderr)
+}
+
 /// The commands of a `--help` text's `Examples:` section, up to the line
 /// that begins with `until` (the next section): comment lines dropped,
 /// `\` continuations joined, one string a command line (pipes kept).

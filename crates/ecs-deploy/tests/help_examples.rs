@@ -69,7 +69,6 @@ fn every_help_example_runs() {
     }
     let bin_dir = deploy.parent().unwrap().display().to_string();
     assert_eq!(render.parent().unwrap().display().to_string(), bin_dir);
-    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
 
     let mut ran = 0;
     for example in deploy_tests::help_examples(&help, "Input,") {
@@ -87,20 +86,7 @@ fn every_help_example_runs() {
             command.contains("ecs-deploy"),
             "an example without ecs-deploy: {example}"
         );
-        let out = deploy_tests::tool("bash")
-            .args(["-c", &format!("set -o pipefail; {command}")])
-            .env("PATH", &path)
-            .env("IMAGE", "r.example/web:2")
-            .current_dir(dir.path())
-            .aws()
-            .run();
-        assert_eq!(
-            out.code, 0,
-            "help example failed: {example}\n{}",
-            out.stderr
-        );
-        let doc: Value = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("{example}: not JSON ({e}): {}", out.stdout));
+        let (doc, _) = deploy_tests::run_example(&example, &command, dir.path());
         check(&example, &doc);
         ran += 1;
     }

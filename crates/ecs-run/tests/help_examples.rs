@@ -94,7 +94,6 @@ fn every_help_example_runs() {
             bin_dir
         );
     }
-    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
 
     let mut ran = 0;
     for example in deploy_tests::help_examples(&help, "Input:") {
@@ -110,21 +109,8 @@ fn every_help_example_runs() {
             )
             .replace("subnet-0abc", &subnet)
             .replace("sg-0abc", &group);
-        let out = deploy_tests::tool("bash")
-            .args(["-c", &format!("set -o pipefail; {command}")])
-            .env("PATH", &path)
-            .env("IMAGE", "r.example/web:2")
-            .current_dir(dir.path())
-            .aws()
-            .run();
-        assert_eq!(
-            out.code, 0,
-            "help example failed: {example}\n{}",
-            out.stderr
-        );
-        let doc: Value = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("{example}: not JSON ({e}): {}", out.stdout));
-        check(&example, &doc, &out.stderr);
+        let (doc, stderr) = deploy_tests::run_example(&example, &command, dir.path());
+        check(&example, &doc, &stderr);
         ran += 1;
     }
     assert_eq!(ran, 3, "every example ran");
