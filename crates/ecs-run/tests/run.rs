@@ -78,6 +78,31 @@ fn setup(name: &str) -> (String, String) {
     (cluster, family)
 }
 
+/// moto's tasks advance one state every `times` DescribeTasks, until dropped.
+struct SlowTasks;
+
+impl SlowTasks {
+    fn new(times: u32) -> Self {
+        let (status, body) = deploy_tests::moto_api(
+            "POST",
+            "/moto-api/state-manager/set-transition",
+            &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": times}}),
+        );
+        assert!((200..300).contains(&status), "{status}: {body}");
+        SlowTasks
+    }
+}
+
+impl Drop for SlowTasks {
+    fn drop(&mut self) {
+        deploy_tests::moto_api(
+            "POST",
+            "/moto-api/state-manager/unset-transition",
+            &json!({"model_name": "ecs::task"}),
+        );
+    }
+}
+
 fn run_like_web(cluster: &str, family: &str, extra: &[&str]) -> Output {
     ecs_run()
         .args([
@@ -225,6 +250,10 @@ fn render_register_migrate_deploy_registers_once() {
 /// task is running, while ecs-run polls.
 #[test]
 fn the_containers_logs_appear_on_stderr_in_order_once() {
+    // The events are seeded while the task runs: four DescribeTasks a state
+    // (about 16 s at one poll a second) leave the aws CLI time enough even
+    // on a loaded machine. Other tests' tasks only take a little longer.
+    let _slow = SlowTasks::new(4);
     let (cluster, family) = setup("logs");
     let group = format!("/ecs/{family}");
     moto_call("logs", "CreateLogGroup", &json!({"logGroupName": group}));
