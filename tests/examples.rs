@@ -1,0 +1,344 @@
+//! The reference pipelines in examples/: each shell script runs as its
+//! workflow runs it, against moto and the real registry (standing behind
+//! moto's ECR name through a registries.conf), failure paths included; each
+//! workflow is checked to call its script with every input the script
+//! needs.
+
+use std::path::PathBuf;
+
+use deploy_tests::images::{DockerSave, Image, docker_save};
+use deploy_tests::{
+    Output, emulators, moto_call, moto_ecs, read_json, root, unique, workspace_bin,
+};
+use serde_json::{Value, json};
+
+const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// What a test of one example sets up: moto's cluster, Fargate service
+/// `web` on `revisions` revisions of a family, an ECR repository, an image
+/// tar and a registries.conf, in a working directory of its own.
+struct World {
+    dir: tempfile::TempDir,
+    cluster: String,
+    family: String,
+    repository: String,
+}
+
+fn aws(args: &[&str]) -> String {
+    let out = deploy_tests::tool("aws").args(args).aws().run();
+    assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
+    out.stdout.trim().to_string()
+}
+
+fn definition(family: &str, image: &str) -> Value {
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!(family);
+    td["containerDefinitions"][0]["image"] = json!(image);
+    td
+}
+
+fn world(name: &str, revisions: u32) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = unique(&format!("ex-{name}"));
+    let family = unique(&format!("ex-{name}"));
+    let repository = unique(&format!("ex-{name}"));
+    for i in 1..=revisions {
+        moto_ecs(
+            "RegisterTaskDefinition",
+            &definition(&family, &format!("{ECR}/{repository}:old-{i}")),
+        );
+    }
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    let subnet = aws(&[
+        "ec2",
+        "describe-subnets",
+        "--query",
+        "Subnets[0].SubnetId",
+        "--output",
+        "text",
+    ]);
+    let group = aws(&[
+        "ec2",
+        "describe-security-groups",
+        "--query",
+        "SecurityGroups[0].GroupId",
+        "--output",
+        "text",
+    ]);
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": format!("{family}:{revisions}"),
+            "desiredCount": 1, "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}}),
+    );
+    moto_call(
+        "ecr",
+        "CreateRepository",
+        &json!({"repositoryName": repository}),
+    );
+    docker_save(
+        &dir.path().join("image.tar"),
+        &Image::small(name),
+        "web:1",
+        DockerSave::Classic,
+    );
+    std::fs::write(
+        dir.path().join("registries.conf"),
+        format!(
+            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
+            emulators().registry_auth
+        ),
+    )
+    .unwrap();
+    World {
+        dir,
+        cluster,
+        family,
+        repository,
+    }
+}
+
+impl World {
+    /// Runs examples/`example`/deploy.sh as its workflow does, with `env`.
+    fn run(&self, example: &str, env: &[(&str, &str)]) -> Output {
+        let script = root().join("examples").join(example).join("deploy.sh");
+        let bins = workspace_bin("ecs-run");
+        for tool in ["ecr-login", "oci-push", "taskdef-render", "ecs-deploy"] {
+            workspace_bin(tool);
+        }
+        let path = format!(
+            "{}:{}",
+            bins.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut tool = deploy_tests::tool("bash")
+            .args([script])
+            .aws()
+            .env("PATH", &path)
+            .env(
+                "CONTAINERS_REGISTRIES_CONF",
+                self.dir.path().join("registries.conf"),
+            )
+            .env("IMAGE", self.dir.path().join("image.tar"))
+            .env("ECR_REPOSITORY", &self.repository)
+            .env("ECS_CLUSTER", &self.cluster)
+            .env("ECS_SERVICE", "web")
+            .env("TASK_FAMILY", &self.family)
+            .env("CONTAINER", "web")
+            .env("GIT_SHA", "0f3a9c1")
+            .current_dir(self.dir.path());
+        for (key, value) in env {
+            tool = tool.env(key, value);
+        }
+        tool.run()
+    }
+
+    /// The revision the service runs, as `family:N`.
+    fn running(&self) -> String {
+        let answer = moto_ecs(
+            "DescribeServices",
+            &json!({"cluster": self.cluster, "services": ["web"]}),
+        );
+        let arn = answer["services"][0]["taskDefinition"].as_str().unwrap();
+        arn.rsplit('/').next().unwrap().to_string()
+    }
+
+    fn image_of(&self, revision: &str) -> String {
+        let answer = moto_ecs(
+            "DescribeTaskDefinition",
+            &json!({"taskDefinition": revision}),
+        );
+        answer["taskDefinition"]["containerDefinitions"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The digest `tag` resolves to in the registry behind the ECR name.
+    fn digest_of_tag(&self, tag: &str) -> String {
+        let emu = emulators();
+        let out = deploy_tests::tool("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false", "--creds"])
+            .args([format!("{}:{}", emu.registry_user, emu.registry_password)])
+            .args([format!(
+                "docker://{}/{}:{tag}",
+                emu.registry_auth, self.repository
+            )])
+            .run();
+        assert_eq!(out.code, 0, "skopeo inspect {tag}: {}", out.stderr);
+        deploy_tests::images::sha256(out.stdout.as_bytes())
+    }
+
+    fn revisions(&self, status: &str) -> Vec<String> {
+        let answer = moto_ecs(
+            "ListTaskDefinitions",
+            &json!({"familyPrefix": self.family, "status": status, "sort": "ASC"}),
+        );
+        answer["taskDefinitionArns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+            .collect()
+    }
+}
+
+#[test]
+fn example_1_pushes_sha_and_latest_and_deploys_the_digest() {
+    let w = world("one", 1);
+    let out = w.run("1-push-and-deploy", &[]);
+    let doc = out.success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    let digest = doc["image"]["digest"].as_str().unwrap();
+    assert_eq!(
+        w.image_of(&w.running()),
+        format!("{ECR}/{}@{digest}", w.repository)
+    );
+    assert_eq!(w.digest_of_tag("0f3a9c1"), digest);
+    assert_eq!(w.digest_of_tag("latest"), digest);
+    assert!(
+        !out.stderr.contains("123456789012-auth-token"),
+        "no password on stderr"
+    );
+}
+
+fn template(w: &World, env_value: &str) -> PathBuf {
+    let mut td = definition(&w.family, "REPLACE_ME");
+    td["containerDefinitions"][0]["environment"][0]["value"] = json!(env_value);
+    let path = w.dir.path().join("task-definition.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&td).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn example_2_fills_the_template_and_deploys() {
+    let w = world("two", 1);
+    let file = template(&w, "production");
+    w.run(
+        "2-template-with-static-keys",
+        &[("TEMPLATE", file.to_str().unwrap())],
+    )
+    .success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    assert!(
+        w.image_of(&w.running())
+            .starts_with(&format!("{ECR}/{}@sha256:", w.repository))
+    );
+}
+
+/// A placeholder left in the template fails the job before anything is
+/// registered: the service keeps its revision, no new one exists.
+#[test]
+fn example_2_a_placeholder_left_in_the_template_ships_nothing() {
+    let w = world("two-left", 1);
+    let file = template(&w, "REPLACE_ME");
+    let out = w.run(
+        "2-template-with-static-keys",
+        &[("TEMPLATE", file.to_str().unwrap())],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("REPLACE_ME") || out.stderr.contains("placeholder"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(w.running(), format!("{}:1", w.family));
+    assert_eq!(w.revisions("ACTIVE"), [format!("{}:1", w.family)]);
+}
+
+fn package_json(w: &World) {
+    std::fs::write(
+        w.dir.path().join("package.json"),
+        r#"{"name": "shop", "version": "2.4.1"}"#,
+    )
+    .unwrap();
+}
+
+#[test]
+fn example_4_migrates_then_deploys_that_revision_and_deregisters_old_ones() {
+    let w = world("four", 3);
+    package_json(&w);
+    let out = w.run(
+        "4-migrate-then-deploy",
+        &[("MIGRATE_COMMAND", "./migrate up"), ("KEEP_REVISIONS", "2")],
+    );
+    let doc = out.success();
+    assert_eq!(w.running(), format!("{}:4", w.family));
+    assert_eq!(doc["task"]["containers"][0]["exitCode"], 0);
+    let digest = doc["image"]["digest"].as_str().unwrap();
+    for tag in ["0f3a9c1", "2.4.1-0f3a9c1", "latest"] {
+        assert_eq!(w.digest_of_tag(tag), digest, "{tag}");
+    }
+    assert_eq!(
+        w.revisions("INACTIVE"),
+        [format!("{}:1", w.family), format!("{}:2", w.family)],
+        "the newest 2 kept (3 and 4)"
+    );
+}
+
+/// The migration fails: the job fails with its code path, and the service
+/// is not updated.
+#[test]
+fn example_4_a_failed_migration_deploys_nothing() {
+    let w = world("four-fail", 1);
+    package_json(&w);
+    let out = w.run("4-migrate-then-deploy", &[("MIGRATE_COMMAND", "exit 3")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("exit code 3"), "{}", out.stderr);
+    assert!(out.stderr.contains("ecs-deploy: skipped"), "{}", out.stderr);
+    assert_eq!(w.running(), format!("{}:1", w.family));
+}
+
+/// Each workflow runs its own script, and gives it every input the script
+/// checks for (job or step env).
+fn check_workflow(example: &str) {
+    let dir = root().join("examples").join(example);
+    let script = std::fs::read_to_string(dir.join("deploy.sh")).unwrap();
+    let needed: Vec<&str> = script
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("for name in "))
+        .and_then(|l| l.split("; do").next())
+        .expect("the script's `for name in ...; do` input check")
+        .split_whitespace()
+        .collect();
+    let python = root().join("target/tools/venv/bin/python");
+    let out = deploy_tests::tool(&python)
+        .args([
+            "-c",
+            "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .args([dir.join("workflow.yml")])
+        .run();
+    assert_eq!(out.code, 0, "{example}/workflow.yml: {}", out.stderr);
+    let workflow: Value = serde_json::from_str(&out.stdout).unwrap();
+    let wanted = format!("examples/{example}/deploy.sh");
+    let mut found = false;
+    for (_, job) in workflow["jobs"].as_object().unwrap() {
+        for step in job["steps"].as_array().unwrap() {
+            if step["run"].as_str().map(str::trim) != Some(wanted.as_str()) {
+                continue;
+            }
+            found = true;
+            for name in &needed {
+                let set = job["env"].get(name).is_some() || step["env"].get(name).is_some();
+                assert!(set, "{example}/workflow.yml gives the script no {name}");
+            }
+        }
+    }
+    assert!(found, "{example}/workflow.yml never runs {wanted}");
+}
+
+#[test]
+fn workflow_1_calls_its_script_with_its_inputs() {
+    check_workflow("1-push-and-deploy");
+}
+
+#[test]
+fn workflow_2_calls_its_script_with_its_inputs() {
+    check_workflow("2-template-with-static-keys");
+}
+
+#[test]
+fn workflow_4_calls_its_script_with_its_inputs() {
+    check_workflow("4-migrate-then-deploy");
+}
