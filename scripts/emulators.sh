@@ -232,7 +232,11 @@ up() {
     # in the state directory (GET /moto-api/recorder/download-recording), for
     # tests that check what a tool sent. Off otherwise: it slows every call,
     # which make bench would measure.
-    start moto env MOTO_ENABLE_RECORDING="$([ "${EMULATORS_RECORD:-}" = 1 ] && echo true || echo false)" \
+    # MOTO_ECS_SERVICE_RUNNING=1: a service created with desiredCount 1 (or
+    # 0) has its deployment COMPLETED at once, one created with 2 or more
+    # stays IN_PROGRESS forever (moto never rolls out), so the tests can
+    # wait for either (ecs-wait).
+    start moto env MOTO_ECS_SERVICE_RUNNING=1 MOTO_ENABLE_RECORDING="$([ "${EMULATORS_RECORD:-}" = 1 ] && echo true || echo false)" \
         MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" \
         "$venv/bin/python" "$here/moto_launcher.py" -H 127.0.0.1 -p "$moto_port"
 

@@ -326,6 +326,28 @@ mod tests {
     }
 
     #[test]
+    fn stdin_service_follows_its_current_service_deployment() {
+        let service = serde_json::json!({"serviceArn": "arn:aws:ecs:us-east-1:1:service/prod/web",
+            "currentServiceDeployment": "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc",
+            "deployments": [{"id": "ecs-svc/1", "status": "ACTIVE"}, {"id": "ecs-svc/2", "status": "PRIMARY"}]});
+        let t = from_service(&service, "service", None).unwrap();
+        assert_eq!(t.cluster, "prod");
+        assert_eq!(
+            t.deployment.as_deref(),
+            Some("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc")
+        );
+        assert_eq!(t.tasks_started_by.as_deref(), Some("ecs-svc/2"));
+    }
+
+    #[test]
+    fn stdin_service_without_one_follows_its_primary_deployment() {
+        let service = serde_json::json!({"serviceName": "web", "clusterArn": "arn:aws:ecs:us-east-1:1:cluster/prod",
+            "deployments": [{"id": "ecs-svc/1", "status": "ACTIVE"}, {"id": "ecs-svc/2", "status": "PRIMARY"}]});
+        let t = from_service(&service, "service", None).unwrap();
+        assert_eq!(t.deployment.as_deref(), Some("ecs-svc/2"));
+    }
+
+    #[test]
     fn a_service_deployment_arn_names_cluster_and_service() {
         assert_eq!(
             deployment_parts("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc"),
