@@ -271,7 +271,10 @@ pub fn by_service_deployment(service: &Value, sd: &Value, rules: Rules<'_>) -> L
                 .to_string(),
         ),
         "SUCCESSFUL" => Verdict::Done("deployed"),
-        "ROLLBACK_SUCCESSFUL" if rules.rollback.is_some() => Verdict::Done("deployed"),
+        // The rollback ecs-deploy asked ECS for (StopServiceDeployment)
+        // is this deployment rolled back; a rollback by update is a new
+        // deployment of the old revision, and its own rollback a failure.
+        "ROLLBACK_SUCCESSFUL" if rolling_back => Verdict::Done("deployed"),
         "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "STOPPED" => Verdict::Failed(why()),
         _ => Verdict::Waiting,
     };
@@ -340,6 +343,28 @@ mod tests {
         assert!(
             matches!(&look.verdict, Verdict::Failed(r) if r.contains("replaced by ecs-svc/3")),
             "{look:?}"
+        );
+    }
+
+    #[test]
+    fn a_rollback_by_update_that_is_itself_rolled_back_fails() {
+        let s = service(json!([]));
+        let sd = json!({"status": "ROLLBACK_SUCCESSFUL"});
+        let by_update = Rules {
+            rollback: Some("update"),
+            ..RULES
+        };
+        assert!(matches!(
+            by_service_deployment(&s, &sd, by_update).verdict,
+            Verdict::Failed(_)
+        ));
+        let by_stop = Rules {
+            rollback: Some("stopServiceDeployment"),
+            ..RULES
+        };
+        assert_eq!(
+            by_service_deployment(&s, &sd, by_stop).verdict,
+            Verdict::Done("deployed")
         );
     }
 

@@ -202,10 +202,21 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
         clock.sleep(next.saturating_sub(elapsed)).await;
     }
     let elapsed = clock.now() - start;
+    // ECS refused a poll (after the SDK's retries): the services not yet
+    // done failed with it, and their report says so rather than "timeout".
+    if let Some(e) = &call_error {
+        for f in follows.iter_mut().filter(|f| f.end.is_none()) {
+            f.end = Some(("failed", elapsed));
+            let mut look = f.look.clone().unwrap_or_else(unreachable_look);
+            look.reason = Some(e.message().to_string());
+            look.verdict = Verdict::Failed(e.message().to_string());
+            f.look = Some(look);
+        }
+    }
 
     for f in follows
         .iter_mut()
-        .filter(|f| f.end.is_some_and(|(s, _)| s == "failed"))
+        .filter(|f| call_error.is_none() && f.end.is_some_and(|(s, _)| s == "failed"))
     {
         match tasks::stopped(
             client,

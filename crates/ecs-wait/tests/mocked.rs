@@ -658,3 +658,36 @@ async fn the_last_look_is_at_the_deadline_not_after() {
     assert_eq!(w.polls.last().unwrap().as_secs(), 95);
     assert_eq!(clock.secs(), 95);
 }
+
+/// ECS refuses a poll: the report says failed with ECS's words, not
+/// timeout, and the exit is 1.
+#[tokio::test]
+async fn access_denied_mid_wait_is_a_failure_with_aws_words() {
+    let clock = FakeClock::default();
+    let calls = Counter::default();
+    let describe = mock!(Client::describe_services).then_http_response(move || {
+        if calls.next() >= 1 {
+            return response(
+                400,
+                &json!({"__type": "AccessDeniedException", "message": "User: ci is not authorized to perform: ecs:DescribeServices"}),
+            );
+        }
+        response(
+            200,
+            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]))], "failures": []}),
+        )
+    });
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    assert_eq!(w.reports[0]["status"], "failed");
+    assert!(
+        w.reports[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("(ecs:DescribeServices): AccessDeniedException: User: ci is not authorized"),
+        "{}",
+        w.reports[0]
+    );
+}
