@@ -43,6 +43,26 @@ fn a_service_on_stdin_that_reached_its_count_is_deployed() {
         "keys pass through, in order"
     );
     let w = &doc["wait"];
+    let shape: Vec<&String> = w.as_object().unwrap().keys().collect();
+    assert_eq!(
+        shape,
+        [
+            "status",
+            "service",
+            "deployment",
+            "source",
+            "state",
+            "reason",
+            "lifecycleStage",
+            "circuitBreaker",
+            "alarms",
+            "servingRevision",
+            "elapsedSeconds",
+            "events",
+            "stoppedTasks"
+        ],
+        "the wait object's shape (DESIGN.md), every key present"
+    );
     assert_eq!(w["status"], "deployed");
     assert_eq!(w["source"], "rolloutState");
     assert_eq!(w["state"], "COMPLETED");
