@@ -260,7 +260,10 @@ pub fn by_service_deployment(service: &Value, sd: &Value, rules: Rules<'_>) -> L
             parts.push(format!("alarms: {}", names.join(", ")));
         }
         if let Some(rev) = &look.serving_revision {
-            parts.push(format!("now serving {}", deploykit::ecs::api::name_of(rev)));
+            parts.push(format!(
+                "now serving service revision {}",
+                deploykit::ecs::api::name_of(rev)
+            ));
         }
         parts.join("; ")
     };

@@ -95,7 +95,7 @@ async fn service_deployment_rolled_back_by_the_circuit_breaker_fails_saying_why(
         "service \"web\": service deployment ROLLBACK_SUCCESSFUL",
         "tasks failed to start; rollback: Circuit Breaker: rollback initiated",
         "circuit breaker: 3 of 3 tasks failed",
-        "now serving 1",
+        "now serving service revision 1",
     ] {
         assert!(message.contains(part), "{part:?} not in {message}");
     }

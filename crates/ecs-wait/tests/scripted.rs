@@ -40,7 +40,7 @@ fn a_circuit_breaker_rollback_through_a_pipe_says_why_in_one_screen() {
     assert_eq!(w["events"].as_array().unwrap().len(), 3);
     for line in [
         "(service web) deployment ecs-svc/2 deployment failed: tasks failed to start.",
-        "ecs-wait: web: failed: service deployment ROLLBACK_SUCCESSFUL; ECS deployment circuit breaker: tasks failed to start.; rollback: Service deployment rolled back because the circuit breaker threshold was exceeded.; circuit breaker: 3 of 3 tasks failed; now serving 1",
+        "ecs-wait: web: failed: service deployment ROLLBACK_SUCCESSFUL; ECS deployment circuit breaker: tasks failed to start.; rollback: Service deployment rolled back because the circuit breaker threshold was exceeded.; circuit breaker: 3 of 3 tasks failed; now serving service revision 1",
         "ecs-wait: web: stopped task t1 (web:2): Essential container in task exited [EssentialContainerExited]",
         "ecs-wait: web:   container web: exit 137: OutOfMemoryError: Container killed due to memory usage",
         "ecs-wait: web:   container web: exit 1",
