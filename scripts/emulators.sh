@@ -214,7 +214,10 @@ registry_config() { # dir port [htpasswd]
 }
 
 up() {
-    if alive moto && alive registry && alive registry-auth && grep -q '^export PATH=' "$state/env" 2>/dev/null; then
+    # A set started before moto got MOTO_ECS_SERVICE_RUNNING (its env file
+    # lacks the line saying so) is restarted, not reused.
+    if alive moto && alive registry && alive registry-auth && grep -q '^export PATH=' "$state/env" 2>/dev/null \
+        && grep -q '^# moto: MOTO_ECS_SERVICE_RUNNING=1$' "$state/env" 2>/dev/null; then
         say "already running (state in $state)"
         cat "$state/env"
         return
@@ -271,6 +274,7 @@ export REGISTRY_USER=$user
 export REGISTRY_PASSWORD=$password
 export EMULATORS_DIR=$state
 export PATH="$tools_bin:\$PATH"
+# moto: MOTO_ECS_SERVICE_RUNNING=1
 ENV
     say "moto on :$moto_port, registry on :$reg_port, registry with auth on :$auth_port (state in $state)"
     cat "$state/env"

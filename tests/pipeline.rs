@@ -372,3 +372,36 @@ fn ecs_deploy_into_ecs_wait_times_out_with_exit_3() {
     assert_eq!(doc["wait"]["state"], "IN_PROGRESS");
     assert_eq!(doc["error"]["tool"], "ecs-wait");
 }
+
+/// ecs-deploy updating two services prints `services`; ecs-wait waits for
+/// both and reports each in `waits`.
+#[test]
+fn ecs_deploy_of_two_services_into_ecs_wait_reports_both() {
+    let (cluster, family) = deployed_example("deploy-two-wait");
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "worker", "taskDefinition": family, "desiredCount": 1}),
+    );
+    let script = format!(
+        "set -o pipefail; {d} --task-definition-arn {family}:1 --cluster {cluster} --service web --service worker | {w}",
+        d = workspace_bin("ecs-deploy").display(),
+        w = workspace_bin("ecs-wait").display(),
+    );
+    let doc = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws()
+        .run()
+        .success();
+    let waits = doc["waits"].as_array().expect("waits");
+    assert_eq!(waits.len(), 2);
+    for (w, name) in waits.iter().zip(["web", "worker"]) {
+        assert!(
+            w["service"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/{name}")),
+            "{w}"
+        );
+        assert_eq!(w["status"], "deployed");
+    }
+}

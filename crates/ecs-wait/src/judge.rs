@@ -56,6 +56,8 @@ pub struct Look {
     pub traffic: Option<String>,
     /// A PAUSE hook awaiting action: `{hookId, expiresAt, timeoutAction}`.
     pub paused: Option<Value>,
+    /// ECS knows no such service (no stopped tasks to list).
+    pub missing: bool,
 }
 
 impl Look {
@@ -71,6 +73,7 @@ impl Look {
             counts: None,
             traffic: None,
             paused: None,
+            missing: false,
         }
     }
 }
@@ -93,6 +96,7 @@ pub fn gone(service: Option<&Value>, missing_reason: Option<&str>) -> Option<Loo
         );
         let mut look = Look::new(Verdict::Failed(reason.clone()));
         look.reason = Some(reason);
+        look.missing = true;
         return Some(look);
     };
     match service["status"].as_str() {

@@ -214,9 +214,13 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
         }
     }
 
+    // The stopped tasks of a failed rollout; a service that is gone has
+    // none to list.
+    let gone = |f: &Follow| f.look.as_ref().is_some_and(|l| l.missing);
     for f in follows
         .iter_mut()
         .filter(|f| call_error.is_none() && f.end.is_some_and(|(s, _)| s == "failed"))
+        .filter(|f| !gone(f))
     {
         match tasks::stopped(
             client,

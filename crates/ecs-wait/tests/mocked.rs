@@ -386,6 +386,7 @@ async fn a_missing_service_fails_with_ecs_reason() {
     assert_eq!(code(&w), 1);
     assert_eq!(w.reports[0]["status"], "failed");
     assert_eq!(describe.num_calls(), 1, "no second poll");
+    assert_eq!(list.num_calls(), 0, "no tasks of a missing service to list");
     assert!(
         w.error
             .unwrap()
