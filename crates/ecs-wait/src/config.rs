@@ -348,6 +348,30 @@ mod tests {
     }
 
     #[test]
+    fn a_deployment_arn_alone_is_a_target() {
+        let args = Args {
+            deployment: Some("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc".into()),
+            ..Args::default()
+        };
+        let plan = Plan::from_args(&args, &Envelope::new()).unwrap();
+        assert_eq!(plan.targets.len(), 1);
+        assert_eq!(plan.targets[0].cluster, "prod");
+        assert_eq!(plan.targets[0].service, "web");
+        assert!(!plan.several);
+    }
+
+    #[test]
+    fn a_deployment_with_several_services_is_refused() {
+        let args = Args {
+            services: vec!["web".into(), "worker".into()],
+            deployment: Some("ecs-svc/1".into()),
+            ..Args::default()
+        };
+        let e = Plan::from_args(&args, &Envelope::new()).unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+    }
+
+    #[test]
     fn a_service_deployment_arn_names_cluster_and_service() {
         assert_eq!(
             deployment_parts("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc"),
