@@ -214,7 +214,10 @@ registry_config() { # dir port [htpasswd]
 }
 
 up() {
-    if alive moto && alive registry && alive registry-auth && grep -q '^export PATH=' "$state/env" 2>/dev/null; then
+    # A set started before moto got MOTO_ECS_SERVICE_RUNNING (its env file
+    # lacks the line saying so) is restarted, not reused.
+    if alive moto && alive registry && alive registry-auth && grep -q '^export PATH=' "$state/env" 2>/dev/null \
+        && grep -q '^# moto: MOTO_ECS_SERVICE_RUNNING=1$' "$state/env" 2>/dev/null; then
         say "already running (state in $state)"
         cat "$state/env"
         return
@@ -232,7 +235,11 @@ up() {
     # in the state directory (GET /moto-api/recorder/download-recording), for
     # tests that check what a tool sent. Off otherwise: it slows every call,
     # which make bench would measure.
-    start moto env MOTO_ENABLE_RECORDING="$([ "${EMULATORS_RECORD:-}" = 1 ] && echo true || echo false)" \
+    # MOTO_ECS_SERVICE_RUNNING=1: a service created with desiredCount 1 (or
+    # 0) has its deployment COMPLETED at once, one created with 2 or more
+    # stays IN_PROGRESS forever (moto never rolls out), so the tests can
+    # wait for either (ecs-wait).
+    start moto env MOTO_ECS_SERVICE_RUNNING=1 MOTO_ENABLE_RECORDING="$([ "${EMULATORS_RECORD:-}" = 1 ] && echo true || echo false)" \
         MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" \
         "$venv/bin/python" "$here/moto_launcher.py" -H 127.0.0.1 -p "$moto_port"
 
@@ -267,6 +274,7 @@ export REGISTRY_USER=$user
 export REGISTRY_PASSWORD=$password
 export EMULATORS_DIR=$state
 export PATH="$tools_bin:\$PATH"
+# moto: MOTO_ECS_SERVICE_RUNNING=1
 ENV
     say "moto on :$moto_port, registry on :$reg_port, registry with auth on :$auth_port (state in $state)"
     cat "$state/env"

@@ -322,3 +322,86 @@ fn describe_output_without_tags_keeps_the_revisions_tags() {
         json!([{"key": "app", "value": "demo"}])
     );
 }
+
+/// The design's pipeline, its last steps: render, deploy, wait; the wait
+/// follows the deployment ecs-deploy's output names, to COMPLETED (moto
+/// started with MOTO_ECS_SERVICE_RUNNING=1: a service of one task is).
+#[test]
+fn taskdef_render_into_ecs_deploy_into_ecs_wait() {
+    let (cluster, family) = deployed_example("render-deploy-wait");
+    let script = format!(
+        "set -o pipefail; {r} --family {family} --container web --image r.example/web:2 \
+         | {d} --cluster {cluster} --service web | {w} --timeout 1m",
+        r = workspace_bin("taskdef-render").display(),
+        d = workspace_bin("ecs-deploy").display(),
+        w = workspace_bin("ecs-wait").display(),
+    );
+    let doc = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws()
+        .run()
+        .success();
+    let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["taskDefinition", "service", "wait"]);
+    assert_eq!(doc["wait"]["status"], "deployed");
+    assert_eq!(
+        doc["wait"]["deployment"],
+        doc["service"]["deployments"][0]["id"]
+    );
+}
+
+/// A rollout that never ends (two tasks wanted, moto runs one): ecs-wait
+/// times out with exit 3, and its report is the pipe's output.
+#[test]
+fn ecs_deploy_into_ecs_wait_times_out_with_exit_3() {
+    let family = register_example("deploy-wait-timeout");
+    let cluster = unique("cluster");
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family, "desiredCount": 2}),
+    );
+    let script = format!(
+        "{d} --task-definition-arn {family}:1 --cluster {cluster} --service web | {w} --timeout 3s",
+        d = workspace_bin("ecs-deploy").display(),
+        w = workspace_bin("ecs-wait").display(),
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
+    let doc = out.failure_report(3);
+    assert_eq!(doc["wait"]["status"], "timeout");
+    assert_eq!(doc["wait"]["state"], "IN_PROGRESS");
+    assert_eq!(doc["error"]["tool"], "ecs-wait");
+}
+
+/// ecs-deploy updating two services prints `services`; ecs-wait waits for
+/// both and reports each in `waits`.
+#[test]
+fn ecs_deploy_of_two_services_into_ecs_wait_reports_both() {
+    let (cluster, family) = deployed_example("deploy-two-wait");
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "worker", "taskDefinition": family, "desiredCount": 1}),
+    );
+    let script = format!(
+        "set -o pipefail; {d} --task-definition-arn {family}:1 --cluster {cluster} --service web --service worker | {w}",
+        d = workspace_bin("ecs-deploy").display(),
+        w = workspace_bin("ecs-wait").display(),
+    );
+    let doc = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws()
+        .run()
+        .success();
+    let waits = doc["waits"].as_array().expect("waits");
+    assert_eq!(waits.len(), 2);
+    for (w, name) in waits.iter().zip(["web", "worker"]) {
+        assert!(
+            w["service"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/{name}")),
+            "{w}"
+        );
+        assert_eq!(w["status"], "deployed");
+    }
+}

@@ -46,7 +46,7 @@ fn readme_pipelines_that_work_today() {
     let blocks = blocks("What works today");
     assert_eq!(
         blocks.len(),
-        3,
+        4,
         "a README pipeline without an expectation here: {blocks:#?}"
     );
 
@@ -57,6 +57,16 @@ fn readme_pipelines_that_work_today() {
 
     let bin = workspace_bin("taskdef-render");
     workspace_bin("ecr-login");
+    workspace_bin("ecs-deploy");
+    workspace_bin("ecs-wait");
+    // The cluster and service the deploy block names (kept when a run
+    // before this one made them: moto refuses a second CreateService).
+    moto_ecs("CreateCluster", &json!({"clusterName": "prod"}));
+    deploy_tests::moto_try_call(
+        "ecs",
+        "CreateService",
+        &json!({"cluster": "prod", "serviceName": "web", "taskDefinition": "web", "desiredCount": 1}),
+    );
     let path = format!(
         "{}:{}",
         bin.parent().unwrap().display(),
@@ -100,6 +110,16 @@ fn readme_pipelines_that_work_today() {
                     rendered.get("taskDefinitionArn").is_none(),
                     "read-only fields removed"
                 );
+            }
+            // describe | taskdef-render | ecs-deploy | ecs-wait
+            3 => {
+                let doc = out.success();
+                assert_eq!(web(&doc["taskDefinition"])["image"], image);
+                assert_eq!(
+                    doc["service"]["taskDefinition"],
+                    doc["taskDefinition"]["taskDefinitionArn"]
+                );
+                assert_eq!(doc["wait"]["status"], "deployed");
             }
             _ => unreachable!(),
         }

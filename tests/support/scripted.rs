@@ -82,3 +82,78 @@ impl Drop for ScriptedRegistry {
         let _ = self.child.wait();
     }
 }
+
+/// An ECS endpoint that plays a rollout as a timeline
+/// (`scripts/scripted_ecs.py`, scenarios in `scripts/scenarios/`), for what
+/// moto never does, through real pipes: a rollback, stopped tasks with exit
+/// codes. Stopped when dropped.
+pub struct ScriptedEcs {
+    /// `http://127.0.0.1:PORT`, for AWS_ENDPOINT_URL.
+    pub endpoint: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl ScriptedEcs {
+    /// Starts one playing `scripts/scenarios/<scenario>.json`.
+    pub fn start(scenario: &str) -> Self {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut child = Command::new("python3")
+            .arg(format!("{root}/scripts/scripted_ecs.py"))
+            .arg(format!("{root}/scripts/scenarios/{scenario}.json"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting python3 scripts/scripted_ecs.py");
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut port)
+            .expect("reading the scripted endpoint's port");
+        let port = port.trim();
+        assert!(
+            port.parse::<u16>().is_ok(),
+            "the scripted ECS endpoint did not start (it printed {port:?})"
+        );
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("log")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        ScriptedEcs {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+        }
+    }
+
+    /// Every request so far, one `Action t=SECONDS STATUS` line each.
+    pub fn log(&self) -> String {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.log.lock().expect("log").clone()
+    }
+
+    /// A run of `tool` pointed at this endpoint, with dummy credentials.
+    pub fn point(&self, tool: crate::Tool) -> crate::Tool {
+        tool.env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+    }
+}
+
+impl Drop for ScriptedEcs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -76,6 +76,12 @@ impl Outcome {
         }
     }
 
+    /// The object to print and the failure, for a tool that goes on from
+    /// another step's outcome (ecs-deploy --wait waits once it deployed).
+    pub fn into_parts(self) -> (Option<Envelope>, Option<Error>) {
+        (self.output, self.failure)
+    }
+
     /// Success with nothing to print.
     pub fn quiet() -> Self {
         Outcome {

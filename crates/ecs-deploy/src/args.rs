@@ -28,6 +28,9 @@ Examples:
   # Back to the revision the service ran before
   ecs-deploy --rollback --cluster prod --service web
 
+  # Deploy and wait for the rollout in one step (ecs-wait's wait, its flags)
+  ecs-deploy -t ecs/task-definition.json --cluster prod --service web --wait --timeout 15m
+
 Input, first found wins: --task-definition-arn; --task-definition FILE (- for stdin;
 a bare definition or the {\"taskDefinition\": ...} that describe-task-definition
 prints); the taskDefinition key of the JSON object on stdin.
@@ -49,10 +52,15 @@ definition (taskDefinitionArn, revision) and service set to UpdateService's serv
 object as ECS sent it (several services: services, a list of the same); with
 --rollback, rollback: {from, to, method} too. Pipe it into ecs-wait.
 
+Wait: with --wait, once every service is updated, the rollout is waited for by
+ecs-wait's own code (--until, --timeout, --interval, --max-failed-tasks as in
+ecs-wait --help), and the output gets ecs-wait's wait (or waits) key.
+
 Exit codes: 0 deployed; 1 AWS refused or a service failed (the object is still
 printed, each service's result in it, with error set); 2 bad flag or input, nothing
-sent. An object on stdin that carries \"error\" (an earlier step failed) is passed
-on untouched, and ecs-deploy exits with that step's code, deploying nothing.";
+sent; 3 --wait ran out of --timeout. An object on stdin that carries \"error\" (an
+earlier step failed) is passed on untouched, and ecs-deploy exits with that step's
+code, deploying nothing.";
 
 /// Register an ECS task definition, losing no field, and roll it out to one or many services.
 #[derive(Parser, Debug, Default)]
@@ -124,6 +132,13 @@ pub struct Args {
         help_heading = "Rollback"
     )]
     pub to_revision: Option<u32>,
+
+    /// After the update, wait for the rollout as ecs-wait does (exit 1 if it fails, 3 on --timeout)
+    #[arg(long, help_heading = "Wait")]
+    pub wait: bool,
+
+    #[command(flatten)]
+    pub wait_args: ecs_wait::WaitArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -32,6 +32,9 @@ pub struct Config {
     pub propagate_tags: Option<PropagateTags>,
     pub skip_unchanged: bool,
     pub keep_revisions: Option<u32>,
+    /// `--wait`: how to wait once the services are updated (its targets
+    /// come from the update's answers).
+    pub wait: Option<ecs_wait::Plan>,
     pub aws: AwsArgs,
 }
 
@@ -118,6 +121,28 @@ impl Config {
                 "--keep-revisions must be 1 or more: the revision just deployed is one",
             ));
         }
+        let w = &args.wait_args;
+        let wait_flags = [
+            (w.until.is_some(), "--until"),
+            (w.timeout.is_some(), "--timeout"),
+            (w.interval.is_some(), "--interval"),
+            (w.max_failed_tasks.is_some(), "--max-failed-tasks"),
+        ];
+        let wait = if args.wait {
+            if services.is_empty() {
+                return Err(Error::usage(
+                    "--wait waits for a service's rollout: give --service too",
+                ));
+            }
+            Some(ecs_wait::Plan::with(w, Vec::new())?)
+        } else {
+            if let Some((_, flag)) = wait_flags.iter().find(|(given, _)| *given) {
+                return Err(Error::usage(format!(
+                    "{flag} is about the wait: give --wait too"
+                )));
+            }
+            None
+        };
         Ok(Config {
             source,
             cluster: args.cluster,
@@ -129,6 +154,7 @@ impl Config {
             propagate_tags: args.propagate_tags,
             skip_unchanged: args.skip_unchanged,
             keep_revisions: args.keep_revisions,
+            wait,
             aws: args.aws,
         })
     }

@@ -34,8 +34,60 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         let sdk = aws::load(&config.aws).await?;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
         let client = Client::new(&sdk);
-        deploy(&config, &client, &region, envelope, definition).await
+        let outcome = deploy(&config, &client, &region, envelope, definition).await?;
+        match &config.wait {
+            Some(plan) => {
+                let clock = ecs_wait::SystemClock::start();
+                wait_after(&config, plan, &client, &clock, outcome).await
+            }
+            None => Ok(outcome),
+        }
     })
+}
+
+/// `--wait`: once the update succeeded, ecs-wait's wait for each service
+/// updated, its report added to the object. A deploy that failed is
+/// returned as it is: there is no rollout to wait for.
+pub async fn wait_after<C: ecs_wait::Clock>(
+    config: &Config,
+    plan: &ecs_wait::Plan,
+    client: &Client,
+    clock: &C,
+    outcome: Outcome,
+) -> Result<Outcome> {
+    let (envelope, failure) = outcome.into_parts();
+    let envelope = match (envelope, failure) {
+        (Some(envelope), None) => envelope,
+        (Some(envelope), Some(e)) => return Ok(Outcome::failed(envelope, e)),
+        (None, Some(e)) => return Err(e),
+        (None, None) => return Ok(Outcome::quiet()),
+    };
+    let rollback = envelope
+        .get("rollback")
+        .map(|r| r["method"].as_str().unwrap_or("update").to_string());
+    let services: Vec<&Value> = match (envelope.get("service"), envelope.get("services")) {
+        (Some(one), _) => vec![one],
+        (None, Some(Value::Array(list))) => list.iter().collect(),
+        _ => Vec::new(),
+    };
+    let mut targets = Vec::new();
+    for (i, service) in services.into_iter().enumerate() {
+        match ecs_wait::from_service(service, &format!("services[{i}]"), Some(&config.cluster)) {
+            Ok(mut target) => {
+                target.rollback = rollback.clone();
+                targets.push(target);
+            }
+            Err(e) => return Ok(Outcome::failed(envelope, e)),
+        }
+    }
+    let mut plan = plan.clone();
+    plan.several = envelope.contains_key("services");
+    plan.targets = targets;
+    Ok(
+        ecs_wait::wait(client, clock, &plan, &|line| cli::note(line))
+            .await
+            .into_outcome(envelope),
+    )
 }
 
 /// Everything after the input: `definition` is what [`input::read`] made

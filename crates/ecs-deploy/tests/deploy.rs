@@ -694,3 +694,57 @@ fn rollback_with_keep_revisions_is_a_usage_error() {
         out.stderr
     );
 }
+
+#[test]
+fn wait_waits_for_the_rollout_with_ecs_wait_s_report() {
+    let (cluster, _, td) = deployed();
+    let out = deploy()
+        .args([
+            "--cluster",
+            &cluster,
+            "--service",
+            "web",
+            "--wait",
+            "--timeout",
+            "1m",
+        ])
+        .stdin_json(&stdin_td(&td))
+        .run();
+    let doc = out.success();
+    let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["taskDefinition", "service", "wait"]);
+    assert_eq!(doc["wait"]["status"], "deployed");
+    assert_eq!(doc["wait"]["source"], "rolloutState");
+    assert_eq!(doc["wait"]["service"], doc["service"]["serviceArn"]);
+}
+
+#[test]
+fn wait_flags_without_wait_are_a_usage_error() {
+    let out = deploy()
+        .args([
+            "-t",
+            "td.json",
+            "--cluster",
+            "c",
+            "--service",
+            "web",
+            "--timeout",
+            "5m",
+        ])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("--timeout is about the wait: give --wait too"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn wait_without_a_service_is_a_usage_error() {
+    let out = deploy().args(["-t", "td.json", "--wait"]).run();
+    assert!(
+        out.failure(2)
+            .contains("--wait waits for a service's rollout")
+    );
+}

@@ -29,6 +29,9 @@ fn check(command: &str, doc: &Value) {
             doc.get("service").is_none(),
             "{command}: no service to update"
         );
+    } else if command.contains("--wait") {
+        assert_eq!(doc["wait"]["status"], "deployed", "{command}: {doc}");
+        assert_eq!(service(doc).as_deref(), Some("web"), "{command}");
     } else if command.contains("--service web") {
         assert_eq!(service(doc).as_deref(), Some("web"), "{command}: {doc}");
         assert_eq!(
@@ -90,5 +93,5 @@ fn every_help_example_runs() {
         check(&example, &doc);
         ran += 1;
     }
-    assert!(ran >= 7, "ran only {ran} examples");
+    assert!(ran >= 8, "ran only {ran} examples");
 }

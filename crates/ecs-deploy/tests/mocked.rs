@@ -291,3 +291,63 @@ async fn rollback_after_a_finished_deploy_goes_to_what_the_service_ran_before() 
     );
     assert_eq!(family.num_calls(), 0, "the family was not needed");
 }
+
+/// A clock that moves only when the wait sleeps.
+#[derive(Default)]
+struct FakeClock(std::sync::Mutex<Duration>);
+
+impl ecs_wait::Clock for FakeClock {
+    fn now(&self) -> Duration {
+        *self.0.lock().unwrap()
+    }
+
+    async fn sleep(&self, d: Duration) {
+        *self.0.lock().unwrap() += d;
+    }
+}
+
+/// `--wait` runs ecs-wait's own wait on the updated service: a rollout
+/// that ECS rolls back is exit 1, the wait report in the object.
+#[tokio::test]
+async fn wait_reports_a_rollback_with_exit_1() {
+    let mut svc = service(
+        "ECS",
+        "ACTIVE",
+        json!([{"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": TD_2, "rolloutState": "IN_PROGRESS"}]),
+    );
+    svc["currentServiceDeployment"] = json!(SD);
+    let describe = describe_services(svc.clone());
+    let register = register();
+    let update = mock!(Client::update_service)
+        .sequence()
+        .http_status(200, ok(json!({"service": svc})))
+        .build();
+    let deployments = mock!(Client::describe_service_deployments)
+        .sequence()
+        .http_status(200, ok(json!({"serviceDeployments": [{"serviceDeploymentArn": SD, "status": "IN_PROGRESS"}], "failures": []})))
+        .http_status(200, ok(json!({"serviceDeployments": [{"serviceDeploymentArn": SD, "status": "ROLLBACK_SUCCESSFUL",
+            "statusReason": "circuit breaker", "rollback": {"reason": "tasks failed"}}], "failures": []})))
+        .build();
+    let list = mock!(Client::list_tasks)
+        .sequence()
+        .http_status(200, ok(json!({"taskArns": []})))
+        .build();
+    let client = client(&[&describe, &register, &update, &deployments, &list]);
+    let config = args(&["--wait", "--timeout", "5m"]);
+    let outcome = run(&config, &client, definition()).await.unwrap();
+    let outcome = ecs_deploy::wait_after(
+        &config,
+        config.wait.as_ref().unwrap(),
+        &client,
+        &FakeClock::default(),
+        outcome,
+    )
+    .await
+    .unwrap();
+    let (doc, error) = outcome.into_parts();
+    let doc = doc.unwrap();
+    assert_eq!(doc["wait"]["status"], "failed");
+    assert_eq!(doc["wait"]["state"], "ROLLBACK_SUCCESSFUL");
+    assert_eq!(doc["wait"]["elapsedSeconds"], 2);
+    assert_eq!(error.unwrap().exit().code(), 1);
+}

@@ -1,5 +1,6 @@
 //! ECS, shared by every tool that reads or registers task definitions or
-//! updates services (taskdef-render, ecs-deploy; ecs-wait and ecs-run next):
+//! updates services or follows their rollouts (taskdef-render, ecs-deploy,
+//! ecs-wait; ecs-run next):
 //!
 //! - [`model`]: the ECS API model at run time (aws-sdk-ecs's schemas): a
 //!   definition's field names and types checked, and converted where there

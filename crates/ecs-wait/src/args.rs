@@ -1,0 +1,113 @@
+//! The command line, as clap parses it. Nothing here is checked beyond what
+//! clap knows; [`crate::config`] validates it all before any call.
+
+use clap::{Parser, ValueEnum};
+use deploykit::aws::AwsArgs;
+
+const EXAMPLES: &str = "\
+Examples:
+  # In the pipeline: deploy, then wait for the rollout (exit 1 if ECS rolls it back)
+  ecs-deploy -t ecs/task-definition.json --cluster prod --service web | ecs-wait --timeout 15m
+
+  # The aws CLI in: wait for the deployment that update-service started
+  aws ecs update-service --cluster prod --service web --force-new-deployment | ecs-wait
+
+  # By name, several services at once, each reported
+  ecs-wait --cluster prod --service web --service worker
+
+  # The classic waiter's rule (one deployment, running == desired), polled every 5 s
+  ecs-wait --cluster prod --service web --until stable --interval 5s
+
+What it follows: the service deployment that stdin's service names
+(currentServiceDeployment, as ecs-deploy and aws ecs update-service print it),
+through DescribeServiceDeployments; where the service names none (older
+deployments, emulators), its PRIMARY deployment in DescribeServices, by id and
+rolloutState. --deployment ARN|ID picks one. Several services: a services list
+on stdin, or --service repeated.
+
+Success (--until deployed, the default): the service deployment is SUCCESSFUL,
+or the followed deployment's rolloutState is COMPLETED (with no rollout state:
+it is the only deployment and running == desired). --until stable: one
+deployment and running == desired, whatever the rollout says. --until paused:
+also ends at a PAUSE lifecycle hook awaiting action. After ecs-deploy --rollback
+(a rollback key on stdin), the rollback finishing is success.
+
+Failure (exit 1): rolled back (ROLLBACK_SUCCESSFUL, or the followed deployment
+vanished and another is PRIMARY), ROLLBACK_FAILED, STOPPED, rolloutState FAILED,
+the service DRAINING, INACTIVE or missing, --max-failed-tasks reached. stderr
+then shows the reason, the circuit breaker and alarms, and each stopped task of
+the deployment: stoppedReason, stopCode, every container's exit code and reason.
+
+Polling: every 2 s for the first 30 s, then every --interval; never more than
+20 DescribeServices calls a minute. New service events and count changes go to
+stderr once each.
+
+Output: the stdin object (or {}) with wait set to {status, service, deployment,
+source, state, reason, lifecycleStage, circuitBreaker, alarms, servingRevision,
+elapsedSeconds, events, stoppedTasks} (several services: waits, a list of the
+same), printed in every outcome; error is added on failure and time-out.
+
+Exit codes: 0 deployed (or stable, or paused as asked); 1 the rollout failed or
+AWS refused; 2 bad flag or input, nothing sent; 3 --timeout ran out (default
+30m). An object on stdin that carries \"error\" (an earlier step failed) is passed
+on untouched, and ecs-wait exits with that step's code.";
+
+/// Wait for an ECS rollout, notice its end within seconds, and when it fails, say why in one screen.
+#[derive(Parser, Debug, Default)]
+#[command(name = "ecs-wait", version, after_long_help = EXAMPLES, after_help = "Examples and details: ecs-wait --help")]
+pub struct Args {
+    /// Cluster of the services (default: the one stdin's service names, else "default")
+    #[arg(long, value_name = "NAME", help_heading = "Target")]
+    pub cluster: Option<String>,
+
+    /// Service to wait for (repeatable: waited for together, each reported); default: stdin's service or services
+    #[arg(
+        long = "service",
+        short = 's',
+        value_name = "NAME",
+        help_heading = "Target"
+    )]
+    pub services: Vec<String>,
+
+    /// The deployment to follow: a service deployment ARN, or a deployment id (ecs-svc/...)
+    #[arg(long, value_name = "ARN|ID", help_heading = "Target")]
+    pub deployment: Option<String>,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The flags of a wait, shared by `ecs-wait` and `ecs-deploy --wait`.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct WaitArgs {
+    /// What ends the wait with success
+    #[arg(long, value_enum, value_name = "WHAT", help_heading = "Wait")]
+    pub until: Option<Until>,
+
+    /// Give up after this long, exit 3: 90s, 15m, 1h, 1h30m [default: 30m]
+    #[arg(long, value_name = "DURATION", help_heading = "Wait")]
+    pub timeout: Option<String>,
+
+    /// Time between polls after the first 30 s (at least 3s) [default: 10s]
+    #[arg(long, value_name = "DURATION", help_heading = "Wait")]
+    pub interval: Option<String>,
+
+    /// Fail as soon as this many tasks of the new deployment have stopped
+    #[arg(long, value_name = "N", help_heading = "Wait")]
+    pub max_failed_tasks: Option<u32>,
+}
+
+/// `--until`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Until {
+    /// The rollout finished: service deployment SUCCESSFUL, or rolloutState COMPLETED
+    #[default]
+    Deployed,
+    /// The classic waiter's rule: one deployment, running == desired
+    Stable,
+    /// As deployed, or a PAUSE lifecycle hook awaits action
+    Paused,
+}

@@ -1,0 +1,385 @@
+//! Turns the flags and the stdin object into a [`Plan`] checked through
+//! before any call: which services, which deployment of each, what counts
+//! as done, and for how long. A mistake here is exit 2 with nothing sent.
+
+use std::time::Duration;
+
+use deploykit::ecs::api::name_of;
+use deploykit::stream::{Envelope, kind};
+use deploykit::{Error, Result};
+use serde_json::Value;
+
+use crate::args::{Args, Until, WaitArgs};
+
+/// One service to wait for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub cluster: String,
+    /// Its name or ARN, as given.
+    pub service: String,
+    /// The deployment to follow, when known before the first poll: a
+    /// service deployment ARN, or a deployment id (`ecs-svc/...`).
+    pub deployment: Option<String>,
+    /// The `ecs-svc/...` id of the deployment whose tasks are the new ones
+    /// (stdin's PRIMARY deployment), for the stopped-task report.
+    pub tasks_started_by: Option<String>,
+    /// `Some(method)` when stdin carried ecs-deploy --rollback's `rollback`:
+    /// the rollback finishing is the goal.
+    pub rollback: Option<String>,
+}
+
+/// Everything a wait needs, validated.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub targets: Vec<Target>,
+    pub until: Until,
+    pub timeout: Duration,
+    pub interval: Duration,
+    pub max_failed_tasks: Option<u32>,
+    /// `waits` (a list) rather than `wait` in the output: several services,
+    /// or a `services` list on stdin.
+    pub several: bool,
+}
+
+/// The default `--timeout`.
+pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// The default `--interval`.
+pub const INTERVAL: Duration = Duration::from_secs(10);
+/// The shortest `--interval`: 20 DescribeServices calls a minute.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(3);
+
+impl Plan {
+    /// ecs-wait's plan: the flags, else stdin's `service` or `services`.
+    pub fn from_args(args: &Args, envelope: &Envelope) -> Result<Self> {
+        let mut plan = Plan::with(&args.wait, Vec::new())?;
+        for name in &args.services {
+            if name.trim().is_empty() {
+                return Err(Error::usage("--service is empty"));
+            }
+            if args.services.iter().filter(|n| *n == name).count() > 1 {
+                return Err(Error::usage(format!("--service {name:?} is given twice")));
+            }
+        }
+        if args.cluster.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            return Err(Error::usage("--cluster is empty"));
+        }
+        if let Some(d) = &args.deployment {
+            check_deployment(d)?;
+        }
+        let rollback = envelope
+            .get("rollback")
+            .map(|r| r["method"].as_str().unwrap_or("update").to_string());
+
+        if !args.services.is_empty() {
+            if args.deployment.is_some() && args.services.len() > 1 {
+                return Err(Error::usage(
+                    "--deployment names one deployment: give one --service with it",
+                ));
+            }
+            let cluster = args.cluster.clone().unwrap_or_else(|| "default".into());
+            plan.targets = args
+                .services
+                .iter()
+                .map(|s| Target {
+                    cluster: cluster.clone(),
+                    service: s.clone(),
+                    deployment: args.deployment.clone(),
+                    tasks_started_by: args
+                        .deployment
+                        .clone()
+                        .filter(|d| d.starts_with("ecs-svc/")),
+                    rollback: None,
+                })
+                .collect();
+            plan.several = plan.targets.len() > 1;
+            return Ok(plan);
+        }
+        if let Some(service) = envelope.get("service") {
+            let mut target = from_service(service, "service", args.cluster.as_deref())?;
+            if let Some(d) = &args.deployment {
+                target.deployment = Some(d.clone());
+            }
+            target.rollback = rollback;
+            plan.targets = vec![target];
+            return Ok(plan);
+        }
+        if let Some(services) = envelope.get("services") {
+            let list = services.as_array().ok_or_else(|| {
+                Error::usage(format!(
+                    "stdin: \"services\" is {}, expected a list of service objects",
+                    kind(services)
+                ))
+            })?;
+            if list.is_empty() {
+                return Err(Error::usage("stdin: \"services\" is an empty list"));
+            }
+            if args.deployment.is_some() && list.len() > 1 {
+                return Err(Error::usage(
+                    "--deployment names one deployment: stdin lists several services",
+                ));
+            }
+            for (i, service) in list.iter().enumerate() {
+                let mut target =
+                    from_service(service, &format!("services[{i}]"), args.cluster.as_deref())?;
+                if let Some(d) = &args.deployment {
+                    target.deployment = Some(d.clone());
+                }
+                plan.targets.push(target);
+            }
+            plan.several = true;
+            return Ok(plan);
+        }
+        // A service deployment ARN names its cluster and service.
+        if let Some(arn) = &args.deployment
+            && let Some((cluster, service)) = deployment_parts(arn)
+        {
+            plan.targets = vec![Target {
+                cluster: args.cluster.clone().unwrap_or(cluster),
+                service,
+                deployment: Some(arn.clone()),
+                tasks_started_by: None,
+                rollback,
+            }];
+            return Ok(plan);
+        }
+        Err(Error::usage(
+            "nothing to wait for: give --service NAME (and --cluster), or pipe in what ecs-deploy or aws ecs update-service prints (an object with a \"service\" key)",
+        ))
+    }
+
+    /// A plan for `targets` with the wait flags: what ecs-deploy --wait uses.
+    pub fn with(wait: &WaitArgs, targets: Vec<Target>) -> Result<Self> {
+        let timeout = match &wait.timeout {
+            Some(text) => parse_duration(text).ok_or_else(|| {
+                Error::usage("--timeout: expected a duration such as 90s, 15m, 1h or 1h30m")
+            })?,
+            None => TIMEOUT,
+        };
+        let interval = match &wait.interval {
+            Some(text) => parse_duration(text).ok_or_else(|| {
+                Error::usage("--interval: expected a duration such as 5s, 10s or 1m")
+            })?,
+            None => INTERVAL,
+        };
+        if interval < MIN_INTERVAL {
+            return Err(Error::usage(
+                "--interval: 3s at least (ECS allows 20 DescribeServices calls a minute here)",
+            ));
+        }
+        if wait.max_failed_tasks == Some(0) {
+            return Err(Error::usage("--max-failed-tasks must be 1 or more"));
+        }
+        let several = targets.len() > 1;
+        Ok(Plan {
+            targets,
+            until: wait.until.unwrap_or_default(),
+            timeout,
+            interval,
+            max_failed_tasks: wait.max_failed_tasks,
+            several,
+        })
+    }
+}
+
+/// A target from a service object as UpdateService prints it.
+pub fn from_service(service: &Value, at: &str, cluster: Option<&str>) -> Result<Target> {
+    if !service.is_object() {
+        return Err(Error::usage(format!(
+            "stdin: \"{at}\" is {}, expected a service object (as aws ecs update-service prints it)",
+            kind(service)
+        )));
+    }
+    let name = service["serviceArn"]
+        .as_str()
+        .or_else(|| service["serviceName"].as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::usage(format!("stdin: \"{at}\" has no serviceName or serviceArn")))?;
+    let cluster = match cluster {
+        Some(c) => c.to_string(),
+        None => service["clusterArn"]
+            .as_str()
+            .map(|c| name_of(c).to_string())
+            .or_else(|| cluster_of_service_arn(name))
+            .unwrap_or_else(|| "default".to_string()),
+    };
+    let primary = service["deployments"].as_array().and_then(|ds| {
+        ds.iter()
+            .find(|d| d["status"] == "PRIMARY")
+            .and_then(|d| d["id"].as_str())
+            .map(str::to_string)
+    });
+    let deployment = service["currentServiceDeployment"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| primary.clone());
+    Ok(Target {
+        cluster,
+        service: name.to_string(),
+        deployment,
+        tasks_started_by: primary,
+        rollback: None,
+    })
+}
+
+/// `arn:...:service/CLUSTER/NAME` names its cluster; the old format does not.
+fn cluster_of_service_arn(arn: &str) -> Option<String> {
+    let rest = arn.split_once(":service/")?.1;
+    let (cluster, _) = rest.split_once('/')?;
+    Some(cluster.to_string())
+}
+
+/// `arn:...:service-deployment/CLUSTER/SERVICE/ID`: its cluster and service.
+fn deployment_parts(arn: &str) -> Option<(String, String)> {
+    let rest = arn.split_once(":service-deployment/")?.1;
+    let mut parts = rest.split('/');
+    let cluster = parts.next()?.to_string();
+    let service = parts.next()?.to_string();
+    parts.next()?;
+    Some((cluster, service))
+}
+
+fn check_deployment(d: &str) -> Result<()> {
+    if d.starts_with("arn:") && deployment_parts(d).is_some() || d.starts_with("ecs-svc/") {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            "--deployment: expected a service deployment ARN (arn:...:service-deployment/CLUSTER/SERVICE/ID) or a deployment id (ecs-svc/...)",
+        ))
+    }
+}
+
+/// Whether `d` is a service deployment ARN (else a DescribeServices id).
+pub fn is_service_deployment(d: &str) -> bool {
+    d.contains(":service-deployment/")
+}
+
+/// `90s`, `15m`, `1h`, `1h30m`, `2m30s`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs)).filter(|d| !d.is_zero());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !digits.is_empty() || total == 0 {
+        return None;
+    }
+    Some(Duration::from_secs(total))
+}
+
+/// `15m`, `1h30m`, `90s` → as a person writes it.
+pub fn show_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, 0) => format!("{h}h{m}m"),
+        (h, m, s) => format!("{h}h{m}m{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_people_write_them() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn durations_refused() {
+        for bad in ["", "0", "0s", "m", "5x", "15m3", "-1s", "1.5h"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn durations_shown() {
+        assert_eq!(show_duration(Duration::from_secs(900)), "15m");
+        assert_eq!(show_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(show_duration(Duration::from_secs(5400)), "1h30m");
+    }
+
+    #[test]
+    fn stdin_service_follows_its_current_service_deployment() {
+        let service = serde_json::json!({"serviceArn": "arn:aws:ecs:us-east-1:1:service/prod/web",
+            "currentServiceDeployment": "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc",
+            "deployments": [{"id": "ecs-svc/1", "status": "ACTIVE"}, {"id": "ecs-svc/2", "status": "PRIMARY"}]});
+        let t = from_service(&service, "service", None).unwrap();
+        assert_eq!(t.cluster, "prod");
+        assert_eq!(
+            t.deployment.as_deref(),
+            Some("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc")
+        );
+        assert_eq!(t.tasks_started_by.as_deref(), Some("ecs-svc/2"));
+    }
+
+    #[test]
+    fn stdin_service_without_one_follows_its_primary_deployment() {
+        let service = serde_json::json!({"serviceName": "web", "clusterArn": "arn:aws:ecs:us-east-1:1:cluster/prod",
+            "deployments": [{"id": "ecs-svc/1", "status": "ACTIVE"}, {"id": "ecs-svc/2", "status": "PRIMARY"}]});
+        let t = from_service(&service, "service", None).unwrap();
+        assert_eq!(t.deployment.as_deref(), Some("ecs-svc/2"));
+    }
+
+    #[test]
+    fn a_deployment_arn_alone_is_a_target() {
+        let args = Args {
+            deployment: Some("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc".into()),
+            ..Args::default()
+        };
+        let plan = Plan::from_args(&args, &Envelope::new()).unwrap();
+        assert_eq!(plan.targets.len(), 1);
+        assert_eq!(plan.targets[0].cluster, "prod");
+        assert_eq!(plan.targets[0].service, "web");
+        assert!(!plan.several);
+    }
+
+    #[test]
+    fn a_deployment_with_several_services_is_refused() {
+        let args = Args {
+            services: vec!["web".into(), "worker".into()],
+            deployment: Some("ecs-svc/1".into()),
+            ..Args::default()
+        };
+        let e = Plan::from_args(&args, &Envelope::new()).unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+    }
+
+    #[test]
+    fn a_service_deployment_arn_names_cluster_and_service() {
+        assert_eq!(
+            deployment_parts("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc"),
+            Some(("prod".into(), "web".into()))
+        );
+        assert_eq!(
+            deployment_parts("arn:aws:ecs:us-east-1:1:service/prod/web"),
+            None
+        );
+    }
+}

@@ -1,0 +1,548 @@
+//! ecs-wait: wait for an ECS rollout, notice its end within seconds, and
+//! when it fails, say why in one screen.
+//!
+//! [`run`] goes Args -> [`Plan`] (flags and stdin checked: exit 2 with
+//! nothing sent) -> [`wait`] -> the object that `deploykit::cli::main`
+//! prints. [`wait`] takes the ECS client, a [`Clock`] and where progress
+//! lines go, so tests run the whole poll schedule instantly against a
+//! scripted client (aws-smithy-mocks); ecs-deploy `--wait` calls it too.
+
+mod args;
+mod clock;
+mod config;
+mod judge;
+mod tasks;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use deploykit::aws;
+use deploykit::ecs::api::{self, name_of};
+use deploykit::stream::{Envelope, Stdin};
+use deploykit::{Error, Outcome, Result, cli};
+use serde_json::{Value, json};
+
+pub use args::{Args, Until, WaitArgs};
+pub use clock::{Clock, Schedule, SystemClock};
+pub use config::{Plan, Target, from_service, parse_duration, show_duration};
+pub use judge::{Look, Source, Verdict};
+
+/// The whole tool: flags and stdin in, the JSON object out.
+pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
+    let envelope = stdin.envelope()?;
+    let plan = Plan::from_args(&args, &envelope)?;
+    aws::runtime()?.block_on(async {
+        let sdk = aws::load(&args.aws).await?;
+        let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+        let client = Client::new(&sdk);
+        for t in &plan.targets {
+            cli::note(format!(
+                "waiting for service {:?} (deployments at {})",
+                name_of(&t.service),
+                api::console_url(&region, name_of(&t.cluster), name_of(&t.service))
+            ));
+        }
+        let waited = wait(&client, &SystemClock::start(), &plan, &|line| {
+            cli::note(line)
+        })
+        .await;
+        Ok(waited.into_outcome(envelope))
+    })
+}
+
+/// How a wait ended: one report per target (the `wait` object), and the
+/// error when it did not succeed (exit 1 failed, 3 time-out).
+#[derive(Debug)]
+pub struct Waited {
+    pub reports: Vec<Value>,
+    pub error: Option<Error>,
+    pub several: bool,
+    /// How many poll rounds were made, and when (time since the start).
+    pub polls: Vec<Duration>,
+}
+
+impl Waited {
+    /// The stdin object with `wait` (or `waits`) set, and the error if any.
+    pub fn into_outcome(self, mut envelope: Envelope) -> Outcome {
+        if self.several {
+            envelope.insert("waits".to_string(), Value::Array(self.reports));
+        } else if let Some(report) = self.reports.into_iter().next() {
+            envelope.insert("wait".to_string(), report);
+        }
+        match self.error {
+            Some(e) => Outcome::failed(envelope, e),
+            None => Outcome::success(envelope),
+        }
+    }
+}
+
+/// One target while it is waited for.
+struct Follow<'a> {
+    target: &'a Target,
+    source: Option<Source>,
+    /// The service deployment ARN or the `ecs-svc/...` id followed.
+    deployment: Option<String>,
+    started_by: Option<String>,
+    service_arn: Option<String>,
+    /// Events before this time (epoch seconds) are not this rollout's.
+    since: Option<f64>,
+    seen: HashSet<String>,
+    events: Vec<Value>,
+    said: HashSet<String>,
+    look: Option<Look>,
+    /// "deployed", "stable", "paused", "failed" or "timeout", and when.
+    end: Option<(&'static str, Duration)>,
+    stopped_tasks: Vec<Value>,
+    task_definition: Option<String>,
+}
+
+impl<'a> Follow<'a> {
+    fn new(target: &'a Target) -> Self {
+        Follow {
+            target,
+            source: None,
+            deployment: target.deployment.clone(),
+            started_by: target.tasks_started_by.clone(),
+            service_arn: None,
+            since: None,
+            seen: HashSet::new(),
+            events: Vec::new(),
+            said: HashSet::new(),
+            look: None,
+            end: None,
+            stopped_tasks: Vec::new(),
+            task_definition: None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        name_of(&self.target.service)
+    }
+
+    /// Says `line` once per wait, prefixed with the service's name.
+    fn say_once(&mut self, say: &dyn Fn(&str), key: &str, line: &str) {
+        if self.said.insert(format!("{key}\u{0}{line}")) {
+            say(&format!("{}: {line}", self.name()));
+        }
+    }
+
+    fn report(&self, elapsed: Duration) -> Value {
+        let look = self.look.as_ref();
+        let status = self.end.map_or("timeout", |(s, _)| s);
+        let took = self.end.map_or(elapsed, |(_, at)| at);
+        json!({
+            "status": status,
+            "service": self.service_arn.clone().unwrap_or_else(|| self.target.service.clone()),
+            "deployment": self.deployment,
+            "source": self.source.map(Source::as_str),
+            "state": look.and_then(|l| l.state.clone()),
+            "reason": look.and_then(|l| l.reason.clone()),
+            "lifecycleStage": look.and_then(|l| l.lifecycle_stage.clone()),
+            "circuitBreaker": look.map_or(Value::Null, |l| l.circuit_breaker.clone()),
+            "alarms": look.map_or(Value::Null, |l| l.alarms.clone()),
+            "servingRevision": look.and_then(|l| l.serving_revision.clone()),
+            "elapsedSeconds": took.as_secs(),
+            "events": self.events,
+            "stoppedTasks": self.stopped_tasks,
+        })
+    }
+
+    /// New service events, oldest first, each said once.
+    fn events(&mut self, service: &Value, say: &dyn Fn(&str)) {
+        let mut new: Vec<&Value> = Vec::new();
+        for e in service["events"].as_array().into_iter().flatten() {
+            let id = e["id"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string());
+            let at = e["createdAt"].as_f64();
+            let before = matches!((self.since, at), (Some(since), Some(at)) if at < since);
+            if self.seen.insert(id) && !before {
+                new.push(e);
+            }
+        }
+        new.sort_by(|a, b| {
+            a["createdAt"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b["createdAt"].as_f64().unwrap_or(0.0))
+        });
+        for e in new {
+            let when = e["createdAt"].as_f64().map(iso8601).unwrap_or_default();
+            let message = e["message"].as_str().unwrap_or("");
+            say(&format!("{}: {when} {message}", self.name()));
+            self.events
+                .push(json!({"createdAt": e["createdAt"], "message": e["message"]}));
+        }
+    }
+}
+
+/// Waits for every target of `plan`: polls on `clock`'s schedule, says
+/// progress through `say` (stderr in the tool), and reports each target.
+pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn Fn(&str)) -> Waited {
+    let mut follows: Vec<Follow> = plan.targets.iter().map(Follow::new).collect();
+    let mut schedule = Schedule::new(plan.interval);
+    let mut polls = Vec::new();
+    let start = clock.now();
+    let mut call_error: Option<Error> = None;
+    loop {
+        let now = clock.now() - start;
+        polls.push(now);
+        schedule.polled(now);
+        if let Err(e) = poll(client, plan, &mut follows, now, say).await {
+            call_error = Some(e);
+            break;
+        }
+        if follows.iter().all(|f| f.end.is_some()) || now >= plan.timeout {
+            break;
+        }
+        let next = schedule.next(now).min(plan.timeout);
+        let elapsed = clock.now() - start;
+        clock.sleep(next.saturating_sub(elapsed)).await;
+    }
+    let elapsed = clock.now() - start;
+    // ECS refused a poll (after the SDK's retries): the services not yet
+    // done failed with it, and their report says so rather than "timeout".
+    if let Some(e) = &call_error {
+        for f in follows.iter_mut().filter(|f| f.end.is_none()) {
+            f.end = Some(("failed", elapsed));
+            let mut look = f.look.clone().unwrap_or_else(unreachable_look);
+            look.reason = Some(e.message().to_string());
+            look.verdict = Verdict::Failed(e.message().to_string());
+            f.look = Some(look);
+        }
+    }
+
+    // The stopped tasks of a failed rollout; a service that is gone has
+    // none to list.
+    let gone = |f: &Follow| f.look.as_ref().is_some_and(|l| l.missing);
+    for f in follows
+        .iter_mut()
+        .filter(|f| call_error.is_none() && f.end.is_some_and(|(s, _)| s == "failed"))
+        .filter(|f| !gone(f))
+    {
+        match tasks::stopped(
+            client,
+            &f.target.cluster,
+            &f.target.service,
+            f.started_by.as_deref(),
+            f.task_definition.as_deref(),
+        )
+        .await
+        {
+            Ok(stopped) => {
+                for task in &stopped {
+                    for line in tasks::lines(task) {
+                        say(&format!("{}: {line}", name_of(&f.target.service)));
+                    }
+                }
+                f.stopped_tasks = stopped;
+            }
+            Err(e) => say(&format!(
+                "{}: could not list the stopped tasks: {e}",
+                name_of(&f.target.service)
+            )),
+        }
+    }
+
+    let reports: Vec<Value> = follows.iter().map(|f| f.report(elapsed)).collect();
+    let failed: Vec<String> = follows
+        .iter()
+        .filter(|f| f.end.is_some_and(|(s, _)| s == "failed"))
+        .map(|f| {
+            let why = match f.look.as_ref().map(|l| &l.verdict) {
+                Some(Verdict::Failed(why)) => why.clone(),
+                _ => "failed".to_string(),
+            };
+            format!("service {:?}: {why}", f.name())
+        })
+        .collect();
+    let late: Vec<String> = follows
+        .iter()
+        .filter(|f| f.end.is_none())
+        .map(|f| {
+            let state = f
+                .look
+                .as_ref()
+                .and_then(|l| l.state.clone())
+                .unwrap_or_else(|| "not finished".to_string());
+            format!("service {:?}: still {state}", f.name())
+        })
+        .collect();
+    let error = if let Some(e) = call_error {
+        Some(e)
+    } else if !failed.is_empty() {
+        Some(Error::failed(failed.join("; ")))
+    } else if !late.is_empty() {
+        Some(Error::timeout(format!(
+            "{} after {} (--timeout)",
+            late.join("; "),
+            show_duration(plan.timeout)
+        )))
+    } else {
+        None
+    };
+    Waited {
+        reports,
+        error,
+        several: plan.several,
+        polls,
+    }
+}
+
+/// One round: DescribeServices for every cluster's unfinished services,
+/// DescribeServiceDeployments for those followed that way, each judged.
+async fn poll(
+    client: &Client,
+    plan: &Plan,
+    follows: &mut [Follow<'_>],
+    now: Duration,
+    say: &dyn Fn(&str),
+) -> Result<()> {
+    let mut clusters: Vec<&str> = Vec::new();
+    for f in follows.iter().filter(|f| f.end.is_none()) {
+        if !clusters.contains(&f.target.cluster.as_str()) {
+            clusters.push(&f.target.cluster);
+        }
+    }
+    let mut answers: Vec<(String, Value)> = Vec::new();
+    for cluster in clusters {
+        let names: Vec<String> = follows
+            .iter()
+            .filter(|f| f.end.is_none() && f.target.cluster == cluster)
+            .map(|f| f.target.service.clone())
+            .collect();
+        let answer = api::describe_services(client, cluster, &names).await?;
+        answers.push((cluster.to_string(), answer));
+    }
+
+    // First sight: which source, which deployment.
+    for f in follows.iter_mut().filter(|f| f.end.is_none()) {
+        let Some(service) = find(&answers, f.target) else {
+            continue;
+        };
+        f.service_arn = service["serviceArn"].as_str().map(str::to_string);
+        if f.source.is_none() {
+            let current = service["currentServiceDeployment"].as_str();
+            let by_sd = match f.deployment.as_deref() {
+                Some(d) => config::is_service_deployment(d),
+                None => current.is_some(),
+            };
+            let primary = service["deployments"]
+                .as_array()
+                .and_then(|ds| ds.iter().find(|d| d["status"] == "PRIMARY").cloned());
+            if f.deployment.is_none() {
+                f.deployment = if by_sd {
+                    current.map(str::to_string)
+                } else {
+                    primary
+                        .as_ref()
+                        .and_then(|p| p["id"].as_str())
+                        .map(str::to_string)
+                };
+            }
+            if f.started_by.is_none() {
+                f.started_by = primary
+                    .as_ref()
+                    .and_then(|p| p["id"].as_str())
+                    .map(str::to_string);
+            }
+            f.task_definition = primary
+                .as_ref()
+                .and_then(|p| p["taskDefinition"].as_str())
+                .map(str::to_string);
+            if !by_sd {
+                let followed = service["deployments"].as_array().and_then(|ds| {
+                    ds.iter()
+                        .find(|d| Some(d["id"].as_str().unwrap_or("")) == f.deployment.as_deref())
+                });
+                f.since = followed.and_then(|d| d["createdAt"].as_f64());
+            }
+            f.source = Some(if by_sd {
+                Source::ServiceDeployment
+            } else {
+                Source::RolloutState
+            });
+        }
+    }
+
+    let arns: Vec<String> = follows
+        .iter()
+        .filter(|f| f.end.is_none() && f.source == Some(Source::ServiceDeployment))
+        .filter_map(|f| f.deployment.clone())
+        .collect();
+    let mut deployments: Vec<Value> = Vec::new();
+    let mut missing: Vec<Value> = Vec::new();
+    for chunk in arns.chunks(20) {
+        let capture = deploykit::aws::CaptureBody::default();
+        client
+            .describe_service_deployments()
+            .set_service_deployment_arns(Some(chunk.to_vec()))
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                api::call_error(
+                    "DescribeServiceDeployments",
+                    "describing service deployments",
+                    e,
+                )
+            })?;
+        let answer = capture.json("DescribeServiceDeployments")?;
+        deployments.extend(
+            answer["serviceDeployments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        missing.extend(answer["failures"].as_array().cloned().unwrap_or_default());
+    }
+
+    for f in follows.iter_mut().filter(|f| f.end.is_none()) {
+        let rules = judge::Rules {
+            until: plan.until,
+            max_failed_tasks: plan.max_failed_tasks,
+            rollback: f.target.rollback.as_deref(),
+        };
+        let service = find(&answers, f.target);
+        let look = match (service, f.source) {
+            (None, _) | (_, None) => {
+                let reason = answers
+                    .iter()
+                    .filter(|(c, _)| c == &f.target.cluster)
+                    .flat_map(|(_, a)| a["failures"].as_array().cloned().unwrap_or_default())
+                    .find(|x| x["arn"].as_str().is_some_and(|a| name_of(a) == f.name()))
+                    .and_then(|x| x["reason"].as_str().map(str::to_string));
+                judge::gone(None, reason.as_deref()).unwrap_or_else(unreachable_look)
+            }
+            (Some(service), Some(Source::RolloutState)) => {
+                f.events(service, say);
+                match f.deployment.clone() {
+                    Some(id) => judge::by_rollout_state(service, &id, rules),
+                    None => judge::gone(Some(service), None).unwrap_or_else(|| {
+                        let reason = "the service has no PRIMARY deployment to follow".to_string();
+                        let mut l = judge::by_rollout_state(service, "", rules);
+                        l.verdict = Verdict::Failed(reason);
+                        l
+                    }),
+                }
+            }
+            (Some(service), Some(Source::ServiceDeployment)) => {
+                let arn = f.deployment.clone().unwrap_or_default();
+                let sd = deployments
+                    .iter()
+                    .find(|d| d["serviceDeploymentArn"].as_str() == Some(arn.as_str()));
+                match sd {
+                    Some(sd) => {
+                        if f.since.is_none() {
+                            f.since = sd["createdAt"].as_f64();
+                        }
+                        f.events(service, say);
+                        judge::by_service_deployment(service, sd, rules)
+                    }
+                    None => {
+                        f.events(service, say);
+                        let why = missing
+                            .iter()
+                            .find(|x| x["arn"].as_str() == Some(arn.as_str()))
+                            .and_then(|x| x["reason"].as_str())
+                            .unwrap_or("MISSING");
+                        let mut l = judge::gone(None, None).unwrap_or_else(unreachable_look);
+                        let reason = format!("service deployment {arn} not found ({why})");
+                        l.reason = Some(reason.clone());
+                        l.verdict = Verdict::Failed(reason);
+                        l
+                    }
+                }
+            }
+        };
+        if let Some(counts) = &look.counts {
+            f.say_once(say, "counts", counts);
+        }
+        if let Some(stage) = &look.lifecycle_stage {
+            f.say_once(say, "stage", &format!("stage {stage}"));
+        }
+        if let Some(traffic) = &look.traffic {
+            f.say_once(say, "traffic", traffic);
+        }
+        if let Some(hook) = &look.paused {
+            let line = format!(
+                "paused at {}: hook {} awaits action until {}, then {}; resume: aws ecs continue-service-deployment --service-deployment-arn {} --hook-id {}",
+                look.lifecycle_stage.as_deref().unwrap_or("?"),
+                hook["hookId"].as_str().unwrap_or("?"),
+                hook["expiresAt"]
+                    .as_f64()
+                    .map(iso8601)
+                    .unwrap_or_else(|| "?".into()),
+                hook["timeoutAction"].as_str().unwrap_or("?"),
+                f.deployment.as_deref().unwrap_or("?"),
+                hook["hookId"].as_str().unwrap_or("?"),
+            );
+            f.say_once(say, "pause", &line);
+        }
+        match &look.verdict {
+            Verdict::Waiting => {}
+            Verdict::Done(status) => {
+                f.end = Some((status, now));
+                f.say_once(say, "end", &format!("{status} after {}s", now.as_secs()));
+            }
+            Verdict::Failed(why) => {
+                f.end = Some(("failed", now));
+                f.say_once(say, "end", &format!("failed: {why}"));
+            }
+        }
+        f.look = Some(look);
+    }
+    Ok(())
+}
+
+fn unreachable_look() -> Look {
+    judge::gone(None, None).expect("a missing service is always gone")
+}
+
+/// The service object of `target` in DescribeServices' answers.
+fn find<'v>(answers: &'v [(String, Value)], target: &Target) -> Option<&'v Value> {
+    answers
+        .iter()
+        .filter(|(c, _)| c == &target.cluster)
+        .flat_map(|(_, a)| a["services"].as_array().into_iter().flatten())
+        .find(|s| {
+            s["serviceArn"].as_str() == Some(target.service.as_str())
+                || s["serviceName"].as_str() == Some(name_of(&target.service))
+        })
+}
+
+/// Epoch seconds as `2026-11-25T13:05:05Z`.
+pub fn iso8601(secs: f64) -> String {
+    let secs = secs.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_times_in_utc() {
+        assert_eq!(iso8601(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_764_075_905.5), "2025-11-25T13:05:05Z");
+    }
+}

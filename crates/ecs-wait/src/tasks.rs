@@ -1,0 +1,120 @@
+//! The stopped tasks of a failed deployment, and why each stopped: ListTasks
+//! (`desiredStatus=STOPPED`) and DescribeTasks, kept to the deployment's
+//! own tasks (started by its `ecs-svc/...` id, or running its task
+//! definition), with each container's exit code and reason.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::DesiredStatus;
+use deploykit::Result;
+use deploykit::aws::CaptureBody;
+use deploykit::ecs::api::{call_error, name_of};
+use serde_json::{Value, json};
+
+/// At most this many tasks are reported: one screen.
+pub const MAX_REPORTED: usize = 10;
+
+/// The stopped tasks of the deployment (newest first), as the `wait`
+/// object's `stoppedTasks` holds them.
+pub async fn stopped(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    started_by: Option<&str>,
+    task_definition: Option<&str>,
+) -> Result<Vec<Value>> {
+    let listed = client
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(name_of(service))
+        .desired_status(DesiredStatus::Stopped)
+        .max_results(100)
+        .send()
+        .await
+        .map_err(|e| {
+            call_error(
+                "ListTasks",
+                format!("listing stopped tasks of service {:?}", name_of(service)),
+                e,
+            )
+        })?;
+    let arns = listed.task_arns().to_vec();
+    if arns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let capture = CaptureBody::default();
+    client
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(arns))
+        .customize()
+        .interceptor(capture.clone())
+        .send()
+        .await
+        .map_err(|e| call_error("DescribeTasks", "describing the stopped tasks", e))?;
+    let answer = capture.json("DescribeTasks")?;
+    let mut tasks: Vec<&Value> = answer["tasks"]
+        .as_array()
+        .map(|t| t.iter().collect())
+        .unwrap_or_default();
+    tasks.retain(|t| match (started_by, task_definition) {
+        (Some(id), _) => t["startedBy"].as_str() == Some(id),
+        (None, Some(td)) => t["taskDefinitionArn"].as_str() == Some(td),
+        (None, None) => true,
+    });
+    tasks.sort_by(|a, b| {
+        b["stoppedAt"]
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&a["stoppedAt"].as_f64().unwrap_or(0.0))
+    });
+    Ok(tasks.into_iter().take(MAX_REPORTED).map(summary).collect())
+}
+
+/// A task as `stoppedTasks` holds it.
+fn summary(task: &Value) -> Value {
+    let containers: Vec<Value> = task["containers"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| json!({"name": c["name"], "exitCode": c["exitCode"], "reason": c["reason"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "taskArn": task["taskArn"],
+        "taskDefinitionArn": task["taskDefinitionArn"],
+        "stoppedReason": task["stoppedReason"],
+        "stopCode": task["stopCode"],
+        "stoppedAt": task["stoppedAt"],
+        "containers": containers,
+    })
+}
+
+/// The lines stderr shows for one stopped task.
+pub fn lines(task: &Value) -> Vec<String> {
+    let id = task["taskArn"].as_str().map_or("?", name_of);
+    let td = task["taskDefinitionArn"].as_str().map_or("?", name_of);
+    let mut out = vec![format!(
+        "stopped task {id} ({td}): {}{}",
+        task["stoppedReason"].as_str().unwrap_or("no reason given"),
+        task["stopCode"]
+            .as_str()
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default()
+    )];
+    for c in task["containers"].as_array().into_iter().flatten() {
+        let exit = match c["exitCode"].as_i64() {
+            Some(code) => format!("exit {code}"),
+            None => "no exit code".to_string(),
+        };
+        let reason = c["reason"]
+            .as_str()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        out.push(format!(
+            "  container {}: {exit}{reason}",
+            c["name"].as_str().unwrap_or("?")
+        ));
+    }
+    out
+}

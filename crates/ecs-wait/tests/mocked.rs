@@ -1,0 +1,694 @@
+//! The rollouts moto cannot produce, scripted with aws-smithy-mocks as
+//! timelines on a fake clock: `ecs_wait::wait` runs its real poll schedule,
+//! instantly, against a client that answers what ECS would at each second.
+//!
+//! aws-sdk-ecs is built once: `test-util` is on ecs-wait's normal
+//! dependency, as on ecs-deploy's.
+
+mod common;
+
+use aws_sdk_ecs::Client;
+use aws_smithy_mocks::mock;
+use common::*;
+use ecs_wait::Until;
+use serde_json::{Value, json};
+
+fn sd_service() -> Value {
+    let mut s = service(
+        "web",
+        json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]),
+    );
+    s["currentServiceDeployment"] = json!(SD);
+    s
+}
+
+fn code(w: &ecs_wait::Waited) -> u8 {
+    w.error.as_ref().map_or(0, |e| e.exit().code())
+}
+
+#[tokio::test]
+async fn service_deployment_pending_then_in_progress_then_successful() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(&clock, vec![(0, sd_service())]);
+    let mut done = service_deployment("SUCCESSFUL");
+    done["targetServiceRevision"]["runningTaskCount"] = json!(2);
+    done["targetServiceRevision"]["pendingTaskCount"] = json!(0);
+    let sds = deployment_timeline(
+        &clock,
+        vec![
+            (0, service_deployment("PENDING")),
+            (4, service_deployment("IN_PROGRESS")),
+            (10, done),
+        ],
+    );
+    let client = client(&[&describe, &sds]);
+    let plan = plan(vec![target("web", Some(SD))], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0, "{:?}", w.error);
+    let r = &w.reports[0];
+    assert_eq!(r["status"], "deployed");
+    assert_eq!(r["source"], "serviceDeployment");
+    assert_eq!(r["state"], "SUCCESSFUL");
+    assert_eq!(r["deployment"], SD);
+    assert_eq!(r["servingRevision"], REV_2);
+    assert_eq!(
+        r["elapsedSeconds"], 10,
+        "noticed at the first poll after it"
+    );
+    assert!(
+        lines.contains(&"web: desired 2, running 2, pending 0, failed 0".to_string()),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn service_deployment_rolled_back_by_the_circuit_breaker_fails_saying_why() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(&clock, vec![(0, sd_service())]);
+    let mut rolling = service_deployment("ROLLBACK_IN_PROGRESS");
+    rolling["deploymentCircuitBreaker"] =
+        json!({"status": "TRIGGERED", "failureCount": 3, "threshold": 3});
+    rolling["rollback"] = json!({"reason": "Circuit Breaker: rollback initiated", "startedAt": T0 + 30.0, "serviceRevisionArn": REV_1});
+    rolling["statusReason"] = json!("tasks failed to start");
+    let mut back = rolling.clone();
+    back["status"] = json!("ROLLBACK_SUCCESSFUL");
+    let sds = deployment_timeline(
+        &clock,
+        vec![
+            (0, service_deployment("IN_PROGRESS")),
+            (20, rolling),
+            (50, back),
+        ],
+    );
+    let (list, tasks) = stopped_tasks(vec![]);
+    let client = client(&[&describe, &sds, &list, &tasks]);
+    let plan = plan(vec![target("web", Some(SD))], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    let r = &w.reports[0];
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["state"], "ROLLBACK_SUCCESSFUL");
+    assert_eq!(r["circuitBreaker"]["failureCount"], 3);
+    assert_eq!(r["servingRevision"], REV_1, "the revision now serving");
+    let message = w.error.as_ref().unwrap().message().to_string();
+    for part in [
+        "service \"web\": service deployment ROLLBACK_SUCCESSFUL",
+        "tasks failed to start; rollback: Circuit Breaker: rollback initiated",
+        "circuit breaker: 3 of 3 tasks failed",
+        "now serving service revision 1",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_blue_green_rollout_through_bake_time_says_each_stage_once() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(&clock, vec![(0, sd_service())]);
+    let stage = |status: &str, stage: &str, weight: f64| {
+        let mut sd = service_deployment(status);
+        sd["lifecycleStage"] = json!(stage);
+        sd["targetServiceRevision"]["requestedProductionTrafficWeight"] = json!(weight);
+        sd
+    };
+    let sds = deployment_timeline(
+        &clock,
+        vec![
+            (0, stage("IN_PROGRESS", "SCALE_UP", 0.0)),
+            (6, stage("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 100.0)),
+            (10, stage("IN_PROGRESS", "BAKE_TIME", 100.0)),
+            (60, stage("SUCCESSFUL", "CLEAN_UP", 100.0)),
+        ],
+    );
+    let client = client(&[&describe, &sds]);
+    let plan = plan(vec![target("web", Some(SD))], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0);
+    assert_eq!(w.reports[0]["lifecycleStage"], "CLEAN_UP");
+    let said = |l: &str| lines.iter().filter(|x| x.as_str() == l).count();
+    assert_eq!(said("web: stage BAKE_TIME"), 1, "{lines:?}");
+    assert_eq!(said("web: target 100%"), 1, "{lines:?}");
+    assert_eq!(said("web: target 0%"), 1, "{lines:?}");
+}
+
+fn paused() -> Value {
+    let mut sd = service_deployment("IN_PROGRESS");
+    sd["lifecycleStage"] = json!("POST_TEST_TRAFFIC_SHIFT");
+    sd["lifecycleHookDetails"] = json!([{"hookId": "hook-1", "targetType": "PAUSE",
+        "status": "AWAITING_ACTION", "expiresAt": T0 + 3600.0, "timeoutAction": "ROLLBACK"}]);
+    sd
+}
+
+#[tokio::test]
+async fn a_pause_hook_is_said_at_once_and_waited_past() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(&clock, vec![(0, sd_service())]);
+    let sds = deployment_timeline(
+        &clock,
+        vec![(0, paused()), (40, service_deployment("SUCCESSFUL"))],
+    );
+    let client = client(&[&describe, &sds]);
+    let plan = plan(vec![target("web", Some(SD))], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(w.reports[0]["status"], "deployed");
+    let pause: Vec<&String> = lines.iter().filter(|l| l.contains("paused at")).collect();
+    assert_eq!(pause.len(), 1, "said once: {lines:?}");
+    assert!(
+        pause[0].contains(
+            "paused at POST_TEST_TRAFFIC_SHIFT: hook hook-1 awaits action until 2025-11-24T17:00:00Z, then ROLLBACK; resume: aws ecs continue-service-deployment --service-deployment-arn"
+        ) && pause[0].ends_with("--hook-id hook-1"),
+        "{pause:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_pause_hook_ends_the_wait_with_until_paused() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(&clock, vec![(0, sd_service())]);
+    let sds = deployment_timeline(
+        &clock,
+        vec![(0, service_deployment("IN_PROGRESS")), (8, paused())],
+    );
+    let client = client(&[&describe, &sds]);
+    let plan = plan(vec![target("web", Some(SD))], Until::Paused, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0);
+    assert_eq!(w.reports[0]["status"], "paused");
+    assert_eq!(w.reports[0]["elapsedSeconds"], 8);
+}
+
+#[tokio::test]
+async fn rollback_asked_for_ends_with_success_when_rolled_back() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(&clock, vec![(0, sd_service())]);
+    let sds = deployment_timeline(
+        &clock,
+        vec![
+            (0, service_deployment("ROLLBACK_IN_PROGRESS")),
+            (12, service_deployment("ROLLBACK_SUCCESSFUL")),
+        ],
+    );
+    let client = client(&[&describe, &sds]);
+    let mut t = target("web", Some(SD));
+    t.rollback = Some("stopServiceDeployment".to_string());
+    let plan = plan(vec![t], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0, "{:?}", w.error);
+    assert_eq!(w.reports[0]["state"], "ROLLBACK_SUCCESSFUL");
+}
+
+#[tokio::test]
+async fn fallback_in_progress_then_completed() {
+    let clock = FakeClock::default();
+    let mut later = service(
+        "web",
+        json!([deployment("ecs-svc/2", "PRIMARY", Some("COMPLETED"), 2)]),
+    );
+    later["events"] = json!([
+        {"id": "e3", "createdAt": T0 + 20.0, "message": "(service web) has reached a steady state."},
+        {"id": "e2", "createdAt": T0 + 5.0, "message": "(service web) has started 1 tasks: (task 1)."},
+        {"id": "e1", "createdAt": T0 - 500.0, "message": "(service web) an event of an older rollout"}]);
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]),
+                ),
+            ),
+            (20, later),
+        ],
+    );
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0);
+    let r = &w.reports[0];
+    assert_eq!(r["source"], "rolloutState");
+    assert_eq!(r["deployment"], "ecs-svc/2");
+    assert_eq!(r["state"], "COMPLETED");
+    assert_eq!(r["elapsedSeconds"], 20);
+    assert_eq!(
+        r["events"].as_array().unwrap().len(),
+        2,
+        "this rollout's only"
+    );
+    let started = lines
+        .iter()
+        .position(|l| l.ends_with("has started 1 tasks: (task 1)."))
+        .expect("event said");
+    let steady = lines
+        .iter()
+        .position(|l| l.ends_with("has reached a steady state."))
+        .expect("event said");
+    assert!(started < steady, "oldest first: {lines:?}");
+    assert!(
+        lines[started].starts_with("web: 2025-11-24T16:00:05Z "),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn fallback_failed_rollout_fails_with_its_reason() {
+    let clock = FakeClock::default();
+    let mut failed = deployment("ecs-svc/2", "PRIMARY", Some("FAILED"), 0);
+    failed["rolloutStateReason"] = json!("ECS deployment circuit breaker: tasks failed to start.");
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+                ),
+            ),
+            (14, service("web", json!([failed]))),
+        ],
+    );
+    let (list, tasks) = stopped_tasks(vec![]);
+    let client = client(&[&describe, &list, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    assert_eq!(w.reports[0]["state"], "FAILED");
+    let message = w.error.unwrap().message().to_string();
+    assert!(
+        message.contains(
+            "deployment ecs-svc/2 FAILED: ECS deployment circuit breaker: tasks failed to start."
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn fallback_deployment_vanished_is_a_rollback() {
+    let clock = FakeClock::default();
+    let mut old = deployment("ecs-svc/3", "PRIMARY", Some("IN_PROGRESS"), 1);
+    old["taskDefinition"] = json!(TD_1);
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+                ),
+            ),
+            (30, service("web", json!([old]))),
+        ],
+    );
+    let (list, tasks) = stopped_tasks(vec![]);
+    let client = client(&[&describe, &list, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    assert_eq!(w.reports[0]["servingRevision"], TD_1);
+    let message = w.error.unwrap().message().to_string();
+    assert!(
+        message.contains("deployment ecs-svc/2 is gone and ecs-svc/3 is PRIMARY, running web:1: ECS rolled the service back"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn stable_by_the_classic_rule_without_rollout_state() {
+    let clock = FakeClock::default();
+    let new = deployment("ecs-svc/2", "PRIMARY", None, 2);
+    let old = deployment("ecs-svc/1", "ACTIVE", None, 1);
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (0, service("web", json!([new.clone(), old]))),
+            (16, service("web", json!([new]))),
+        ],
+    );
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Stable, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0);
+    assert_eq!(w.reports[0]["status"], "stable");
+    assert_eq!(w.reports[0]["elapsedSeconds"], 16);
+}
+
+#[tokio::test]
+async fn a_draining_service_fails() {
+    let clock = FakeClock::default();
+    let mut draining = service(
+        "web",
+        json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+    );
+    draining["status"] = json!("DRAINING");
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+                ),
+            ),
+            (6, draining),
+        ],
+    );
+    let (list, tasks) = stopped_tasks(vec![]);
+    let client = client(&[&describe, &list, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    assert_eq!(w.reports[0]["state"], "DRAINING");
+    assert!(
+        w.error
+            .unwrap()
+            .message()
+            .contains("the service is DRAINING"),
+        "DRAINING said"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_service_fails_with_ecs_reason() {
+    let clock = FakeClock::default();
+    let describe = mock!(Client::describe_services).then_http_response(|| {
+        response(
+            200,
+            &json!({"services": [], "failures": [{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web", "reason": "MISSING"}]}),
+        )
+    });
+    let (list, tasks) = stopped_tasks(vec![]);
+    let client = client(&[&describe, &list, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    assert_eq!(w.reports[0]["status"], "failed");
+    assert_eq!(describe.num_calls(), 1, "no second poll");
+    assert_eq!(list.num_calls(), 0, "no tasks of a missing service to list");
+    assert!(
+        w.error
+            .unwrap()
+            .message()
+            .contains("service \"web\": the service is missing (MISSING)")
+    );
+}
+
+#[tokio::test]
+async fn throttling_mid_wait_is_retried_and_the_wait_goes_on() {
+    let clock = FakeClock::default();
+    let calls = Counter::default();
+    let c = clock.clone();
+    let describe = mock!(Client::describe_services).then_http_response(move || {
+        if calls.next() == 2 {
+            return response(
+                400,
+                &json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+            );
+        }
+        let state = if c.secs() >= 6 { "COMPLETED" } else { "IN_PROGRESS" };
+        response(
+            200,
+            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some(state), 2)]))], "failures": []}),
+        )
+    });
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0, "{:?}", w.error);
+    assert_eq!(w.polls.len(), 4, "polls at 0, 2, 4, 6");
+    assert_eq!(describe.num_calls(), 5, "one call retried");
+}
+
+#[tokio::test]
+async fn stopped_tasks_are_reported_with_exit_codes_and_reasons() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+                ),
+            ),
+            (
+                4,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("FAILED"), 0)]),
+                ),
+            ),
+        ],
+    );
+    let task = |id: &str, started_by: &str, stopped_at: f64| {
+        json!({"taskArn": format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}"),
+            "taskDefinitionArn": TD_2, "startedBy": started_by, "lastStatus": "STOPPED",
+            "stoppedAt": stopped_at,
+            "stoppedReason": "Essential container in task exited", "stopCode": "EssentialContainerExited",
+            "containers": [
+                {"name": "web", "exitCode": 137, "reason": "OutOfMemoryError: Container killed due to memory usage"},
+                {"name": "sidecar", "reason": "CannotPullContainerError: pull image manifest has been retried 5 time(s)"}]})
+    };
+    let (list, tasks) = stopped_tasks(vec![
+        task("t1", "ecs-svc/2", T0 + 10.0),
+        task("t0", "ecs-svc/1", T0 + 20.0),
+    ]);
+    let client = client(&[&describe, &list, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    let stopped = w.reports[0]["stoppedTasks"].as_array().unwrap();
+    assert_eq!(stopped.len(), 1, "only the deployment's own: {stopped:?}");
+    assert_eq!(stopped[0]["stopCode"], "EssentialContainerExited");
+    assert_eq!(stopped[0]["containers"][0]["exitCode"], 137);
+    assert_eq!(
+        stopped[0]["containers"][1]["reason"],
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+    );
+    for line in [
+        "web: stopped task t1 (web:2): Essential container in task exited [EssentialContainerExited]",
+        "web:   container web: exit 137: OutOfMemoryError: Container killed due to memory usage",
+        "web:   container sidecar: no exit code: CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+    ] {
+        assert!(
+            lines.contains(&line.to_string()),
+            "{line:?} not in {lines:#?}"
+        );
+    }
+    assert!(!lines.iter().any(|l| l.contains("t0")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn several_services_one_failing_each_reported() {
+    let clock = FakeClock::default();
+    let describe = services_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                json!([
+                    service(
+                        "web",
+                        json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)])
+                    ),
+                    service(
+                        "worker",
+                        json!([deployment("ecs-svc/7", "PRIMARY", Some("IN_PROGRESS"), 1)])
+                    )
+                ]),
+            ),
+            (
+                10,
+                json!([
+                    service(
+                        "web",
+                        json!([deployment("ecs-svc/2", "PRIMARY", Some("COMPLETED"), 2)])
+                    ),
+                    service(
+                        "worker",
+                        json!([deployment("ecs-svc/7", "PRIMARY", Some("FAILED"), 0)])
+                    )
+                ]),
+            ),
+        ],
+    );
+    let (list, tasks) = stopped_tasks(vec![]);
+    let client = client(&[&describe, &list, &tasks]);
+    let plan = plan(
+        vec![target("web", None), target("worker", None)],
+        Until::Deployed,
+        "5m",
+    );
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert!(w.several);
+    assert_eq!(code(&w), 1);
+    let statuses: Vec<&str> = w
+        .reports
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["deployed", "failed"]);
+    let message = w.error.unwrap().message().to_string();
+    assert!(message.starts_with("service \"worker\": "), "{message}");
+    assert!(!message.contains("\"web\""), "{message}");
+}
+
+#[tokio::test]
+async fn max_failed_tasks_fails_before_ecs_gives_up() {
+    let clock = FakeClock::default();
+    let mut failing = deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0);
+    failing["failedTasks"] = json!(2);
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+                ),
+            ),
+            (8, service("web", json!([failing]))),
+        ],
+    );
+    let (list, tasks) = stopped_tasks(vec![]);
+    let client = client(&[&describe, &list, &tasks]);
+    let mut plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    plan.max_failed_tasks = Some(2);
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    assert_eq!(w.reports[0]["elapsedSeconds"], 8);
+}
+
+/// IN_PROGRESS forever: the count of DescribeServices calls in each
+/// simulated minute, and the time-out with its report.
+#[tokio::test]
+async fn polls_per_simulated_minute_and_the_time_out() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(
+        &clock,
+        vec![(
+            0,
+            service(
+                "web",
+                json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]),
+            ),
+        )],
+    );
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 3);
+    assert_eq!(w.reports[0]["status"], "timeout");
+    assert_eq!(w.reports[0]["state"], "IN_PROGRESS");
+    assert_eq!(w.reports[0]["elapsedSeconds"], 300);
+    assert_eq!(describe.num_calls(), w.polls.len(), "one call a poll");
+    let per_minute: Vec<usize> = (0..5)
+        .map(|m| w.polls.iter().filter(|t| t.as_secs() / 60 == m).count())
+        .collect();
+    assert_eq!(per_minute, [18, 6, 6, 6, 6]);
+    assert_eq!(
+        w.polls.last().unwrap().as_secs(),
+        300,
+        "a last look at the deadline"
+    );
+    let message = w.error.unwrap().message().to_string();
+    assert_eq!(
+        message,
+        "service \"web\": still IN_PROGRESS after 5m (--timeout)"
+    );
+}
+
+/// COMPLETED appears between two polls: the wait returns at the next one.
+#[tokio::test]
+async fn completion_is_noticed_within_one_poll() {
+    for (appears, noticed) in [(7, 8), (31, 40), (95, 100)] {
+        let clock = FakeClock::default();
+        let describe = service_timeline(
+            &clock,
+            vec![
+                (
+                    0,
+                    service(
+                        "web",
+                        json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]),
+                    ),
+                ),
+                (
+                    appears,
+                    service(
+                        "web",
+                        json!([deployment("ecs-svc/2", "PRIMARY", Some("COMPLETED"), 2)]),
+                    ),
+                ),
+            ],
+        );
+        let client = client(&[&describe]);
+        let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+        let (w, _) = run(&client, &clock, &plan).await;
+        assert_eq!(
+            w.reports[0]["elapsedSeconds"], noticed,
+            "COMPLETED at {appears}s"
+        );
+        assert_eq!(clock.secs(), noticed, "returned at once");
+    }
+}
+
+/// A --timeout off the poll grid: the last look is at the deadline itself,
+/// not at the next poll after it.
+#[tokio::test]
+async fn the_last_look_is_at_the_deadline_not_after() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(
+        &clock,
+        vec![(
+            0,
+            service(
+                "web",
+                json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]),
+            ),
+        )],
+    );
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "95s");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 3);
+    assert_eq!(w.polls.last().unwrap().as_secs(), 95);
+    assert_eq!(clock.secs(), 95);
+}
+
+/// ECS refuses a poll: the report says failed with ECS's words, not
+/// timeout, and the exit is 1.
+#[tokio::test]
+async fn access_denied_mid_wait_is_a_failure_with_aws_words() {
+    let clock = FakeClock::default();
+    let calls = Counter::default();
+    let describe = mock!(Client::describe_services).then_http_response(move || {
+        if calls.next() >= 1 {
+            return response(
+                400,
+                &json!({"__type": "AccessDeniedException", "message": "User: ci is not authorized to perform: ecs:DescribeServices"}),
+            );
+        }
+        response(
+            200,
+            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]))], "failures": []}),
+        )
+    });
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    assert_eq!(w.reports[0]["status"], "failed");
+    assert!(
+        w.reports[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("(ecs:DescribeServices): AccessDeniedException: User: ci is not authorized"),
+        "{}",
+        w.reports[0]
+    );
+}

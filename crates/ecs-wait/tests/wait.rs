@@ -1,0 +1,200 @@
+//! ecs-wait as users run it: the real binary against moto, stdin in, JSON
+//! out, exit code and stderr checked. moto never rolls out (NOTES): started
+//! with MOTO_ECS_SERVICE_RUNNING=1 (scripts/emulators.sh), a service created
+//! with desiredCount 1 is COMPLETED at once and one with 2 stays
+//! IN_PROGRESS forever; so here the fallback (rolloutState) path runs.
+
+use std::time::Duration;
+
+use deploy_tests::{Tool, moto_ecs, read_json, root, unique};
+use serde_json::{Value, json};
+
+fn wait() -> Tool {
+    deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-wait")).aws()
+}
+
+/// A cluster of its own with service `web` wanting `desired` tasks:
+/// (cluster, the service as CreateService answered).
+fn service(desired: u32) -> (String, Value) {
+    let cluster = unique("wait");
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!(unique("wait-web"));
+    let arn =
+        moto_ecs("RegisterTaskDefinition", &td)["taskDefinition"]["taskDefinitionArn"].clone();
+    let created = moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": arn, "desiredCount": desired}),
+    );
+    (cluster, created["service"].clone())
+}
+
+#[test]
+fn a_service_on_stdin_that_reached_its_count_is_deployed() {
+    let (_, svc) = service(1);
+    let out = wait()
+        .stdin_json(&json!({"image": {"uri": "x"}, "service": svc}))
+        .run();
+    let doc = out.success();
+    let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["image", "service", "wait"],
+        "keys pass through, in order"
+    );
+    let w = &doc["wait"];
+    let shape: Vec<&String> = w.as_object().unwrap().keys().collect();
+    assert_eq!(
+        shape,
+        [
+            "status",
+            "service",
+            "deployment",
+            "source",
+            "state",
+            "reason",
+            "lifecycleStage",
+            "circuitBreaker",
+            "alarms",
+            "servingRevision",
+            "elapsedSeconds",
+            "events",
+            "stoppedTasks"
+        ],
+        "the wait object's shape (DESIGN.md), every key present"
+    );
+    assert_eq!(w["status"], "deployed");
+    assert_eq!(w["source"], "rolloutState");
+    assert_eq!(w["state"], "COMPLETED");
+    assert_eq!(w["deployment"], svc["deployments"][0]["id"]);
+    assert_eq!(w["service"], svc["serviceArn"]);
+    assert!(
+        out.stderr.contains("web: deployed after 0s"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_aws_cli_update_service_piped_in_is_followed_to_its_end() {
+    let (cluster, _) = service(1);
+    let script = format!(
+        "set -o pipefail; aws ecs update-service --cluster {cluster} --service web --force-new-deployment | {}",
+        env!("CARGO_BIN_EXE_ecs-wait")
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
+    let doc = out.success();
+    assert_eq!(doc["wait"]["status"], "deployed");
+    assert_eq!(
+        doc["wait"]["deployment"], doc["service"]["deployments"][0]["id"],
+        "the deployment update-service started"
+    );
+}
+
+#[test]
+fn a_rollout_in_progress_forever_times_out_with_exit_3_and_the_report() {
+    let (cluster, _) = service(2);
+    let out = wait()
+        .args(["--cluster", &cluster, "--service", "web", "--timeout", "3s"])
+        .timeout(Duration::from_secs(30))
+        .run();
+    let doc = out.failure_report(3);
+    let w = &doc["wait"];
+    assert_eq!(w["status"], "timeout");
+    assert_eq!(w["state"], "IN_PROGRESS");
+    assert_eq!(w["elapsedSeconds"], 3);
+    assert_eq!(doc["error"]["exitCode"], 3);
+    assert_eq!(
+        doc["error"]["message"],
+        "service \"web\": still IN_PROGRESS after 3s (--timeout)"
+    );
+    assert!(
+        out.stderr
+            .contains("web: desired 2, running 1, pending 1, failed 0"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_missing_service_is_exit_1_with_the_report() {
+    let (cluster, _) = service(1);
+    let out = wait()
+        .args(["--cluster", &cluster, "--service", "nosuch"])
+        .run();
+    let doc = out.failure_report(1);
+    assert_eq!(doc["wait"]["status"], "failed");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("service \"nosuch\": the service is missing (MISSING)"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn several_services_are_reported_as_waits() {
+    let (cluster, _) = service(1);
+    let td = read_json(root().join("examples/task-definition.json"));
+    let mut td2 = td.clone();
+    td2["family"] = json!(unique("wait-worker"));
+    let arn =
+        moto_ecs("RegisterTaskDefinition", &td2)["taskDefinition"]["taskDefinitionArn"].clone();
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "worker", "taskDefinition": arn, "desiredCount": 1}),
+    );
+    let out = wait()
+        .args([
+            "--cluster",
+            &cluster,
+            "--service",
+            "web",
+            "--service",
+            "worker",
+        ])
+        .run();
+    let doc = out.success();
+    let names: Vec<&str> = doc["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["service"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(names, ["web", "worker"]);
+    assert!(doc.get("wait").is_none());
+}
+
+#[test]
+fn a_bad_timeout_is_exit_2_and_not_repeated() {
+    let out = wait()
+        .args(["--service", "web", "--timeout", "s3cr3t"])
+        .run();
+    let stderr = out.failure(2);
+    assert!(
+        stderr.starts_with("ecs-wait: --timeout: expected a duration"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+}
+
+#[test]
+fn nothing_to_wait_for_is_exit_2() {
+    let out = wait().stdin_json(&json!({"image": {}})).run();
+    let stderr = out.failure(2);
+    assert!(stderr.contains("nothing to wait for"), "{stderr}");
+}
+
+#[test]
+fn a_service_key_that_is_no_object_is_exit_2() {
+    let out = wait().stdin_json(&json!({"service": "web"})).run();
+    let stderr = out.failure(2);
+    assert!(stderr.contains("\"service\" is a string"), "{stderr}");
+}
+
+#[test]
+fn an_interval_faster_than_twenty_a_minute_is_exit_2() {
+    let out = wait().args(["--service", "web", "--interval", "1s"]).run();
+    assert!(out.failure(2).contains("--interval: 3s at least"));
+}

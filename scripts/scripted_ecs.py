@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""An ECS endpoint that plays a rollout as a timeline, for what moto never
+does (a rollout in progress, a circuit-breaker rollback, stopped tasks with
+exit codes), through real pipes:
+
+    scripts/scripted_ecs.py SCENARIO.json [PORT]
+
+serves ECS's JSON 1.1 protocol on 127.0.0.1 (PORT, or a free one), prints
+the port on stdout, and logs one line per request on stderr (`Action t=SECONDS`).
+Point a tool at it with AWS_ENDPOINT_URL=http://127.0.0.1:PORT (any
+credentials and region).
+
+A scenario is a JSON object:
+
+    {"timeline": [{"at": 0, "services": [...], "serviceDeployments": [...]},
+                  {"at": 6, "services": [...], ...}],
+     "tasks": [...]}
+
+Time starts at the first request. DescribeServices and UpdateService answer
+with the services of the last step whose `at` has passed (UpdateService: the
+one named), DescribeServiceDeployments with its service deployments (an
+unknown ARN in `failures`, MISSING), ListTasks and DescribeTasks with
+`tasks` (ListTasks filtered by desiredStatus). Any other action is a 400
+UnknownOperationException naming it. Scenarios live in scripts/scenarios/.
+"""
+import json
+import http.server
+import sys
+import time
+
+SCENARIO = json.load(open(sys.argv[1]))
+PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+START = None
+
+
+def now():
+    global START
+    if START is None:
+        START = time.monotonic()
+    return time.monotonic() - START
+
+
+def step():
+    t = now()
+    current = SCENARIO["timeline"][0]
+    for s in SCENARIO["timeline"]:
+        if s["at"] <= t:
+            current = s
+    return current
+
+
+def name_of(arn):
+    return arn.rsplit("/", 1)[-1]
+
+
+def describe_services(body):
+    wanted = body.get("services", [])
+    services, failures = [], []
+    for w in wanted:
+        found = [s for s in step().get("services", [])
+                 if w in (s.get("serviceName"), s.get("serviceArn"))
+                 or name_of(w) == s.get("serviceName")]
+        if found:
+            services.append(found[0])
+        else:
+            failures.append({"arn": w, "reason": "MISSING"})
+    return {"services": services, "failures": failures}
+
+
+def update_service(body):
+    answer = describe_services({"services": [body.get("service", "")]})
+    if not answer["services"]:
+        return 400, {"__type": "ServiceNotFoundException", "message": "Service not found."}
+    return 200, {"service": answer["services"][0]}
+
+
+def describe_service_deployments(body):
+    have = {d["serviceDeploymentArn"]: d for d in step().get("serviceDeployments", [])}
+    arns = body.get("serviceDeploymentArns", [])
+    return {"serviceDeployments": [have[a] for a in arns if a in have],
+            "failures": [{"arn": a, "reason": "MISSING"} for a in arns if a not in have]}
+
+
+def list_tasks(body):
+    status = body.get("desiredStatus", "RUNNING")
+    return {"taskArns": [t["taskArn"] for t in SCENARIO.get("tasks", [])
+                         if t.get("desiredStatus", "STOPPED") == status]}
+
+
+def describe_tasks(body):
+    wanted = set(body.get("tasks", []))
+    return {"tasks": [t for t in SCENARIO.get("tasks", []) if t["taskArn"] in wanted],
+            "failures": []}
+
+
+ACTIONS = {
+    "DescribeServices": lambda b: (200, describe_services(b)),
+    "UpdateService": update_service,
+    "DescribeServiceDeployments": lambda b: (200, describe_service_deployments(b)),
+    "ListTasks": lambda b: (200, list_tasks(b)),
+    "DescribeTasks": lambda b: (200, describe_tasks(b)),
+}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+        handler = ACTIONS.get(action)
+        if handler:
+            status, answer = handler(body)
+        else:
+            status, answer = 400, {"__type": "UnknownOperationException",
+                                   "message": f"scripted_ecs.py does not play {action}"}
+        sys.stderr.write(f"{action} t={now():.1f} {status}\n")
+        sys.stderr.flush()
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+print(server.server_address[1], flush=True)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass
