@@ -9,9 +9,8 @@
 #      config of the demo's own) | oci-push (to the local registry standing
 #      behind the ECR name) | taskdef-render --family (the pushed image and
 #      new environment in the registered definition) | ecs-deploy (register
-#      it, update the service);
+#      it, update the service) | ecs-wait (until ECS says the rollout is done);
 #   6. show the service running the new revision; stop what it started.
-# ecs-wait joins the pipe when it exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +52,7 @@ printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY_AUTH" 
 export DOCKER_CONFIG=$PWD/target/demo-docker
 
 git_sha=$(git rev-parse --short HEAD 2>/dev/null || echo demo)
-step "the pipeline: ecr-login | oci-push | taskdef-render | ecs-deploy (the password goes only into $DOCKER_CONFIG/config.json)"
+step "the pipeline: ecr-login | oci-push | taskdef-render | ecs-deploy | ecs-wait (the password goes only into $DOCKER_CONFIG/config.json)"
 set -x
 "$bin/ecr-login" \
   | "$bin/oci-push" --from target/demo-image.tar --repository web --tag "$git_sha" --tag latest \
@@ -61,10 +60,11 @@ set -x
   | "$bin/taskdef-render" --family demo-web --container web \
       --env NODE_ENV=production --env "GIT_SHA=$git_sha" \
       --log-option awslogs-stream-prefix=web-prod \
-  | "$bin/ecs-deploy" --cluster demo --service web
+  | "$bin/ecs-deploy" --cluster demo --service web \
+  | "$bin/ecs-wait" --timeout 2m
 { set +x; } 2>/dev/null
 
-step "done: the image is in the registry under its ECR name, and the service runs the new revision with it"
+step "done: the image is in the registry under its ECR name, and the service runs the new revision with it, its rollout complete"
 aws ecs describe-services --cluster demo --services web \
     --query 'services[0].{service: serviceName, taskDefinition: taskDefinition, desired: desiredCount}' >&2
 aws ecs describe-task-definition --task-definition demo-web \
