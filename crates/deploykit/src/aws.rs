@@ -91,6 +91,16 @@ pub async fn load(args: &AwsArgs) -> Result<SdkConfig> {
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
     }
+    // An endpoint that stops answering fails the call (the SDK tries it
+    // again) instead of hanging the job: the SDK sets no time-out itself.
+    loader = loader.timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .read_timeout(std::time::Duration::from_secs(60))
+            .operation_attempt_timeout(std::time::Duration::from_secs(60))
+            .operation_timeout(std::time::Duration::from_secs(180))
+            .build(),
+    );
     let config = loader.load().await;
     if config.region().is_none() {
         return Err(Error::usage(

@@ -62,9 +62,6 @@ pub async fn wait_after<C: ecs_wait::Clock>(
         (None, Some(e)) => return Err(e),
         (None, None) => return Ok(Outcome::quiet()),
     };
-    let rollback = envelope
-        .get("rollback")
-        .map(|r| r["method"].as_str().unwrap_or("update").to_string());
     let services: Vec<&Value> = match (envelope.get("service"), envelope.get("services")) {
         (Some(one), _) => vec![one],
         (None, Some(Value::Array(list))) => list.iter().collect(),
@@ -74,7 +71,7 @@ pub async fn wait_after<C: ecs_wait::Clock>(
     for (i, service) in services.into_iter().enumerate() {
         match ecs_wait::from_service(service, &format!("services[{i}]"), Some(&config.cluster)) {
             Ok(mut target) => {
-                target.rollback = rollback.clone();
+                target.rollback = ecs_wait::rollback_goal(&envelope, target.deployment.as_deref());
                 targets.push(target);
             }
             Err(e) => return Ok(Outcome::failed(envelope, e)),
@@ -101,6 +98,11 @@ pub async fn deploy(
 ) -> Result<Outcome> {
     if let Source::Rollback(to_revision) = config.source {
         return rollback::run(config, client, region, envelope, to_revision).await;
+    }
+    // An earlier rollback's report is not this deploy's: left in, ecs-wait
+    // would take this rollout for that rollback.
+    if envelope.remove("rollback").is_some() {
+        cli::note("dropped the earlier step's \"rollback\" from the object: this is a new deploy");
     }
     let targets = if config.services.is_empty() {
         Vec::new()

@@ -76,7 +76,8 @@ pub async fn run(
         envelope.insert("service".to_string(), service);
         envelope.insert(
             "rollback".to_string(),
-            json!({"from": from, "to": previous, "method": "stopServiceDeployment"}),
+            json!({"from": from, "to": previous, "method": "stopServiceDeployment",
+                "serviceDeployment": deployment}),
         );
         return Ok(Outcome::success(envelope));
     }

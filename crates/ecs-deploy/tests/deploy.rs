@@ -748,3 +748,26 @@ fn wait_without_a_service_is_a_usage_error() {
             .contains("--wait waits for a service's rollout")
     );
 }
+
+/// A `rollback` left by an earlier step (ecs-deploy --rollback | ecs-wait |
+/// ecs-deploy ...) is not this deploy's: dropped, so ecs-wait does not
+/// take this rollout for that rollback.
+#[test]
+fn an_earlier_rollback_report_is_dropped_by_a_new_deploy() {
+    let (cluster, family, _) = deployed();
+    let out = deploy()
+        .args(["--task-definition-arn", &format!("{family}:1")])
+        .args(["--cluster", &cluster, "--service", "web"])
+        .stdin_json(
+            &json!({"rollback": {"from": "a", "to": "b", "method": "stopServiceDeployment",
+            "serviceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/web/x"}}),
+        )
+        .run();
+    let doc = out.success();
+    assert!(doc.get("rollback").is_none(), "{doc}");
+    assert!(
+        out.stderr.contains("dropped the earlier step's"),
+        "{}",
+        out.stderr
+    );
+}

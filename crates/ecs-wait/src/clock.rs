@@ -2,7 +2,8 @@
 //! so tests run hours of polling instantly on a clock of their own, and
 //! [`Schedule`] decides when to poll: every 2 s for the first 30 s (a
 //! rollout that ends quickly is noticed quickly), then every `--interval`,
-//! and never more than 20 polls in any 60 s.
+//! and never more than 20 DescribeServices calls in any 60 s (a poll makes
+//! one call a cluster and ten services).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -49,6 +50,9 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct Schedule {
     interval: Duration,
+    /// DescribeServices calls a poll makes.
+    calls: usize,
+    /// The time of each recent call.
     recent: VecDeque<Duration>,
 }
 
@@ -56,27 +60,37 @@ impl Schedule {
     pub fn new(interval: Duration) -> Self {
         Schedule {
             interval,
+            calls: 1,
             recent: VecDeque::new(),
         }
     }
 
+    /// Each poll makes `calls` DescribeServices calls (1 to 20).
+    pub fn calls(mut self, calls: usize) -> Self {
+        self.calls = calls.clamp(1, MAX_PER_WINDOW);
+        self
+    }
+
     /// Records a poll made at `at`.
     pub fn polled(&mut self, at: Duration) {
-        self.recent.push_back(at);
+        for _ in 0..self.calls {
+            self.recent.push_back(at);
+        }
         while self.recent.len() > MAX_PER_WINDOW {
             self.recent.pop_front();
         }
     }
 
     /// The time of the next poll after one at `last`: the pace of the
-    /// moment, held back so that no 60 s hold more than 20 polls.
+    /// moment, held back so that no 60 s hold more than 20 calls.
     pub fn next(&self, last: Duration) -> Duration {
         let pace = if last < FAST_FOR { FAST } else { self.interval };
-        let mut next = last + pace;
-        if self.recent.len() >= MAX_PER_WINDOW
-            && let Some(oldest) = self.recent.front()
+        let mut next = last.saturating_add(pace);
+        let over = (self.recent.len() + self.calls).saturating_sub(MAX_PER_WINDOW);
+        if over > 0
+            && let Some(at) = self.recent.get(over - 1)
         {
-            next = next.max(*oldest + WINDOW);
+            next = next.max(*at + WINDOW);
         }
         next
     }
@@ -97,6 +111,34 @@ mod tests {
             t = s.next(t);
         }
         out
+    }
+
+    #[test]
+    fn two_calls_a_poll_halve_the_polls_in_any_minute() {
+        let mut s = Schedule::new(Duration::from_secs(3)).calls(2);
+        let mut t = Duration::ZERO;
+        let mut polls = Vec::new();
+        while t < Duration::from_secs(300) {
+            polls.push(t);
+            s.polled(t);
+            t = s.next(t);
+        }
+        for (i, start) in polls.iter().enumerate() {
+            let in_window = polls[i..]
+                .iter()
+                .take_while(|p| **p < *start + WINDOW)
+                .count();
+            assert!(
+                in_window * 2 <= MAX_PER_WINDOW,
+                "{in_window} polls from {start:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_interval_does_not_overflow() {
+        let s = Schedule::new(Duration::MAX);
+        assert_eq!(s.next(Duration::from_secs(60)), Duration::MAX);
     }
 
     #[test]

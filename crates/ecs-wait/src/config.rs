@@ -11,6 +11,25 @@ use serde_json::Value;
 
 use crate::args::{Args, Until, WaitArgs};
 
+/// The service deployment ecs-deploy --rollback asked ECS to roll back
+/// (StopServiceDeployment), as its `rollback.serviceDeployment` says.
+fn stopped_deployment(envelope: &Envelope) -> Option<String> {
+    let rollback = envelope.get("rollback")?;
+    (rollback["method"] == "stopServiceDeployment")
+        .then(|| rollback["serviceDeployment"].as_str().map(str::to_string))
+        .flatten()
+}
+
+/// The rollback to wait for, if any: ecs-deploy --rollback's `rollback`
+/// when ECS was asked to roll back a deployment in progress, and only for
+/// that very deployment. A `rollback` left in the document by an earlier
+/// step (a later deploy in the same pipe) is no goal, nor is a rollback by
+/// update (a deployment like any other: its own rollback is a failure).
+pub fn rollback_goal(envelope: &Envelope, deployment: Option<&str>) -> Option<String> {
+    let stopped = stopped_deployment(envelope)?;
+    (deployment == Some(stopped.as_str())).then(|| "stopServiceDeployment".to_string())
+}
+
 /// One service to wait for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -66,9 +85,6 @@ impl Plan {
         if let Some(d) = &args.deployment {
             check_deployment(d)?;
         }
-        let rollback = envelope
-            .get("rollback")
-            .map(|r| r["method"].as_str().unwrap_or("update").to_string());
 
         if !args.services.is_empty() {
             if args.deployment.is_some() && args.services.len() > 1 {
@@ -90,6 +106,17 @@ impl Plan {
                         .filter(|d| d.starts_with("ecs-svc/")),
                     rollback: None,
                 })
+                .map(|mut t| {
+                    // The rollback stdin names, when it is this service's.
+                    if let Some(stopped) = stopped_deployment(envelope)
+                        && deployment_parts(&stopped).is_some_and(|(_, s)| s == name_of(&t.service))
+                        && t.deployment.as_deref().is_none_or(|d| d == stopped)
+                    {
+                        t.deployment = Some(stopped.clone());
+                        t.rollback = rollback_goal(envelope, Some(&stopped));
+                    }
+                    t
+                })
                 .collect();
             plan.several = plan.targets.len() > 1;
             return Ok(plan);
@@ -99,7 +126,7 @@ impl Plan {
             if let Some(d) = &args.deployment {
                 target.deployment = Some(d.clone());
             }
-            target.rollback = rollback;
+            target.rollback = rollback_goal(envelope, target.deployment.as_deref());
             plan.targets = vec![target];
             return Ok(plan);
         }
@@ -124,6 +151,7 @@ impl Plan {
                 if let Some(d) = &args.deployment {
                     target.deployment = Some(d.clone());
                 }
+                target.rollback = rollback_goal(envelope, target.deployment.as_deref());
                 plan.targets.push(target);
             }
             plan.several = true;
@@ -138,7 +166,7 @@ impl Plan {
                 service,
                 deployment: Some(arn.clone()),
                 tasks_started_by: None,
-                rollback,
+                rollback: rollback_goal(envelope, Some(arn)),
             }];
             return Ok(plan);
         }
@@ -381,5 +409,38 @@ mod tests {
             deployment_parts("arn:aws:ecs:us-east-1:1:service/prod/web"),
             None
         );
+    }
+
+    fn doc(rollback: serde_json::Value) -> Envelope {
+        let mut e = Envelope::new();
+        e.insert("rollback".to_string(), rollback);
+        e
+    }
+
+    #[test]
+    fn the_rollback_of_the_followed_deployment_is_the_goal() {
+        let e = doc(
+            serde_json::json!({"method": "stopServiceDeployment", "serviceDeployment": "arn:sd/1"}),
+        );
+        assert_eq!(
+            rollback_goal(&e, Some("arn:sd/1")).as_deref(),
+            Some("stopServiceDeployment")
+        );
+    }
+
+    /// A later deploy in the same document follows another deployment.
+    #[test]
+    fn an_earlier_rollback_is_no_goal_for_another_deployment() {
+        let e = doc(
+            serde_json::json!({"method": "stopServiceDeployment", "serviceDeployment": "arn:sd/1"}),
+        );
+        assert_eq!(rollback_goal(&e, Some("arn:sd/2")), None);
+        assert_eq!(rollback_goal(&e, None), None);
+    }
+
+    #[test]
+    fn a_rollback_by_update_is_a_deployment_like_any_other() {
+        let e = doc(serde_json::json!({"method": "update", "to": "arn:td/1"}));
+        assert_eq!(rollback_goal(&e, Some("arn:sd/1")), None);
     }
 }

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 pub use args::{Args, Until, WaitArgs};
 pub use clock::{Clock, Schedule, SystemClock};
-pub use config::{Plan, Target, from_service, parse_duration, show_duration};
+pub use config::{Plan, Target, from_service, parse_duration, rollback_goal, show_duration};
 pub use judge::{Look, Source, Verdict};
 
 /// The whole tool: flags and stdin in, the JSON object out.
@@ -182,7 +182,16 @@ impl<'a> Follow<'a> {
 /// progress through `say` (stderr in the tool), and reports each target.
 pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn Fn(&str)) -> Waited {
     let mut follows: Vec<Follow> = plan.targets.iter().map(Follow::new).collect();
-    let mut schedule = Schedule::new(plan.interval);
+    // One DescribeServices call a cluster and ten of its services.
+    let mut per_cluster: Vec<(&str, usize)> = Vec::new();
+    for t in &plan.targets {
+        match per_cluster.iter_mut().find(|(c, _)| *c == t.cluster) {
+            Some((_, n)) => *n += 1,
+            None => per_cluster.push((&t.cluster, 1)),
+        }
+    }
+    let calls = per_cluster.iter().map(|(_, n)| n.div_ceil(10)).sum();
+    let mut schedule = Schedule::new(plan.interval).calls(calls);
     let mut polls = Vec::new();
     let start = clock.now();
     let mut call_error: Option<Error> = None;
@@ -190,9 +199,22 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
         let now = clock.now() - start;
         polls.push(now);
         schedule.polled(now);
-        if let Err(e) = poll(client, plan, &mut follows, now, say).await {
-            call_error = Some(e);
-            break;
+        // A poll that ECS does not answer ends at --timeout, not later
+        // (the SDK's own time-outs are longer than a short wait).
+        let left = plan.timeout.saturating_sub(now).max(Duration::from_secs(1));
+        match tokio::time::timeout(left, poll(client, plan, &mut follows, now, say)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                call_error = Some(e);
+                break;
+            }
+            Err(_) => {
+                say(&format!(
+                    "ECS did not answer within the --timeout ({})",
+                    config::show_duration(plan.timeout)
+                ));
+                break;
+            }
         }
         if follows.iter().all(|f| f.end.is_some()) || now >= plan.timeout {
             break;

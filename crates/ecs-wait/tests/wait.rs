@@ -198,3 +198,44 @@ fn an_interval_faster_than_twenty_a_minute_is_exit_2() {
     let out = wait().args(["--service", "web", "--interval", "1s"]).run();
     assert!(out.failure(2).contains("--interval: 3s at least"));
 }
+
+/// An ECS endpoint that takes the connection and never answers: the wait
+/// still ends at --timeout, exit 3, its report printed (the SDK's own
+/// time-outs are minutes).
+#[test]
+fn an_endpoint_that_never_answers_ends_at_the_timeout() {
+    use std::io::BufRead;
+    let mut stall = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import socket\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(64)\nprint(s.getsockname()[1],flush=True)\nkept=[]\nwhile True: kept.append(s.accept())",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(stall.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-wait"))
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", port.trim()),
+        )
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t")
+        .env("AWS_REGION", "us-east-1")
+        .args(["--cluster", "prod", "--service", "web", "--timeout", "3s"])
+        .timeout(Duration::from_secs(30))
+        .run();
+    let _ = stall.kill();
+    let _ = stall.wait();
+    let doc = out.failure_report(3);
+    assert_eq!(doc["wait"]["status"], "timeout", "{doc}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "ended at the time-out, not the SDK's: {:?}",
+        started.elapsed()
+    );
+}
