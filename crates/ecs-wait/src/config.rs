@@ -283,34 +283,8 @@ pub fn is_service_deployment(d: &str) -> bool {
 
 /// `90s`, `15m`, `1h`, `1h30m`, `2m30s`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs)).filter(|d| !d.is_zero());
-    }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let n: u64 = digits.parse().ok()?;
-        digits.clear();
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    if !digits.is_empty() || total == 0 {
-        return None;
-    }
-    Some(Duration::from_secs(total))
+    // The toolkit's one parser (ms, s, m, h, d); zero is no wait.
+    deploykit::flags::duration(text).filter(|d| !d.is_zero())
 }
 
 /// `15m`, `1h30m`, `90s` → as a person writes it.
