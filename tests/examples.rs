@@ -24,12 +24,6 @@ struct World {
     repository: String,
 }
 
-fn aws(args: &[&str]) -> String {
-    let out = deploy_tests::tool("aws").args(args).aws().run();
-    assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
-    out.stdout.trim().to_string()
-}
-
 fn definition(family: &str, image: &str) -> Value {
     let mut td = read_json(root().join("examples/task-definition.json"));
     td["family"] = json!(family);
@@ -49,22 +43,7 @@ fn world(name: &str, revisions: u32) -> World {
         );
     }
     moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
-    let subnet = aws(&[
-        "ec2",
-        "describe-subnets",
-        "--query",
-        "Subnets[0].SubnetId",
-        "--output",
-        "text",
-    ]);
-    let group = aws(&[
-        "ec2",
-        "describe-security-groups",
-        "--query",
-        "SecurityGroups[0].GroupId",
-        "--output",
-        "text",
-    ]);
+    let (subnet, group) = deploy_tests::default_network();
     moto_ecs(
         "CreateService",
         &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": format!("{family}:{revisions}"),

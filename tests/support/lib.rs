@@ -882,6 +882,34 @@ pub fn leaves(value: &Value) -> Vec<(String, Value)> {
     out
 }
 
+/// A subnet and a security group of moto's default VPC (the aws CLI on
+/// moto), for awsvpc services and tasks.
+pub fn default_network() -> (String, String) {
+    let query = |args: &[&str]| {
+        let out = tool("aws").args(args).aws().run();
+        assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
+        out.stdout.trim().to_string()
+    };
+    (
+        query(&[
+            "ec2",
+            "describe-subnets",
+            "--query",
+            "Subnets[0].SubnetId",
+            "--output",
+            "text",
+        ]),
+        query(&[
+            "ec2",
+            "describe-security-groups",
+            "--query",
+            "SecurityGroups[0].GroupId",
+            "--output",
+            "text",
+        ]),
+    )
+}
+
 /// Runs a `--help` example as a user would: through bash with `set -o
 /// pipefail`, the workspace's binaries first on PATH, `$IMAGE` set, in
 /// `dir`, against moto. `example` is the text as the help shows it (for

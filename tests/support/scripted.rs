@@ -7,37 +7,31 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-/// A running scripted registry; stopped when dropped.
-pub struct ScriptedRegistry {
-    /// `127.0.0.1:PORT`.
-    pub address: String,
+/// A python server of `tests/support` or `scripts/` that prints its port on
+/// stdout and logs a line a request on stderr; stopped when dropped.
+struct Server {
+    port: u16,
     child: Child,
     log: Arc<Mutex<String>>,
 }
 
-impl ScriptedRegistry {
-    /// Starts one with these rules (`METHOD:KIND:STATUS:COUNT`, see the script).
-    pub fn start(rules: &[&str]) -> Self {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/support/scripted_registry.py"
-        );
+impl Server {
+    fn start(script: &str, args: &[String], what: &str) -> Self {
         let mut child = Command::new("python3")
             .arg(script)
-            .args(rules)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("starting python3 tests/support/scripted_registry.py");
+            .unwrap_or_else(|e| panic!("starting python3 {script}: {e}"));
         let mut port = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut port)
-            .expect("reading the scripted registry's port");
-        let port = port.trim();
-        assert!(
-            port.parse::<u16>().is_ok(),
-            "the scripted registry did not start (it printed {port:?})"
-        );
+            .unwrap_or_else(|e| panic!("reading the {what}'s port: {e}"));
+        let port: u16 = port
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the {what} did not start (it printed {port:?})"));
         let log = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().expect("stderr");
         let sink = log.clone();
@@ -52,19 +46,49 @@ impl ScriptedRegistry {
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
+        Server { port, child, log }
+    }
+
+    /// Every request so far; the server logs before it answers, and the
+    /// reader thread may be a moment behind.
+    fn log(&self) -> String {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.log.lock().expect("log").clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running scripted registry; stopped when dropped.
+pub struct ScriptedRegistry {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    server: Server,
+}
+
+impl ScriptedRegistry {
+    /// Starts one with these rules (`METHOD:KIND:STATUS:COUNT`, see the script).
+    pub fn start(rules: &[&str]) -> Self {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/scripted_registry.py"
+        );
+        let rules: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+        let server = Server::start(script, &rules, "scripted registry");
         ScriptedRegistry {
-            address: format!("127.0.0.1:{port}"),
-            child,
-            log,
+            address: format!("127.0.0.1:{}", server.port),
+            server,
         }
     }
 
     /// Every request so far, one `METHOD PATH STATUS` line each.
     pub fn log(&self) -> String {
-        // The script logs before it answers; the reader thread may be a
-        // moment behind.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        self.log.lock().expect("log").clone()
+        self.server.log()
     }
 
     /// How many logged requests contain every one of `parts`.
@@ -76,13 +100,6 @@ impl ScriptedRegistry {
     }
 }
 
-impl Drop for ScriptedRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// An ECS endpoint that plays a rollout as a timeline
 /// (`scripts/scripted_ecs.py`, scenarios in `scripts/scenarios/`), for what
 /// moto never does, through real pipes: a rollback, stopped tasks with exit
@@ -90,55 +107,27 @@ impl Drop for ScriptedRegistry {
 pub struct ScriptedEcs {
     /// `http://127.0.0.1:PORT`, for AWS_ENDPOINT_URL.
     pub endpoint: String,
-    child: Child,
-    log: Arc<Mutex<String>>,
+    server: Server,
 }
 
 impl ScriptedEcs {
     /// Starts one playing `scripts/scenarios/<scenario>.json`.
     pub fn start(scenario: &str) -> Self {
         let root = env!("CARGO_MANIFEST_DIR");
-        let mut child = Command::new("python3")
-            .arg(format!("{root}/scripts/scripted_ecs.py"))
-            .arg(format!("{root}/scripts/scenarios/{scenario}.json"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting python3 scripts/scripted_ecs.py");
-        let mut port = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut port)
-            .expect("reading the scripted endpoint's port");
-        let port = port.trim();
-        assert!(
-            port.parse::<u16>().is_ok(),
-            "the scripted ECS endpoint did not start (it printed {port:?})"
+        let server = Server::start(
+            &format!("{root}/scripts/scripted_ecs.py"),
+            &[format!("{root}/scripts/scenarios/{scenario}.json")],
+            "scripted ECS endpoint",
         );
-        let log = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .expect("log")
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
         ScriptedEcs {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            child,
-            log,
+            endpoint: format!("http://127.0.0.1:{}", server.port),
+            server,
         }
     }
 
     /// Every request so far, one `Action t=SECONDS STATUS` line each.
     pub fn log(&self) -> String {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        self.log.lock().expect("log").clone()
+        self.server.log()
     }
 
     /// A run of `tool` pointed at this endpoint, with dummy credentials.
@@ -148,12 +137,5 @@ impl ScriptedEcs {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_DEFAULT_REGION", "us-east-1")
-    }
-}
-
-impl Drop for ScriptedEcs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -8,12 +8,6 @@
 use deploy_tests::{moto_ecs, unique, workspace_bin};
 use serde_json::{Value, json};
 
-fn aws(args: &[&str]) -> String {
-    let out = deploy_tests::tool("aws").args(args).aws().run();
-    assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
-    out.stdout.trim().to_string()
-}
-
 fn check(example: &str, doc: &Value, stderr: &str) {
     let task = &doc["task"];
     assert_eq!(task["lastStatus"], "STOPPED", "{example}: {doc}");
@@ -48,22 +42,7 @@ fn every_help_example_runs() {
     let help = deploy_tests::tool(&run).args(["--help"]).run().stdout;
     let cluster = unique("help-run-prod");
     let family = unique("help-run-web");
-    let subnet = aws(&[
-        "ec2",
-        "describe-subnets",
-        "--query",
-        "Subnets[0].SubnetId",
-        "--output",
-        "text",
-    ]);
-    let group = aws(&[
-        "ec2",
-        "describe-security-groups",
-        "--query",
-        "SecurityGroups[0].GroupId",
-        "--output",
-        "text",
-    ]);
+    let (subnet, group) = deploy_tests::default_network();
     let definition = json!({
         "family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
         "cpu": "256", "memory": "512",

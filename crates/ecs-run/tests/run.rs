@@ -10,35 +10,6 @@ fn ecs_run() -> Tool {
     deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-run")).aws()
 }
 
-/// One line from the aws CLI on moto.
-fn aws(args: &[&str]) -> String {
-    let out = deploy_tests::tool("aws").args(args).aws().run();
-    assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
-    out.stdout.trim().to_string()
-}
-
-/// A subnet and a security group of moto's default VPC.
-fn network() -> (String, String) {
-    (
-        aws(&[
-            "ec2",
-            "describe-subnets",
-            "--query",
-            "Subnets[0].SubnetId",
-            "--output",
-            "text",
-        ]),
-        aws(&[
-            "ec2",
-            "describe-security-groups",
-            "--query",
-            "SecurityGroups[0].GroupId",
-            "--output",
-            "text",
-        ]),
-    )
-}
-
 /// A Fargate migration task definition logging to CloudWatch Logs.
 fn definition(family: &str) -> Value {
     json!({
@@ -67,7 +38,7 @@ fn setup(name: &str) -> (String, String) {
     let family = unique(&format!("mig-{name}"));
     moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
     moto_ecs("RegisterTaskDefinition", &definition(&family));
-    let (subnet, group) = network();
+    let (subnet, group) = deploy_tests::default_network();
     moto_ecs(
         "CreateService",
         &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family,
