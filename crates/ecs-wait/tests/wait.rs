@@ -205,16 +205,29 @@ fn an_interval_faster_than_twenty_a_minute_is_exit_2() {
 #[test]
 fn an_endpoint_that_never_answers_ends_at_the_timeout() {
     use std::io::BufRead;
-    let mut stall = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import socket\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(64)\nprint(s.getsockname()[1],flush=True)\nkept=[]\nwhile True: kept.append(s.accept())",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    /// Killed when the test ends, passed or panicked: an orphan holding
+    /// the test's output open would hang whatever reads it.
+    struct Stall(std::process::Child);
+    impl Drop for Stall {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stall = Stall(
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import socket\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(64)\nprint(s.getsockname()[1],flush=True)\nkept=[]\nwhile True: kept.append(s.accept())",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut port = String::new();
-    std::io::BufReader::new(stall.stdout.take().unwrap())
+    std::io::BufReader::new(stall.0.stdout.take().unwrap())
         .read_line(&mut port)
         .unwrap();
     let started = std::time::Instant::now();
@@ -229,8 +242,7 @@ fn an_endpoint_that_never_answers_ends_at_the_timeout() {
         .args(["--cluster", "prod", "--service", "web", "--timeout", "3s"])
         .timeout(Duration::from_secs(30))
         .run();
-    let _ = stall.kill();
-    let _ = stall.wait();
+    drop(stall);
     let doc = out.failure_report(3);
     assert_eq!(doc["wait"]["status"], "timeout", "{doc}");
     assert!(
