@@ -17,8 +17,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 [ -n "${NO_COLOR:-}" ] || [ ! -t 2 ] && step() { printf '\n== %s\n' "$*" >&2; }
 
-step "building the tools"
-cargo build --workspace --quiet
+step "building the tools (the first time takes a few minutes)"
+cargo build --workspace
 bin=target/debug
 
 step "starting the emulators"
@@ -52,6 +52,9 @@ printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY_AUTH" 
 export DOCKER_CONFIG=$PWD/target/demo-docker
 
 git_sha=$(git rev-parse --short HEAD 2>/dev/null || echo demo)
+echo "   moto's ECR token says it expired in 2015: ecr-login warns about it; a real one lasts 12 hours." >&2
+echo "   moto never rolls out (one deployment, COMPLETED once the running count is reached): ecs-wait's" >&2
+echo "   'deployed' below is moto's word; its rollbacks and failures are tested on scripts/scripted_ecs.py." >&2
 step "the pipeline: ecr-login | oci-push | taskdef-render | ecs-deploy | ecs-wait (the password goes only into $DOCKER_CONFIG/config.json)"
 set -x
 "$bin/ecr-login" \
