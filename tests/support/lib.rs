@@ -106,6 +106,13 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// moto's ECR password, and the authorization token that encodes it: no
+/// tool may print them unless asked to ([`Tool::prints_secret`]).
+const ECR_SECRETS: [&str; 2] = [
+    "123456789012-auth-token",
+    "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu",
+];
+
 /// How long a run may take unless [`Tool::timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -119,6 +126,9 @@ pub struct Tool {
     /// the run is over (or handed back by [`Tool::run_with_home`]).
     home: TempDir,
     timeout: Duration,
+    /// The run is one that prints moto's ECR password by design
+    /// (`--password-stdout`, a credential helper's `get`).
+    prints_secret: bool,
 }
 
 /// Starts building a run of `exe`.
@@ -146,6 +156,7 @@ pub fn tool(exe: impl AsRef<OsStr>) -> Tool {
         stdin: Vec::new(),
         home,
         timeout: DEFAULT_TIMEOUT,
+        prints_secret: false,
     }
 }
 
@@ -222,6 +233,13 @@ impl Tool {
                 self.cmd.env("PATH", joined);
             }
         }
+        self
+    }
+
+    /// This run prints moto's ECR password by design (`--password-stdout`,
+    /// a credential helper's `get`): the suite-wide secrets check lets it.
+    pub fn prints_secret(mut self) -> Self {
+        self.prints_secret = true;
         self
     }
 
@@ -346,6 +364,19 @@ impl Tool {
             stdout: text(&stdout),
             stderr: text(&stderr),
         };
+        // The suite-wide secrets check: moto's ECR password (and the token
+        // that encodes it) appears in no output, unless the run says it
+        // prints it by design.
+        if !self.prints_secret {
+            for secret in ECR_SECRETS {
+                for (name, text) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+                    assert!(
+                        !text.contains(secret),
+                        "the ECR password appeared on {name} of {shown}:\n{text}"
+                    );
+                }
+            }
+        }
         (output, self.home)
     }
 }

@@ -71,10 +71,13 @@ fn every_help_example_runs() {
                 continue;
             }
             let args = shlex::split(segment).unwrap_or_else(|| panic!("cannot split {segment:?}"));
-            let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecr-login"))
+            let mut tool = deploy_tests::tool(env!("CARGO_BIN_EXE_ecr-login"))
                 .aws()
-                .args(&args[1..])
-                .run();
+                .args(&args[1..]);
+            if segment.contains("--password-stdout") {
+                tool = tool.prints_secret();
+            }
+            let out = tool.run();
             assert_eq!(
                 out.code, 0,
                 "help example failed: {segment}\n{}",

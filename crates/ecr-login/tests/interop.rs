@@ -74,6 +74,7 @@ fn the_password_from_moto_opens_the_registry_standing_in_for_ecr() {
     let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecr-login"))
         .aws()
         .args(["--password-stdout"])
+        .prints_secret()
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let creds = format!("AWS:{}", out.stdout.trim_end());

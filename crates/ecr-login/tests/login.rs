@@ -214,7 +214,10 @@ fn an_existing_config_keeps_every_other_key_in_value_and_order() {
 
 #[test]
 fn password_stdout_prints_the_password_alone_and_writes_nothing() {
-    let (out, home) = login().args(["--password-stdout"]).run_with_home();
+    let (out, home) = login()
+        .args(["--password-stdout"])
+        .prints_secret()
+        .run_with_home();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "123456789012-auth-token\n");
     assert!(!out.stderr.contains("auth-token"), "{}", out.stderr);
@@ -244,6 +247,7 @@ fn password_stdout_takes_one_registry() {
 fn credential_helper_get_answers_as_docker_expects() {
     let out = login()
         .args(["credential-helper", "get"])
+        .prints_secret()
         .stdin(format!("https://{HOST}\n"))
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
