@@ -20,7 +20,10 @@ Time starts at the first request. DescribeServices and UpdateService answer
 with the services of the last step whose `at` has passed (UpdateService: the
 one named), DescribeServiceDeployments with its service deployments (an
 unknown ARN in `failures`, MISSING), ListTasks and DescribeTasks with
-`tasks` (ListTasks filtered by desiredStatus). Any other action is a 400
+`tasks` (ListTasks filtered by desiredStatus). RegisterTaskDefinition and
+DescribeTaskDefinition keep task definitions in memory, starting from the
+scenario's `taskDefinitions` (so a whole pipe, taskdef-render --family and
+ecs-deploy included, can run against it). Any other action is a 400
 UnknownOperationException naming it. Scenarios live in scripts/scenarios/.
 """
 import json
@@ -93,7 +96,35 @@ def describe_tasks(body):
             "failures": []}
 
 
+TASK_DEFINITIONS = list(SCENARIO.get("taskDefinitions", []))
+ACCOUNT_ARN = "arn:aws:ecs:us-east-1:123456789012"
+
+
+def register_task_definition(body):
+    family = body.get("family", "")
+    revision = 1 + max([t["revision"] for t in TASK_DEFINITIONS if t["family"] == family] or [0])
+    td = dict(body)
+    td.pop("tags", None)
+    td.update({"revision": revision, "status": "ACTIVE",
+               "taskDefinitionArn": f"{ACCOUNT_ARN}:task-definition/{family}:{revision}"})
+    TASK_DEFINITIONS.append(td)
+    return 200, {"taskDefinition": td, "tags": body.get("tags", [])}
+
+
+def describe_task_definition(body):
+    name = body.get("taskDefinition", "")
+    name = name.rsplit("/", 1)[-1]
+    family, _, revision = name.partition(":")
+    found = [t for t in TASK_DEFINITIONS if t["family"] == family
+             and (not revision or str(t["revision"]) == revision)]
+    if not found:
+        return 400, {"__type": "ClientException", "message": "Unable to describe task definition."}
+    return 200, {"taskDefinition": max(found, key=lambda t: t["revision"]), "tags": []}
+
+
 ACTIONS = {
+    "RegisterTaskDefinition": register_task_definition,
+    "DescribeTaskDefinition": describe_task_definition,
     "DescribeServices": lambda b: (200, describe_services(b)),
     "UpdateService": update_service,
     "DescribeServiceDeployments": lambda b: (200, describe_service_deployments(b)),

@@ -321,3 +321,71 @@ fn workflow_2_calls_its_script_with_its_inputs() {
 fn workflow_4_calls_its_script_with_its_inputs() {
     check_workflow("4-migrate-then-deploy");
 }
+
+#[test]
+fn example_3_deploys_with_the_environment_and_waits_for_the_rollout() {
+    let w = world("three", 1);
+    let out = w.run(
+        "3-deploy-and-wait",
+        &[
+            ("OLLAMA_URL", "http://ollama.internal:11434"),
+            ("WAIT_TIMEOUT", "1m"),
+        ],
+    );
+    let doc = out.success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    let td = moto_ecs(
+        "DescribeTaskDefinition",
+        &json!({"taskDefinition": w.running()}),
+    );
+    let env = &td["taskDefinition"]["containerDefinitions"][0]["environment"];
+    assert!(
+        env.as_array()
+            .unwrap()
+            .contains(&json!({"name": "OLLAMA_URL", "value": "http://ollama.internal:11434"})),
+        "{env}"
+    );
+}
+
+/// ECS rolls the deployment back (the scripted ECS endpoint plays a
+/// circuit-breaker rollback; ECR and the registry stay real): the job fails
+/// with the reason, the breaker's count and the stopped tasks' exit codes.
+#[test]
+fn example_3_a_circuit_breaker_rollback_fails_the_job_saying_why() {
+    let w = world("three-rollback", 1);
+    let ecs = deploy_tests::scripted::ScriptedEcs::start("deploy-rolled-back");
+    let out = w.run(
+        "3-deploy-and-wait",
+        &[
+            ("AWS_ENDPOINT_URL_ECS", ecs.endpoint.as_str()),
+            ("ECS_CLUSTER", "prod"),
+            ("TASK_FAMILY", "web"),
+            ("OLLAMA_URL", "http://ollama.internal:11434"),
+            ("WAIT_TIMEOUT", "1m"),
+        ],
+    );
+    let doc = out.failure_report(1);
+    assert_eq!(doc["wait"]["status"], "failed", "{doc}");
+    assert_eq!(doc["wait"]["state"], "ROLLBACK_SUCCESSFUL");
+    for line in [
+        "circuit breaker: 3 of 3 tasks failed",
+        "exit 137: OutOfMemoryError",
+    ] {
+        assert!(
+            out.stderr.contains(line),
+            "{line:?} not in:\n{}",
+            out.stderr
+        );
+    }
+    let log = ecs.log();
+    assert!(
+        log.contains("RegisterTaskDefinition") && log.contains("UpdateService"),
+        "the pipe deployed through the scripted endpoint: {log}"
+    );
+}
+
+#[test]
+fn workflow_3_calls_its_script_with_its_inputs() {
+    check_workflow("3-deploy-and-wait");
+}
