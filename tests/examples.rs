@@ -271,8 +271,14 @@ fn example_4_a_failed_migration_deploys_nothing() {
 /// Each workflow runs its own script, and gives it every input the script
 /// checks for (job or step env).
 fn check_workflow(example: &str) {
+    check_workflow_runs(example, "deploy.sh");
+}
+
+/// Each workflow runs `script` of its example, and gives it every input the
+/// script checks for (workflow, job or step env).
+fn check_workflow_runs(example: &str, script_name: &str) {
     let dir = root().join("examples").join(example);
-    let script = std::fs::read_to_string(dir.join("deploy.sh")).unwrap();
+    let script = std::fs::read_to_string(dir.join(script_name)).unwrap();
     let needed: Vec<&str> = script
         .lines()
         .find_map(|l| l.trim().strip_prefix("for name in "))
@@ -290,7 +296,7 @@ fn check_workflow(example: &str) {
         .run();
     assert_eq!(out.code, 0, "{example}/workflow.yml: {}", out.stderr);
     let workflow: Value = serde_json::from_str(&out.stdout).unwrap();
-    let wanted = format!("examples/{example}/deploy.sh");
+    let wanted = format!("examples/{example}/{script_name}");
     let mut found = false;
     for (_, job) in workflow["jobs"].as_object().unwrap() {
         for step in job["steps"].as_array().unwrap() {
@@ -299,7 +305,9 @@ fn check_workflow(example: &str) {
             }
             found = true;
             for name in &needed {
-                let set = job["env"].get(name).is_some() || step["env"].get(name).is_some();
+                let set = workflow["env"].get(name).is_some()
+                    || job["env"].get(name).is_some()
+                    || step["env"].get(name).is_some();
                 assert!(set, "{example}/workflow.yml gives the script no {name}");
             }
         }
@@ -388,4 +396,123 @@ fn example_3_a_circuit_breaker_rollback_fails_the_job_saying_why() {
 #[test]
 fn workflow_3_calls_its_script_with_its_inputs() {
     check_workflow("3-deploy-and-wait");
+}
+
+/// Example 5's world: APP, its cluster, service and family all `APP-staging`
+/// (revision 1 running), the ECR repository `APP`.
+fn staging(app: &str) -> (World, String) {
+    let w = world(app, 1);
+    let name = format!("{}-staging", w.repository);
+    let td = moto_ecs(
+        "DescribeTaskDefinition",
+        &json!({"taskDefinition": format!("{}:1", w.family)}),
+    );
+    let mut td = td["taskDefinition"].clone();
+    td["family"] = json!(name);
+    for key in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+    ] {
+        td.as_object_mut().unwrap().remove(key);
+    }
+    moto_ecs("RegisterTaskDefinition", &td);
+    moto_ecs("CreateCluster", &json!({"clusterName": name}));
+    let (subnet, group) = deploy_tests::default_network();
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": name, "serviceName": name, "taskDefinition": format!("{name}:1"),
+            "desiredCount": 1, "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}}),
+    );
+    (w, name)
+}
+
+fn running_in(name: &str) -> String {
+    let answer = moto_ecs(
+        "DescribeServices",
+        &json!({"cluster": name, "services": [name]}),
+    );
+    let arn = answer["services"][0]["taskDefinition"].as_str().unwrap();
+    arn.rsplit('/').next().unwrap().to_string()
+}
+
+/// Web-identity credentials (a token file and a role, as the workflow's
+/// OIDC step gives them): no keys in the environment, the SDK's own
+/// provider assumes the role through STS (moto's).
+fn with_web_identity(w: &World, run: &str, env: &[(&str, &str)]) -> Output {
+    let token = w.dir.path().join("oidc-token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").unwrap();
+    let script = root()
+        .join("examples/5-environments-and-rollback")
+        .join(run);
+    let bins = workspace_bin("ecs-wait");
+    let path = format!(
+        "{}:{}",
+        bins.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut tool = deploy_tests::tool("bash")
+        .args([script])
+        .aws()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/deploy")
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+        .env("AWS_ROLE_SESSION_NAME", "gh-actions")
+        .env("PATH", &path)
+        .env(
+            "CONTAINERS_REGISTRIES_CONF",
+            w.dir.path().join("registries.conf"),
+        )
+        .env("IMAGE", w.dir.path().join("image.tar"))
+        .env("APP", &w.repository)
+        .env("ENVIRONMENT", "staging")
+        .env("CONTAINER", "web")
+        .env("GIT_SHA", "0f3a9c1")
+        .env("WAIT_TIMEOUT", "1m")
+        .current_dir(w.dir.path());
+    for (key, value) in env {
+        tool = tool.env(key, value);
+    }
+    tool.run()
+}
+
+#[test]
+fn example_5_deploys_one_environment_with_web_identity_credentials() {
+    let (w, name) = staging("five");
+    let out = with_web_identity(&w, "deploy.sh", &[]);
+    let doc = out.success();
+    assert_eq!(running_in(&name), format!("{name}:2"));
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    assert_eq!(
+        w.digest_of_tag("staging"),
+        doc["image"]["digest"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn example_5_the_manual_rollback_goes_back_to_the_named_revision() {
+    let (w, name) = staging("five-back");
+    with_web_identity(&w, "deploy.sh", &[]).success();
+    assert_eq!(running_in(&name), format!("{name}:2"));
+    let out = with_web_identity(&w, "rollback.sh", &[("REVISION", "1")]);
+    let doc = out.success();
+    assert_eq!(running_in(&name), format!("{name}:1"));
+    assert_eq!(doc["rollback"]["method"], "update", "{doc}");
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+}
+
+#[test]
+fn workflow_5_calls_its_deploy_script_with_its_inputs() {
+    check_workflow_runs("5-environments-and-rollback", "deploy.sh");
+}
+
+#[test]
+fn workflow_5_calls_its_rollback_script_with_its_inputs() {
+    check_workflow_runs("5-environments-and-rollback", "rollback.sh");
 }

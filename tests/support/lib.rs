@@ -173,6 +173,12 @@ impl Tool {
         self
     }
 
+    /// Removes an environment variable for the run (one that [`Tool::aws`] set).
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
     /// Runs in `dir`.
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cmd.current_dir(dir);
