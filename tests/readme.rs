@@ -1,5 +1,5 @@
-//! The README's pipelines, run as written (the ones that use only the tools
-//! built so far: the "What works today" section), through bash, against
+//! The README's pipelines, run as written (the whole job at the top, and
+//! the "What works today" section), through bash, against
 //! the emulators, with the tools from this checkout first on PATH. Each
 //! block has its expectation below; a block without one fails the test, so
 //! a pipeline added to the README is a test added here.
@@ -124,4 +124,79 @@ fn readme_pipelines_that_work_today() {
             _ => unreachable!(),
         }
     }
+}
+
+/// The whole job at the top of the README, as written: every tool, with
+/// pipes, on moto and the registry standing behind the ECR name.
+#[test]
+fn the_whole_pipeline_at_the_top_runs_as_written() {
+    let block = blocks("## The pipeline")
+        .into_iter()
+        .next()
+        .expect("the README's first pipeline");
+    assert!(block.contains("ecs-wait"), "{block}");
+    let dir = tempfile::tempdir().unwrap();
+    deploy_tests::images::docker_save(
+        &dir.path().join("image.tar"),
+        &deploy_tests::images::Image::small("readme-top"),
+        "web:1",
+        deploy_tests::images::DockerSave::Classic,
+    );
+    std::fs::create_dir(dir.path().join("ecs")).unwrap();
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!("web");
+    std::fs::write(
+        dir.path().join("ecs/task-definition.json"),
+        serde_json::to_vec_pretty(&td).unwrap(),
+    )
+    .unwrap();
+    moto_ecs("RegisterTaskDefinition", &td);
+    moto_ecs("CreateCluster", &json!({"clusterName": "prod"}));
+    deploy_tests::moto_try_call(
+        "ecs",
+        "CreateService",
+        &json!({"cluster": "prod", "serviceName": "web", "taskDefinition": "web", "desiredCount": 1}),
+    );
+    deploy_tests::moto_try_call("ecr", "CreateRepository", &json!({"repositoryName": "web"}));
+    let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    std::fs::write(
+        dir.path().join("registries.conf"),
+        format!(
+            "[[registry]]\nprefix = \"{ecr}\"\nlocation = \"{}\"\n",
+            deploy_tests::emulators().registry_auth
+        ),
+    )
+    .unwrap();
+    let bin = workspace_bin("ecs-wait");
+    for tool in ["ecr-login", "oci-push", "taskdef-render", "ecs-deploy"] {
+        workspace_bin(tool);
+    }
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &format!("set -euo pipefail\n{block}")])
+        .aws()
+        .env("PATH", &path)
+        .env("GIT_SHA", "0f3a9c1")
+        .env(
+            "CONTAINERS_REGISTRIES_CONF",
+            dir.path().join("registries.conf"),
+        )
+        .current_dir(dir.path())
+        .run();
+    let doc = out.success();
+    let digest = doc["image"]["digest"].as_str().unwrap();
+    assert_eq!(
+        web(&doc["taskDefinition"])["image"],
+        format!("{ecr}/web@{digest}")
+    );
+    assert!(has_env(web(&doc["taskDefinition"]), "GIT_SHA", "0f3a9c1"));
+    assert_eq!(
+        doc["service"]["taskDefinition"],
+        doc["taskDefinition"]["taskDefinitionArn"]
+    );
+    assert_eq!(doc["wait"]["status"], "deployed");
 }
