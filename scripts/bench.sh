@@ -46,9 +46,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sections=${BENCH_ONLY:-render,ecs,ecr,push,deploy}
+sections=${BENCH_ONLY:-render,ecs,ecr,push,deploy,pipeline,start}
 for s in ${sections//,/ }; do
-    case $s in render | ecs | ecr | push | deploy) ;; *) echo "bench: BENCH_ONLY: unknown section '$s' (render, ecs, ecr, push, deploy)" >&2; exit 2 ;; esac
+    case $s in render | ecs | ecr | push | deploy | pipeline | start) ;; *) echo "bench: BENCH_ONLY: unknown section '$s' (render, ecs, ecr, push, deploy, pipeline, start)" >&2; exit 2 ;; esac
 done
 want() { [[ ",$sections," == *",$1,"* ]]; }
 
@@ -66,6 +66,7 @@ need curl curl
 packages=()
 { want render || want ecs || want deploy; } && packages+=(-p taskdef-render)
 want deploy && packages+=(-p ecs-deploy)
+{ want pipeline || want start; } && packages+=(-p ecr-login -p oci-push -p taskdef-render -p ecs-deploy -p ecs-wait -p ecs-run)
 want ecr && packages+=(-p ecr-login)
 want push && packages+=(-p oci-push)
 if [ "${BENCH_BUILD:-1}" = 0 ]; then
@@ -77,6 +78,10 @@ fi
 bin=$PWD/target/release
 
 work=$(mktemp -d)
+# Every figure line goes to stdout and, when every section runs, into
+# bench/results.md with the machine it ran on.
+results=$work/results.txt
+exec 3>&1 1>"$results"
 export EMULATORS_DIR="$PWD/target/emulators-bench"
 trap 'rm -rf "$work"; scripts/emulators.sh down >/dev/null 2>&1 || true' EXIT
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
@@ -111,7 +116,7 @@ PY
         >&2
 fi
 
-if want ecs || want ecr || want push || want deploy; then
+if want ecs || want ecr || want push || want deploy || want pipeline; then
     echo "bench: starting the emulators" >&2
     emulator_env=$(scripts/emulators.sh up)
     eval "$emulator_env"
@@ -343,4 +348,79 @@ import json, sys
 (ours, theirs) = [x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]]
 print(f"register and update on moto: taskdef-render | ecs-deploy {ours:.1f} ms, aws CLI pair {theirs:.1f} ms (medians), ratio {ours / theirs:.3f}x (target <= 0.05x)")
 PY
+fi
+
+# 6. The whole pipeline (issue 12): login, push a small image, render,
+# deploy, wait, with our tools against the same job written with the aws CLI,
+# jq and skopeo, on the same moto and registry (target <= 0.2x).
+if want pipeline; then
+    python3 scripts/docker_save.py "$work/pipe.tar" --tag bench:1 'files:etc/a=a' random:app/b=200000 'files:app/c=c'
+    scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json >/dev/null
+    aws ecs create-cluster --cluster-name bench-pipe >/dev/null
+    aws ecs create-service --cluster bench-pipe --service-name web --task-definition demo-web --desired-count 1 >/dev/null
+    aws ecr create-repository --repository-name bench-pipe >/dev/null
+    ecr=123456789012.dkr.ecr.$AWS_REGION.amazonaws.com
+    printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY_AUTH" >"$work/registries.conf"
+    export CONTAINERS_REGISTRIES_CONF=$work/registries.conf DOCKER_CONFIG=$work/docker
+    cat >"$work/ours.sh" <<OURS_END
+$bin/ecr-login \\
+  | $bin/oci-push --from $work/pipe.tar --repository bench-pipe --tag \$RANDOM --tag latest \\
+  | $bin/taskdef-render --family demo-web --container web --env GIT_SHA=bench \\
+  | $bin/ecs-deploy --cluster bench-pipe --service web \\
+  | $bin/ecs-wait --timeout 1m >/dev/null
+OURS_END
+    cat >"$work/theirs.sh" <<THEIRS_END
+set -e
+aws ecr get-login-password | skopeo login --tls-verify=false --username AWS --password-stdin $REGISTRY_AUTH >/dev/null
+tag=\$RANDOM
+skopeo copy --quiet --dest-tls-verify=false docker-archive:$work/pipe.tar docker://$REGISTRY_AUTH/bench-pipe:\$tag
+skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false docker://$REGISTRY_AUTH/bench-pipe:\$tag docker://$REGISTRY_AUTH/bench-pipe:latest
+aws ecs describe-task-definition --task-definition demo-web --query taskDefinition \\
+  | jq --arg img "$ecr/bench-pipe:\$tag" '.containerDefinitions[0].image = \$img
+      | .containerDefinitions[0].environment += [{"name": "GIT_SHA", "value": "bench"}]
+      | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities, .registeredAt, .registeredBy)' >$work/pipe-td.json
+aws ecs register-task-definition --cli-input-json file://$work/pipe-td.json >/dev/null
+aws ecs update-service --cluster bench-pipe --service web --task-definition demo-web >/dev/null
+aws ecs wait services-stable --cluster bench-pipe --services web
+THEIRS_END
+    bash "$work/ours.sh" >&2 && bash "$work/theirs.sh" >&2 || { echo "bench: a pipeline failed before timing" >&2; exit 1; }
+    hyperfine --shell=bash --warmup 1 --runs "${BENCH_PIPE_RUNS:-10}" --style basic --export-json "$work/pipe.json" \
+        -n "ecr-login | oci-push | taskdef-render | ecs-deploy | ecs-wait" "bash $work/ours.sh 2>/dev/null" \
+        -n "aws CLI + skopeo + jq" "bash $work/theirs.sh 2>/dev/null" \
+        >&2
+    python3 - "$work/pipe.json" <<'PY'
+import json, sys
+(ours, theirs) = [x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]]
+print(f"the whole pipeline on moto (login, push a small image under two tags, render, register, update, wait): ours {ours:.0f} ms, aws CLI + skopeo + jq {theirs:.0f} ms (medians), ratio {ours / theirs:.2f}x (target <= 0.20x)")
+PY
+fi
+
+# 7. Cold start of every binary: `--version`, nothing loaded.
+if want start; then
+    args=()
+    for tool in ecr-login oci-push taskdef-render ecs-deploy ecs-wait ecs-run; do
+        args+=(-n "$tool" "$bin/$tool --version")
+    done
+    hyperfine --shell=none --warmup 5 --runs "${BENCH_START_RUNS:-50}" --style basic --export-json "$work/start.json" "${args[@]}" >&2
+    python3 - "$work/start.json" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))["results"]
+print("cold start (--version, medians): " + ", ".join(f"{r['command']} {r['median'] * 1000:.1f} ms" for r in runs))
+PY
+fi
+
+exec 1>&3
+cat "$results"
+if [ -z "${BENCH_ONLY:-}" ]; then
+    mkdir -p bench
+    {
+        echo "# make bench: the figures"
+        echo
+        echo "Written by \`make bench\` (scripts/bench.sh) on $(date -u +%Y-%m-%d): $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)."
+        echo "Medians of hyperfine runs, ours and the tool it replaces in the same run; figures"
+        echo "move from run to run on a shared machine, the ratios less."
+        echo
+        sed 's/^/- /' "$results"
+    } >bench/results.md
+    echo "bench: wrote bench/results.md" >&2
 fi
