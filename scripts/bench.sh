@@ -377,7 +377,7 @@ skopeo copy --quiet --dest-tls-verify=false docker-archive:$work/pipe.tar docker
 skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false docker://$REGISTRY_AUTH/bench-pipe:\$tag docker://$REGISTRY_AUTH/bench-pipe:latest
 aws ecs describe-task-definition --task-definition demo-web --query taskDefinition \\
   | jq --arg img "$ecr/bench-pipe:\$tag" '.containerDefinitions[0].image = \$img
-      | .containerDefinitions[0].environment += [{"name": "GIT_SHA", "value": "bench"}]
+      | .containerDefinitions[0].environment |= (map(select(.name != "GIT_SHA")) + [{"name": "GIT_SHA", "value": "bench"}])
       | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities, .registeredAt, .registeredBy)' >$work/pipe-td.json
 aws ecs register-task-definition --cli-input-json file://$work/pipe-td.json >/dev/null
 aws ecs update-service --cluster bench-pipe --service web --task-definition demo-web >/dev/null
