@@ -1,5 +1,11 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: all build release lint test demo bench emulators-up emulators-down clean
+.PHONY: all build release lint test demo bench install install-files emulators-up emulators-down clean
+
+# `make install` (PREFIX=/usr/local, DESTDIR for packaging): the release
+# binaries, the docker-credential-ecr-login link, completions and man pages.
+PREFIX ?= /usr/local
+BUILD ?= release
+TOOLS := ecr-login oci-push taskdef-render ecs-deploy ecs-wait ecs-run
 
 all: build
 
@@ -31,6 +37,17 @@ emulators-up:
 
 emulators-down:
 	@scripts/emulators.sh down
+
+install:
+	cargo build --release $(foreach t,$(TOOLS),-p $(t)) -p dist
+	$(MAKE) install-files BUILD=release
+
+# The files alone, from target/$(BUILD) as built (the install test uses debug).
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(foreach t,$(TOOLS),target/$(BUILD)/$(t)) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf ecr-login $(DESTDIR)$(PREFIX)/bin/docker-credential-ecr-login
+	target/$(BUILD)/dist $(DESTDIR)$(PREFIX)
 
 clean:
 	cargo clean
