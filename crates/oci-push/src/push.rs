@@ -207,6 +207,24 @@ impl Tally {
 
 /// Pushes the plan; the stats say what was sent.
 pub async fn push(target: &Target<'_>, plan: &Plan, tally: &Tally) -> Result<Stats> {
+    // Every tag already names this very manifest: the registry accepted it
+    // only with every blob it names, so there is nothing to ask blob by
+    // blob (--force asks anyway: a registry that lost blobs).
+    if !target.force && !target.tags.is_empty() {
+        let mut all = true;
+        for tag in target.tags {
+            if !points_at(target, &target.reference(tag), &plan.top.digest).await {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            for blob in &plan.blobs {
+                tally.skipped(&blob.digest, blob.size);
+            }
+            return Ok(tally.stats(target.tags.len() as u64));
+        }
+    }
     let image = target.reference(target.tags.first().map_or("latest", String::as_str));
     futures_util::stream::iter(plan.blobs.iter().map(Ok::<_, Error>))
         .map_ok(|blob| send_blob(target, &image, blob, tally))

@@ -1654,3 +1654,27 @@ fn mount_from_with_a_docker_save_tar_says_what_it_cannot_mount() {
         out.stderr
     );
 }
+
+/// Every tag already names the manifest: the registry holds every blob it
+/// names, so none is asked about (one request a tag, not one a blob).
+#[test]
+fn an_unchanged_re_push_asks_about_no_blob() {
+    let (dir, _) = layout(&[("v1", &Image::small("no-head"))]);
+    let to = repo();
+    push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let (_, repository) = to.split_once('/').unwrap();
+    let before = deploy_tests::registry_requests(repository).len();
+    push()
+        .args(["--from", &from(&dir), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    let after = deploy_tests::registry_requests(repository);
+    let blobs: Vec<&String> = after[before..]
+        .iter()
+        .filter(|r| r.contains("/blobs/"))
+        .collect();
+    assert_eq!(blobs, Vec::<&String>::new(), "{:#?}", &after[before..]);
+}
