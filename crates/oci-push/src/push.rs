@@ -209,16 +209,14 @@ impl Tally {
 pub async fn push(target: &Target<'_>, plan: &Plan, tally: &Tally) -> Result<Stats> {
     // Every tag already names this very manifest: the registry accepted it
     // only with every blob it names, so there is nothing to ask blob by
-    // blob (--force asks anyway: a registry that lost blobs).
-    if !target.force && !target.tags.is_empty() {
-        let mut all = true;
+    // blob (--force asks anyway: a registry that lost blobs). What each tag
+    // names is asked once, here, for tag() too.
+    let mut pointing = Vec::new();
+    if !target.force {
         for tag in target.tags {
-            if !points_at(target, &target.reference(tag), &plan.top.digest).await {
-                all = false;
-                break;
-            }
+            pointing.push(points_at(target, &target.reference(tag), &plan.top.digest).await);
         }
-        if all {
+        if !pointing.is_empty() && pointing.iter().all(|p| *p) {
             for blob in &plan.blobs {
                 tally.skipped(&blob.digest, blob.size);
             }
@@ -234,7 +232,7 @@ pub async fn push(target: &Target<'_>, plan: &Plan, tally: &Tally) -> Result<Sta
     for child in &plan.children {
         push_manifest(target, &target.by_digest(&child.digest), child).await?;
     }
-    let tags_left = tag(target, &plan.top).await?;
+    let tags_left = tag_knowing(target, &plan.top, &pointing).await?;
     Ok(tally.stats(tags_left))
 }
 
@@ -271,10 +269,20 @@ pub fn short(digest: &str) -> &str {
 /// goes by digest first, so a registry that refuses it refuses before any
 /// tag moves; a tag that fails after others were set says which were.
 pub async fn tag(target: &Target<'_>, top: &Manifest) -> Result<u64> {
+    tag_knowing(target, top, &[]).await
+}
+
+/// [`tag`], with what each tag names already asked (`pointing`, one a tag,
+/// in order; empty: ask).
+async fn tag_knowing(target: &Target<'_>, top: &Manifest, pointing: &[bool]) -> Result<u64> {
     let mut pending = Vec::new();
-    for tag in target.tags {
+    for (i, tag) in target.tags.iter().enumerate() {
         let reference = target.reference(tag);
-        if target.force || !points_at(target, &reference, &top.digest).await {
+        let already = match pointing.get(i) {
+            Some(known) => *known,
+            None => points_at(target, &reference, &top.digest).await,
+        };
+        if target.force || !already {
             pending.push((tag, reference));
         }
     }
