@@ -246,14 +246,19 @@ up() {
     local registry_bin
     registry_bin=$(command -v docker-registry || echo /usr/bin/docker-registry)
     registry_config "$state/registry" "$reg_port"
-    start registry "$registry_bin" serve "$state/registry/config.yml"
+    # distribution reads REGISTRY_* variables as configuration: the ones
+    # this script prints (eval'ed in a shell that then runs make test)
+    # would become its settings, and REGISTRY_AUTH a panic.
+    start registry env -u REGISTRY -u REGISTRY_AUTH -u REGISTRY_USER -u REGISTRY_PASSWORD \
+        "$registry_bin" serve "$state/registry/config.yml"
     mkdir -p "$state/registry-auth"
     htpasswd -Bbn "$user" "$password" >"$state/registry-auth/htpasswd"
     # moto's ECR login (its token is fixed), so that `ecr-login | oci-push`
     # runs for real against this registry, standing in for ECR.
     htpasswd -Bbn AWS 123456789012-auth-token >>"$state/registry-auth/htpasswd"
     registry_config "$state/registry-auth" "$auth_port" "$state/registry-auth/htpasswd"
-    start registry-auth "$registry_bin" serve "$state/registry-auth/config.yml"
+    start registry-auth env -u REGISTRY -u REGISTRY_AUTH -u REGISTRY_USER -u REGISTRY_PASSWORD \
+        "$registry_bin" serve "$state/registry-auth/config.yml"
 
     wait_for moto "http://127.0.0.1:$moto_port/moto-api/" 200
     wait_for registry "http://127.0.0.1:$reg_port/v2/" 200
