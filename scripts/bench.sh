@@ -420,7 +420,9 @@ if [ -z "${BENCH_ONLY:-}" ]; then
         echo "Medians of hyperfine runs, ours and the tool it replaces in the same run; figures"
         echo "move from run to run on a shared machine, the ratios less."
         echo
-        sed 's/^/- /' "$results"
+        echo "| figure (ours vs the tool it replaces, medians, ratio, target) |"
+        echo "| --- |"
+        sed 's/|/\\|/g; s/^/| /; s/$/ |/' "$results"
     } >bench/results.md
     echo "bench: wrote bench/results.md" >&2
 fi
