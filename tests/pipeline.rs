@@ -321,6 +321,13 @@ fn describe_output_without_tags_keeps_the_revisions_tags() {
         doc["taskDefinition"]["tags"],
         json!([{"key": "app", "value": "demo"}])
     );
+    // The revision it names is described once, for its tags and the
+    // comparison both (the aws CLI asks by family; ecs-deploy by ARN).
+    let by_arn = deploy_tests::moto_calls("ecs", "DescribeTaskDefinition")
+        .into_iter()
+        .filter(|body| body["taskDefinition"] == arn)
+        .count();
+    assert_eq!(by_arn, 1, "DescribeTaskDefinition of {arn}");
 }
 
 /// The design's pipeline, its last steps: render, deploy, wait; the wait

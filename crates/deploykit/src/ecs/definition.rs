@@ -76,13 +76,21 @@ pub async fn registered_or_register(
     mut def: Definition,
     candidates: Vec<(String, &str)>,
 ) -> Result<Value> {
+    // The revision the definition names, described once: for its tags and
+    // for the comparison.
+    let named = match def.registered_as.clone() {
+        Some(arn) => {
+            let answer = api::describe_task_definition(client, &arn).await;
+            Some((arn, answer))
+        }
+        None => None,
+    };
     // describe-task-definition prints no tags unless asked (--include
     // TAGS): a definition that says which revision it is, with no tags at
     // all, keeps that revision's tags rather than dropping them.
-    if let Some(arn) = &def.registered_as
+    if let Some((arn, Ok(answer))) = &named
         && def.td.get("tags").is_none()
-        && let Ok(answer) = api::describe_task_definition(client, arn).await
-        && let Some(tags) = api::with_tags(&answer)
+        && let Some(tags) = api::with_tags(answer)
             .get("tags")
             .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
         && let Some(map) = def.td.as_object_mut()
@@ -93,22 +101,15 @@ pub async fn registered_or_register(
         ));
         map.insert("tags".to_string(), tags.clone());
     }
-    let mut all = Vec::new();
-    if let Some(arn) = &def.registered_as {
-        all.push((arn.clone(), "it is already registered as"));
+    if let Some((arn, answer)) = named
+        && let Some(existing) = same_as(&def, &arn, "it is already registered as", answer)
+    {
+        return Ok(existing);
     }
-    all.extend(candidates);
-    for (arn, why) in all {
-        match api::describe_task_definition(client, &arn).await {
-            Ok(answer) => {
-                let existing = api::with_tags(&answer);
-                let active = existing["status"].as_str().is_none_or(|s| s == "ACTIVE");
-                if active && compare::same(&def.td, &existing) {
-                    cli::note(format!("nothing registered: {why} {}", name_of(&arn)));
-                    return Ok(existing);
-                }
-            }
-            Err(e) => cli::warn(format!("{}; registering a new revision", e.message())),
+    for (arn, why) in candidates {
+        let answer = api::describe_task_definition(client, &arn).await;
+        if let Some(existing) = same_as(&def, &arn, why, answer) {
+            return Ok(existing);
         }
     }
     let answer = api::register(client, &def.td).await?;
@@ -125,4 +126,23 @@ pub async fn registered_or_register(
         name_of(registered["taskDefinitionArn"].as_str().unwrap_or("?"))
     ));
     Ok(registered)
+}
+
+/// The revision `arn` (as described) when it is ACTIVE and says what `def`
+/// says; a describe that failed is said, and a new revision follows.
+fn same_as(def: &Definition, arn: &str, why: &str, answer: Result<Value>) -> Option<Value> {
+    match answer {
+        Ok(answer) => {
+            let existing = api::with_tags(&answer);
+            let active = existing["status"].as_str().is_none_or(|s| s == "ACTIVE");
+            (active && compare::same(&def.td, &existing)).then(|| {
+                cli::note(format!("nothing registered: {why} {}", name_of(arn)));
+                existing
+            })
+        }
+        Err(e) => {
+            cli::warn(format!("{}; registering a new revision", e.message()));
+            None
+        }
+    }
 }
