@@ -9,6 +9,10 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== build" >&2
+# `cargo test` builds the binaries only of packages with integration tests;
+# the tests run every tool binary (and dist's, for the install test), so
+# build them all first.
+cargo build --workspace --locked --bins
 cargo test --workspace --locked --no-run
 
 echo "== emulators" >&2
