@@ -149,8 +149,8 @@ fi
 if want push; then
     # 4. Images: a docker save tar of real files (one layer of shared libraries,
     # ~128 MiB), and a small 3-layer OCI layout made from a tiny docker save tar.
-    python3 scripts/docker_save.py "$work/big.tar" --tag bench:1 libraries:128
-    python3 scripts/docker_save.py "$work/small.tar" --tag bench:1 \
+    python3 scripts/make_image.py "$work/big.tar" --tag bench:1 libraries:128
+    python3 scripts/make_image.py "$work/small.tar" --tag bench:1 \
         'files:etc/a=a' random:app/b=200000 'files:app/c=c'
     skopeo copy --quiet "docker-archive:$work/small.tar" "oci:$work/small:v1"
     # skopeo keeps a blob-info cache that lets it mount a blob it pushed before
@@ -246,7 +246,7 @@ SH
 
     # A docker save tar of one 256 MiB layer of shared libraries: first push, and
     # the same push again, unchanged, to the same repository and tag.
-    python3 scripts/docker_save.py "$work/big256.tar" --tag bench:1 libraries:256
+    python3 scripts/make_image.py "$work/big256.tar" --tag bench:1 libraries:256
     hyperfine --shell=bash --prepare "$no_cache" --warmup 1 --runs "${BENCH_BIG_RUNS:-5}" --style basic --export-json "$work/big256.json" \
         -n "oci-push docker save, 256 MiB of libraries" "$bin/oci-push --from $work/big256.tar --to $REGISTRY/big256-\$RANDOM\$RANDOM --tag 1" \
         -n "skopeo copy docker save, 256 MiB of libraries" "skopeo copy --quiet --dest-tls-verify=false docker-archive:$work/big256.tar docker://$REGISTRY/big256-\$RANDOM\$RANDOM:1" \
@@ -270,7 +270,7 @@ SH
     }
     rss_runs=${BENCH_RSS_RUNS:-3} gib_runs=${BENCH_GIB_RUNS:-1}
     oci_layout "$work/layout10" 10 >/dev/null
-    python3 scripts/docker_save.py "$work/save10.tar" --tag bench:1 libraries:10
+    python3 scripts/make_image.py "$work/save10.tar" --tag bench:1 libraries:10
     layout10_kib=$(peak "$rss_runs" "$work/layout10")
     save10_kib=$(peak "$rss_runs" "$work/save10.tar")
     layout1g_kib=0 save1g_kib=0
@@ -278,7 +278,7 @@ SH
         oci_layout "$work/layout1g" 1024 >/dev/null
         layout1g_kib=$(peak "$gib_runs" "$work/layout1g")
         rm -rf "$work/layout1g"
-        python3 scripts/docker_save.py "$work/save1g.tar" --tag bench:1 libraries:1024
+        python3 scripts/make_image.py "$work/save1g.tar" --tag bench:1 libraries:1024
         save1g_kib=$(peak "$gib_runs" "$work/save1g.tar")
         rm -f "$work/save1g.tar"
     fi
@@ -354,7 +354,7 @@ fi
 # deploy, wait, with our tools against the same job written with the aws CLI,
 # jq and skopeo, on the same moto and registry (target <= 0.2x).
 if want pipeline; then
-    python3 scripts/docker_save.py "$work/pipe.tar" --tag bench:1 'files:etc/a=a' random:app/b=200000 'files:app/c=c'
+    python3 scripts/make_image.py "$work/pipe.tar" --tag bench:1 'files:etc/a=a' random:app/b=200000 'files:app/c=c'
     scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json >/dev/null
     aws ecs create-cluster --cluster-name bench-pipe >/dev/null
     aws ecs create-service --cluster bench-pipe --service-name web --task-definition demo-web --desired-count 1 >/dev/null

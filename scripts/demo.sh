@@ -2,27 +2,36 @@
 # `make demo`: the main job end to end on the local emulators.
 #   1. start moto (ECS/ECR) and the registries, installing what is missing;
 #   2. register examples/task-definition.json in moto, as CI did last deploy;
-#   3. make an image with no daemon (a docker save tar of a tiny app);
-#   4. seed an ECS cluster `demo` with a Fargate service `web` running it, in
-#      moto's default VPC;
+#   3. make an image with no daemon (an OCI image layout of a tiny app, as
+#      buildx or buildah would leave it);
+#   4. seed an ECR repository `web`, and an ECS cluster `demo` with a Fargate
+#      service `web` running demo-web:1, in moto's default VPC;
 #   5. the pipeline, with pipes: ecr-login (moto's ECR, the login in a Docker
 #      config of the demo's own) | oci-push (to the local registry standing
 #      behind the ECR name) | taskdef-render --family (the pushed image and
 #      new environment in the registered definition) | ecs-deploy (register
 #      it, update the service) | ecs-wait (until ECS says the rollout is done);
 #   6. show the service running the new revision; stop what it started.
+# Its files (image, Docker config, registries.conf, the emulators' state) go
+# under $DEMO_DIR (default target/demo). tests/demo.rs runs it with a
+# DEMO_DIR of its own and DEMO_BUILD=0 (the test run has built the tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+demo=${DEMO_DIR:-$PWD/target/demo}
+mkdir -p "$demo"
+demo=$(cd "$demo" && pwd)
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 [ -n "${NO_COLOR:-}" ] || [ ! -t 2 ] && step() { printf '\n== %s\n' "$*" >&2; }
 
-step "building the tools (the first time takes a few minutes)"
-cargo build --workspace
+if [ "${DEMO_BUILD:-1}" != 0 ]; then
+    step "building the tools (the first time takes a few minutes)"
+    cargo build --workspace
+fi
 bin=target/debug
 
 step "starting the emulators"
-export EMULATORS_DIR="$PWD/target/emulators-demo"
+export EMULATORS_DIR="$demo/emulators"
 emulator_env=$(scripts/emulators.sh up)
 trap 'scripts/emulators.sh down' EXIT
 eval "$emulator_env"
@@ -31,7 +40,9 @@ step "registering examples/task-definition.json in ECS (moto at $AWS_ENDPOINT_UR
 scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json \
     | python3 -c 'import json,sys; td=json.load(sys.stdin)["taskDefinition"]; print("registered", td["taskDefinitionArn"])' >&2
 
-step "an ECS cluster 'demo' with a Fargate service 'web' running demo-web:1"
+step "an ECR repository 'web', an ECS cluster 'demo' with a Fargate service 'web' running demo-web:1"
+aws ecr create-repository --repository-name web \
+    --query 'repository.repositoryUri' --output text >&2
 aws ecs create-cluster --cluster-name demo >/dev/null
 subnet=$(aws ec2 describe-subnets --query 'Subnets[0].SubnetId' --output text)
 group=$(aws ec2 describe-security-groups --query 'SecurityGroups[0].GroupId' --output text)
@@ -40,16 +51,17 @@ aws ecs create-service --cluster demo --service-name web --task-definition demo-
     --network-configuration "awsvpcConfiguration={subnets=[$subnet],securityGroups=[$group]}" >/dev/null
 echo "service web runs $(aws ecs describe-services --cluster demo --services web --query 'services[0].taskDefinition' --output text)" >&2
 
-step "an image, made with no daemon: a docker save tar of a tiny web app (target/demo-image.tar)"
-python3 scripts/docker_save.py target/demo-image.tar --tag web:demo --cmd /app/server.sh \
+step "an image, made with no daemon: an OCI image layout of a tiny web app ($demo/image)"
+rm -rf "$demo/image"
+python3 scripts/make_image.py --oci-layout "$demo/image" --tag web:demo --cmd /app/server.sh \
     'files:app/server.sh=#!/bin/sh\necho hello from web\n' 'files:app/VERSION=demo\n'
 
 # moto's ECR hands out 123456789012.dkr.ecr.us-east-1.amazonaws.com, which
 # nothing serves: the local registry (which takes moto's ECR login) stands
 # behind that name, as registries.conf says. The image keeps its ECR name.
 ecr=123456789012.dkr.ecr.$AWS_REGION.amazonaws.com
-printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY_AUTH" >target/demo-registries.conf
-export DOCKER_CONFIG=$PWD/target/demo-docker
+printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY_AUTH" >"$demo/registries.conf"
+export DOCKER_CONFIG=$demo/docker
 
 git_sha=$(git rev-parse --short HEAD 2>/dev/null || echo demo)
 echo "   moto's ECR token says it expired in 2015: ecr-login warns about it; a real one lasts 12 hours." >&2
@@ -58,8 +70,8 @@ echo "   'deployed' below is moto's word; its rollbacks and failures are tested 
 step "the pipeline: ecr-login | oci-push | taskdef-render | ecs-deploy | ecs-wait (the password goes only into $DOCKER_CONFIG/config.json)"
 set -x
 "$bin/ecr-login" \
-  | "$bin/oci-push" --from target/demo-image.tar --repository web --tag "$git_sha" --tag latest \
-      --create-repository --registries-conf target/demo-registries.conf \
+  | "$bin/oci-push" --from "$demo/image" --repository web --tag "$git_sha" --tag latest \
+      --registries-conf "$demo/registries.conf" \
   | "$bin/taskdef-render" --family demo-web --container web \
       --env NODE_ENV=production --env "GIT_SHA=$git_sha" \
       --log-option awslogs-stream-prefix=web-prod \

@@ -12,7 +12,15 @@ container command override `exit N` (as ["exit", "N"], ["exit N"], or a
 shell's ["sh", "-c", "exit N"]) stops with exit code N instead, so that a
 failing one-off task (a migration) runs for real, end to end, through
 ecs-run. And moto gives a task only its first container: every container
-of the definition is there, as ECS reports them. Nothing else changes.
+of the definition is there, as ECS reports them.
+
+And moto's UpdateService with another task definition changes the service's
+`taskDefinition` but not its deployment's: the PRIMARY deployment still
+names the old revision under the old id, as if nothing had rolled out. ECS
+starts a new deployment for a new revision; here the PRIMARY deployment
+takes a new id and the new revision (moto has no rollout to play, so the new
+deployment replaces the old one at once, as --force-new-deployment already
+does in moto). Nothing else changes.
 """
 
 import re
@@ -77,6 +85,31 @@ def _task_init_with_exit_codes(self, *args, **kwargs):
 
 
 ecs_models.Task.__init__ = _task_init_with_exit_codes
+
+_original_update_service = ecs_models.EC2ContainerServiceBackend.update_service
+
+
+def _update_service_deploys(self, service_properties):
+    wanted = service_properties.get("task_definition")
+    service = _original_update_service(self, service_properties)
+    if wanted and service.deployments:
+        arn = self.describe_task_definition(wanted).arn
+        service.task_definition = arn
+        deployment = service.deployments[0]
+        if deployment.get("taskDefinition") != arn:
+            old, new = deployment["id"], f"ecs-svc/{ecs_models.mock_random.randint(0, 32**12)}"
+            deployment["taskDefinition"] = arn
+            deployment["id"] = new
+            now = ecs_models.utcnow()
+            deployment["createdAt"] = now
+            deployment["updatedAt"] = now
+            reason = deployment.get("rolloutStateReason")
+            if reason:
+                deployment["rolloutStateReason"] = reason.replace(old, new)
+    return service
+
+
+ecs_models.EC2ContainerServiceBackend.update_service = _update_service_deploys
 
 if __name__ == "__main__":
     main(sys.argv[1:])

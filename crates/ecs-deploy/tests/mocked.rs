@@ -351,3 +351,59 @@ async fn wait_reports_a_rollback_with_exit_1() {
     assert_eq!(doc["wait"]["elapsedSeconds"], 2);
     assert_eq!(error.unwrap().exit().code(), 1);
 }
+
+/// A rolling deployment in progress: the new revision PRIMARY, the old one
+/// still ACTIVE while its tasks drain (moto replaces the deployment at
+/// once, so it never shows this). Revisions 1-4 exist, web ran 1, the
+/// update registers 5; keeping 2: 2 and 3 go, 1 stays because the ACTIVE
+/// deployment still runs it.
+#[tokio::test]
+async fn keep_revisions_spares_a_revision_a_draining_deployment_runs() {
+    let td = |n: u32| format!("arn:aws:ecs:us-east-1:123456789012:task-definition/web:{n}");
+    let describe = describe_services(service("ECS", "ACTIVE", json!([])));
+    let register = mock!(Client::register_task_definition)
+        .sequence()
+        .http_status(
+            200,
+            ok(
+                json!({"taskDefinition": {"taskDefinitionArn": td(5), "family": "web",
+                "revision": 5, "containerDefinitions": [{"name": "web", "image": "i"}]}}),
+            ),
+        )
+        .build();
+    let mut updated = service(
+        "ECS",
+        "ACTIVE",
+        json!([
+            {"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": td(5), "rolloutState": "IN_PROGRESS"},
+            {"id": "ecs-svc/1", "status": "ACTIVE", "taskDefinition": td(1), "rolloutState": "COMPLETED"}
+        ]),
+    );
+    updated["taskDefinition"] = json!(td(5));
+    let update = mock!(Client::update_service)
+        .sequence()
+        .http_status(200, ok(json!({"service": updated})))
+        .build();
+    let list = mock!(Client::list_task_definitions)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"taskDefinitionArns": [td(5), td(4), td(3), td(2), td(1)]})),
+        )
+        .build();
+    let deregister = mock!(Client::deregister_task_definition)
+        .match_requests(move |r| r.task_definition() != Some(td(1).as_str()))
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"taskDefinition": {"taskDefinitionArn": td(2)}})),
+        )
+        .times(2)
+        .build();
+    let client = client(&[&describe, &register, &update, &list, &deregister]);
+    run(&args(&["--keep-revisions", "2"]), &client, definition())
+        .await
+        .unwrap();
+    // Deregistering web:1 matches no rule: the mock client fails the run.
+    assert_eq!(deregister.num_calls(), 2);
+}

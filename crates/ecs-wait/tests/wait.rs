@@ -91,6 +91,46 @@ fn the_aws_cli_update_service_piped_in_is_followed_to_its_end() {
     );
 }
 
+/// A new revision starts a new deployment (moto taught so in
+/// scripts/moto_launcher.py): ecs-wait follows the one update-service
+/// started, not the one the service was created with, and names the new
+/// revision as the one serving.
+#[test]
+fn a_new_revision_is_followed_by_its_own_deployment() {
+    let (cluster, created) = service(1);
+    let mut td = moto_ecs(
+        "DescribeTaskDefinition",
+        &json!({"taskDefinition": created["taskDefinition"]}),
+    )["taskDefinition"]
+        .clone();
+    td["containerDefinitions"][0]["image"] = json!("web:2");
+    let family = td["family"].as_str().unwrap().to_string();
+    let mut input = json!({"family": family, "containerDefinitions": td["containerDefinitions"]});
+    for key in ["cpu", "memory", "networkMode", "requiresCompatibilities"] {
+        if !td[key].is_null() {
+            input[key] = td[key].clone();
+        }
+    }
+    let new = moto_ecs("RegisterTaskDefinition", &input)["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let script = format!(
+        "set -o pipefail; aws ecs update-service --cluster {cluster} --service web --task-definition {new} | {}",
+        env!("CARGO_BIN_EXE_ecs-wait")
+    );
+    let out = deploy_tests::tool("bash").args(["-c", &script]).aws().run();
+    let doc = out.success();
+    let w = &doc["wait"];
+    assert_eq!(w["status"], "deployed");
+    assert_eq!(w["deployment"], doc["service"]["deployments"][0]["id"]);
+    assert_ne!(
+        w["deployment"], created["deployments"][0]["id"],
+        "the deployment the service was created with"
+    );
+    assert_eq!(w["servingRevision"], json!(new));
+}
+
 #[test]
 fn a_rollout_in_progress_forever_times_out_with_exit_3_and_the_report() {
     let (cluster, _) = service(2);
