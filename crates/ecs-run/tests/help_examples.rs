@@ -8,7 +8,14 @@
 use deploy_tests::{moto_ecs, unique, workspace_bin};
 use serde_json::{Value, json};
 
-fn check(example: &str, doc: &Value, stderr: &str) {
+/// Where the examples run: (cluster, subnet, security group).
+struct Place<'a> {
+    cluster: &'a str,
+    subnet: &'a str,
+    group: &'a str,
+}
+
+fn check(example: &str, doc: &Value, stderr: &str, place: &Place<'_>) {
     let task = &doc["task"];
     assert_eq!(task["lastStatus"], "STOPPED", "{example}: {doc}");
     let containers: Vec<&str> = task["containers"]
@@ -31,6 +38,23 @@ fn check(example: &str, doc: &Value, stderr: &str) {
         );
     } else if example.contains("--launch-type FARGATE") {
         assert!(task["taskArn"].is_string(), "{example}: {doc}");
+        // What was asked of ECS: Fargate, in that subnet and group, the
+        // command overridden (moto would place a task with none of it).
+        let sent: Vec<Value> = deploy_tests::moto_calls("ecs", "RunTask")
+            .into_iter()
+            .filter(|b| {
+                b["cluster"] == place.cluster
+                    && b["overrides"]["containerOverrides"][0]["command"]
+                        == json!(["./manage.py", "migrate"])
+            })
+            .collect();
+        assert_eq!(sent.len(), 1, "{example}: {sent:?}");
+        assert_eq!(sent[0]["launchType"], "FARGATE", "{example}");
+        assert_eq!(
+            sent[0]["networkConfiguration"],
+            json!({"awsvpcConfiguration": {"subnets": [place.subnet], "securityGroups": [place.group]}}),
+            "{example}"
+        );
     } else {
         panic!("help example with no expectation in help_examples.rs: {example}");
     }
@@ -89,7 +113,12 @@ fn every_help_example_runs() {
             .replace("subnet-0abc", &subnet)
             .replace("sg-0abc", &group);
         let (doc, stderr) = deploy_tests::run_example(&example, &command, dir.path());
-        check(&example, &doc, &stderr);
+        let place = Place {
+            cluster: &cluster,
+            subnet: &subnet,
+            group: &group,
+        };
+        check(&example, &doc, &stderr, &place);
         ran += 1;
     }
     assert_eq!(ran, 3, "every example ran");

@@ -105,6 +105,75 @@ fn a_task_that_exits_0_passes_and_reports_how_it_ended() {
     assert_eq!(task["tasks"][0]["startedBy"], "ecs-run");
 }
 
+/// The RunTask that ecs-run sent for `cluster` (moto's recording).
+fn run_task_sent(cluster: &str) -> Value {
+    let sent: Vec<Value> = deploy_tests::moto_calls("ecs", "RunTask")
+        .into_iter()
+        .filter(|b| b["cluster"] == cluster)
+        .collect();
+    assert_eq!(sent.len(), 1, "one RunTask for {cluster}: {sent:?}");
+    sent.into_iter().next().unwrap()
+}
+
+/// A Fargate service on platform 1.4.0 with a public IP: (cluster, family,
+/// subnet, security group).
+fn setup_public(name: &str) -> (String, String, String, String) {
+    let cluster = unique(&format!("run-{name}"));
+    let family = unique(&format!("mig-{name}"));
+    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    moto_ecs("RegisterTaskDefinition", &definition(&family));
+    let (subnet, group) = deploy_tests::default_network();
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family,
+            "desiredCount": 1, "launchType": "FARGATE", "platformVersion": "1.4.0",
+            "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": [subnet], "securityGroups": [group], "assignPublicIp": "ENABLED"}}}),
+    );
+    (cluster, family, subnet, group)
+}
+
+#[test]
+fn like_service_copies_launch_type_platform_version_and_network() {
+    let (cluster, family, subnet, group) = setup_public("like");
+    run_like_web(&cluster, &family, &[]).success();
+    let sent = run_task_sent(&cluster);
+    assert_eq!(sent["launchType"], "FARGATE", "{sent}");
+    assert_eq!(sent["platformVersion"], "1.4.0", "{sent}");
+    assert_eq!(
+        sent["networkConfiguration"],
+        json!({"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group],
+            "assignPublicIp": "ENABLED"}}),
+        "{sent}"
+    );
+}
+
+#[test]
+fn placement_flags_win_over_the_copied_service() {
+    let (cluster, family, _, _) = setup_public("flags");
+    let (subnet, _) = deploy_tests::default_network();
+    run_like_web(
+        &cluster,
+        &family,
+        &[
+            "--platform-version",
+            "1.3.0",
+            "--subnet",
+            &subnet,
+            "--security-group",
+            "sg-0flag",
+        ],
+    )
+    .success();
+    let sent = run_task_sent(&cluster);
+    assert_eq!(sent["platformVersion"], "1.3.0", "{sent}");
+    let vpc = &sent["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(vpc["subnets"], json!([subnet]), "{sent}");
+    assert_eq!(vpc["securityGroups"], json!(["sg-0flag"]), "{sent}");
+    // Not given as a flag: still the service's.
+    assert_eq!(vpc["assignPublicIp"], "ENABLED", "{sent}");
+}
+
 #[test]
 fn a_migration_that_exits_3_fails_and_still_prints_the_object() {
     let (cluster, family) = setup("exit3");
