@@ -157,6 +157,38 @@ where
     }
 }
 
+/// Whether the same call may pass if made again a little later: AWS's
+/// throttling codes, a 5xx or 429, a time-out, a connection that failed or
+/// dropped. Not: a refusal (access denied, validation), missing
+/// credentials, an answer that could not be read.
+pub fn is_transient<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            matches!(
+                service.err().code(),
+                Some(
+                    "ThrottlingException"
+                        | "Throttling"
+                        | "TooManyRequestsException"
+                        | "RequestLimitExceeded"
+                        | "ServerException"
+                        | "ServiceUnavailable"
+                        | "InternalFailure"
+                )
+            ) || status == 429
+                || status >= 500
+        }
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        SdkError::ResponseError(response) => response.raw().status().as_u16() >= 500,
+        _ => false,
+    }
+}
+
 /// The chain of causes, one after another, without the Debug dump that
 /// `DisplayErrorContext` appends: `io error: ...: Connection refused (os error 111)`.
 fn causes(err: &(dyn std::error::Error + 'static)) -> String {

@@ -36,6 +36,7 @@ pub struct Error {
     exit: Exit,
     message: String,
     broken_pipe: bool,
+    transient: bool,
 }
 
 /// The result type of the toolkit.
@@ -47,6 +48,7 @@ impl Error {
             exit,
             message: message.into(),
             broken_pipe: false,
+            transient: false,
         }
     }
 
@@ -93,6 +95,20 @@ impl Error {
     /// The message, without the tool's name.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Marks a failure that may pass if the same call is made again later
+    /// (throttling, a 5xx, a time-out, a dropped connection): a tool that
+    /// polls tries again at its next poll instead of giving up.
+    #[must_use]
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
+    /// Whether [`Error::transient`] marked it.
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 
     /// Whether this is stdout closed by the reader (nothing to report).

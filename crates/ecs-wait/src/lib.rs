@@ -178,6 +178,10 @@ impl<'a> Follow<'a> {
     }
 }
 
+/// A wait gives up after this many polls in a row that ECS failed to
+/// answer; one such poll is said and tried again at the next.
+pub const MAX_UNANSWERED: u32 = 5;
+
 /// Waits for every target of `plan`: polls on `clock`'s schedule, says
 /// progress through `say` (stderr in the tool), and reports each target.
 pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn Fn(&str)) -> Waited {
@@ -195,6 +199,9 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
     let mut polls = Vec::new();
     let start = clock.now();
     let mut call_error: Option<Error> = None;
+    // Polls in a row that ECS failed to answer (throttling, 5xx, time-out,
+    // a dropped connection, after the SDK's own retries).
+    let mut unanswered = 0;
     loop {
         let now = clock.now() - start;
         polls.push(now);
@@ -203,9 +210,19 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
         // (the SDK's own time-outs are longer than a short wait).
         let left = plan.timeout.saturating_sub(now).max(Duration::from_secs(1));
         match tokio::time::timeout(left, poll(client, plan, &mut follows, now, say)).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => unanswered = 0,
+            Ok(Err(e)) if e.is_transient() && unanswered + 1 < MAX_UNANSWERED => {
+                unanswered += 1;
+                say(&format!(
+                    "{e}: trying again at the next poll ({unanswered} of {MAX_UNANSWERED} in a row)"
+                ));
+            }
             Ok(Err(e)) => {
-                call_error = Some(e);
+                call_error = Some(if e.is_transient() {
+                    e.context(format!("{MAX_UNANSWERED} polls in a row unanswered"))
+                } else {
+                    e
+                });
                 break;
             }
             Err(_) => {

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 /// At most this many tasks are reported: one screen.
 pub const MAX_REPORTED: usize = 10;
 
+/// ListTasks pages read at most (100 tasks each).
+const MAX_PAGES: usize = 5;
+
 /// The stopped tasks of the deployment (newest first), as the `wait`
 /// object's `stoppedTasks` holds them.
 pub async fn stopped(
@@ -22,40 +25,49 @@ pub async fn stopped(
     started_by: Option<&str>,
     task_definition: Option<&str>,
 ) -> Result<Vec<Value>> {
-    let listed = client
-        .list_tasks()
-        .cluster(cluster)
-        .service_name(name_of(service))
-        .desired_status(DesiredStatus::Stopped)
-        .max_results(100)
-        .send()
-        .await
-        .map_err(|e| {
-            call_error(
-                "ListTasks",
-                format!("listing stopped tasks of service {:?}", name_of(service)),
-                e,
-            )
-        })?;
-    let arns = listed.task_arns().to_vec();
-    if arns.is_empty() {
-        return Ok(Vec::new());
+    // ECS keeps stopped tasks for about an hour: a service that kept
+    // failing may have hundreds, listed 100 a page in no useful order.
+    let mut arns: Vec<String> = Vec::new();
+    let mut token = None;
+    for _ in 0..MAX_PAGES {
+        let listed = client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(name_of(service))
+            .desired_status(DesiredStatus::Stopped)
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                call_error(
+                    "ListTasks",
+                    format!("listing stopped tasks of service {:?}", name_of(service)),
+                    e,
+                )
+            })?;
+        arns.extend(listed.task_arns().iter().cloned());
+        token = listed.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
     }
-    let capture = CaptureBody::default();
-    client
-        .describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(arns))
-        .customize()
-        .interceptor(capture.clone())
-        .send()
-        .await
-        .map_err(|e| call_error("DescribeTasks", "describing the stopped tasks", e))?;
-    let answer = capture.json("DescribeTasks")?;
-    let mut tasks: Vec<&Value> = answer["tasks"]
-        .as_array()
-        .map(|t| t.iter().collect())
-        .unwrap_or_default();
+    let mut described: Vec<Value> = Vec::new();
+    for chunk in arns.chunks(100) {
+        let capture = CaptureBody::default();
+        client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| call_error("DescribeTasks", "describing the stopped tasks", e))?;
+        let answer = capture.json("DescribeTasks")?;
+        described.extend(answer["tasks"].as_array().into_iter().flatten().cloned());
+    }
+    let mut tasks: Vec<&Value> = described.iter().collect();
     tasks.retain(|t| match (started_by, task_definition) {
         (Some(id), _) => t["startedBy"].as_str() == Some(id),
         (None, Some(td)) => t["taskDefinitionArn"].as_str() == Some(td),

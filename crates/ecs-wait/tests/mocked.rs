@@ -421,6 +421,75 @@ async fn throttling_mid_wait_is_retried_and_the_wait_goes_on() {
     assert_eq!(describe.num_calls(), 5, "one call retried");
 }
 
+/// Throttling that outlasts the SDK's three attempts fails one poll, not
+/// the wait: said, and tried again at the next poll.
+#[tokio::test]
+async fn a_poll_throttled_past_the_sdk_retries_is_tried_again_at_the_next() {
+    let clock = FakeClock::default();
+    let calls = Counter::default();
+    let c = clock.clone();
+    let describe = mock!(Client::describe_services).then_http_response(move || {
+        // Calls 1-3: the second poll, all three of the SDK's attempts.
+        if (1..=3).contains(&calls.next()) {
+            return response(
+                400,
+                &json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+            );
+        }
+        let state = if c.secs() >= 6 { "COMPLETED" } else { "IN_PROGRESS" };
+        response(
+            200,
+            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some(state), 2)]))], "failures": []}),
+        )
+    });
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0, "{:?}", w.error);
+    assert_eq!(w.reports[0]["status"], "deployed");
+    assert_eq!(w.polls.len(), 4, "polls at 0, 2 (throttled), 4, 6");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ThrottlingException: Rate exceeded")
+                && l.ends_with("trying again at the next poll (1 of 5 in a row)")),
+        "{lines:?}"
+    );
+}
+
+/// Five polls in a row unanswered: the wait fails (exit 1) with ECS's
+/// words, before the --timeout.
+#[tokio::test]
+async fn five_unanswered_polls_in_a_row_fail_the_wait() {
+    let clock = FakeClock::default();
+    let calls = Counter::default();
+    let describe = mock!(Client::describe_services).then_http_response(move || {
+        if calls.next() >= 1 {
+            return response(
+                503,
+                &json!({"__type": "ServerException", "message": "Service Unavailable"}),
+            );
+        }
+        response(
+            200,
+            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 2)]))], "failures": []}),
+        )
+    });
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1, "{:?}", w.error);
+    assert_eq!(w.polls.len(), 6, "the first answered, five not");
+    assert_eq!(describe.num_calls(), 16, "1 + 5 polls of 3 attempts");
+    let message = w.error.as_ref().unwrap().message();
+    assert!(
+        message.starts_with("5 polls in a row unanswered: ")
+            && message.contains("ServerException: Service Unavailable"),
+        "{message}"
+    );
+    assert_eq!(w.reports[0]["status"], "failed");
+}
+
 #[tokio::test]
 async fn stopped_tasks_are_reported_with_exit_codes_and_reasons() {
     let clock = FakeClock::default();
@@ -479,6 +548,64 @@ async fn stopped_tasks_are_reported_with_exit_codes_and_reasons() {
         );
     }
     assert!(!lines.iter().any(|l| l.contains("t0")), "{lines:?}");
+}
+
+/// A service that kept failing has more stopped tasks than one ListTasks
+/// page: the deployment's own are found on the second page (and described
+/// 100 at a time).
+#[tokio::test]
+async fn stopped_tasks_on_a_second_list_page_are_found() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+                ),
+            ),
+            (
+                4,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("FAILED"), 0)]),
+                ),
+            ),
+        ],
+    );
+    let arn = |id: String| format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}");
+    let old: Vec<String> = (0..100).map(|i| arn(format!("old{i}"))).collect();
+    let page_1 = json!({"taskArns": old, "nextToken": "page-2"});
+    let list = mock!(Client::list_tasks)
+        .match_requests(|r| r.next_token().is_none())
+        .then_http_response(move || response(200, &page_1));
+    let list_2 = mock!(Client::list_tasks)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_http_response(move || response(200, &json!({"taskArns": [arn("new1".into())]})));
+    let tasks = mock!(Client::describe_tasks)
+        .then_http_response(move || response(200, &json!({"tasks": [], "failures": []})));
+    let new_task = mock!(Client::describe_tasks)
+        .match_requests(|r| r.tasks().iter().any(|t| t.ends_with("/new1")))
+        .then_http_response(|| {
+            response(
+                200,
+                &json!({"tasks": [{"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/prod/new1",
+                    "taskDefinitionArn": TD_2, "startedBy": "ecs-svc/2", "lastStatus": "STOPPED",
+                    "stoppedReason": "Essential container in task exited",
+                    "containers": [{"name": "web", "exitCode": 1}]}], "failures": []}),
+            )
+        });
+    let client = client(&[&describe, &list, &list_2, &new_task, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    let stopped = w.reports[0]["stoppedTasks"].as_array().unwrap();
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0]["containers"][0]["exitCode"], 1);
+    assert_eq!(list_2.num_calls(), 1);
+    assert_eq!(tasks.num_calls(), 1, "the first page's 100, in one call");
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{Value, json};
 
-use crate::aws::{CaptureBody, describe};
+use crate::aws::{self, CaptureBody, describe};
 use crate::ecs::check::check;
 use crate::ecs::model::{Found, check_task_definition};
 use crate::error::{Error, Result};
@@ -168,7 +168,12 @@ where
         Some("AccessDeniedException") => "; the caller's IAM policy must allow it",
         _ => "",
     };
-    Error::failed(format!("{doing} (ecs:{action}): {said}{hint}"))
+    let e = Error::failed(format!("{doing} (ecs:{action}): {said}{hint}"));
+    if aws::is_transient(&err) {
+        e.transient()
+    } else {
+        e
+    }
 }
 
 /// The ECS console's page of a service's deployments, in the region's
