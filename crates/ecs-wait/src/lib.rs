@@ -84,6 +84,12 @@ struct Follow<'a> {
     /// The service deployment ARN or the `ecs-svc/...` id followed.
     deployment: Option<String>,
     started_by: Option<String>,
+    /// Whether `started_by` is the PRIMARY deployment seen at first sight
+    /// (not given on stdin), which after a rollback is the rollback's.
+    started_by_guessed: bool,
+    /// Tasks started by this are the serving deployment's, not the failed
+    /// one's: set when the wait began after ECS had already rolled back.
+    not_started_by: Option<String>,
     service_arn: Option<String>,
     /// Events before this time (epoch seconds) are not this rollout's.
     since: Option<f64>,
@@ -104,6 +110,8 @@ impl<'a> Follow<'a> {
             source: None,
             deployment: target.deployment.clone(),
             started_by: target.tasks_started_by.clone(),
+            started_by_guessed: false,
+            not_started_by: None,
             service_arn: None,
             since: None,
             seen: HashSet::new(),
@@ -265,8 +273,12 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
             client,
             &f.target.cluster,
             &f.target.service,
-            f.started_by.as_deref(),
-            f.task_definition.as_deref(),
+            &tasks::Which {
+                started_by: f.started_by.as_deref(),
+                not_started_by: f.not_started_by.as_deref(),
+                stopped_since: f.since,
+                task_definition: f.task_definition.as_deref(),
+            },
         )
         .await
         {
@@ -382,6 +394,7 @@ async fn poll(
                 };
             }
             if f.started_by.is_none() {
+                f.started_by_guessed = true;
                 f.started_by = primary
                     .as_ref()
                     .and_then(|p| p["id"].as_str())
@@ -477,6 +490,16 @@ async fn poll(
                     Some(sd) => {
                         if f.since.is_none() {
                             f.since = sd["createdAt"].as_f64();
+                            // First look, and ECS already rolls back: the
+                            // PRIMARY seen is the rollback's, so the failed
+                            // tasks are those started by any other.
+                            let rolling_back = sd["status"]
+                                .as_str()
+                                .is_some_and(|s| s.starts_with("ROLLBACK"));
+                            if rolling_back && f.started_by_guessed && f.target.rollback.is_none() {
+                                f.not_started_by = f.started_by.take();
+                                f.task_definition = None;
+                            }
                         }
                         f.events(service, say);
                         judge::by_service_deployment(service, sd, rules)

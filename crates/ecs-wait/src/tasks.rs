@@ -1,6 +1,8 @@
 //! The stopped tasks of a failed deployment, and why each stopped: ListTasks
-//! (`desiredStatus=STOPPED`) and DescribeTasks, kept to the deployment's
-//! own tasks (started by its `ecs-svc/...` id, or running its task
+//! (`desiredStatus=STOPPED`, paged) and DescribeTasks, kept to the
+//! deployment's own tasks ([`Which`]: started by its `ecs-svc/...` id; when
+//! the wait began after ECS rolled back, started by a deployment other than
+//! the serving one since the rollout began; else running its task
 //! definition), with each container's exit code and reason.
 
 use aws_sdk_ecs::Client;
@@ -16,14 +18,45 @@ pub const MAX_REPORTED: usize = 10;
 /// ListTasks pages read at most (100 tasks each).
 const MAX_PAGES: usize = 5;
 
+/// Which stopped tasks are the deployment's.
+pub struct Which<'a> {
+    /// Its `ecs-svc/...` id: the tasks it started.
+    pub started_by: Option<&'a str>,
+    /// Else, with ECS already rolled back: the serving deployment's id; the
+    /// service's tasks started by another and stopped since `stopped_since`.
+    pub not_started_by: Option<&'a str>,
+    pub stopped_since: Option<f64>,
+    /// Else the tasks running its task definition.
+    pub task_definition: Option<&'a str>,
+}
+
+impl Which<'_> {
+    fn keeps(&self, task: &Value) -> bool {
+        let started_by = task["startedBy"].as_str();
+        if let Some(id) = self.started_by {
+            return started_by == Some(id);
+        }
+        if let Some(serving) = self.not_started_by {
+            let since = match (self.stopped_since, task["stoppedAt"].as_f64()) {
+                (Some(since), Some(at)) => at >= since,
+                _ => true,
+            };
+            return since && started_by.is_some_and(|s| s != serving && s.starts_with("ecs-svc/"));
+        }
+        match self.task_definition {
+            Some(td) => task["taskDefinitionArn"].as_str() == Some(td),
+            None => true,
+        }
+    }
+}
+
 /// The stopped tasks of the deployment (newest first), as the `wait`
 /// object's `stoppedTasks` holds them.
 pub async fn stopped(
     client: &Client,
     cluster: &str,
     service: &str,
-    started_by: Option<&str>,
-    task_definition: Option<&str>,
+    which: &Which<'_>,
 ) -> Result<Vec<Value>> {
     // ECS keeps stopped tasks for about an hour: a service that kept
     // failing may have hundreds, listed 100 a page in no useful order.
@@ -68,11 +101,7 @@ pub async fn stopped(
         described.extend(answer["tasks"].as_array().into_iter().flatten().cloned());
     }
     let mut tasks: Vec<&Value> = described.iter().collect();
-    tasks.retain(|t| match (started_by, task_definition) {
-        (Some(id), _) => t["startedBy"].as_str() == Some(id),
-        (None, Some(td)) => t["taskDefinitionArn"].as_str() == Some(td),
-        (None, None) => true,
-    });
+    tasks.retain(|t| which.keeps(t));
     tasks.sort_by(|a, b| {
         b["stoppedAt"]
             .as_f64()

@@ -608,6 +608,48 @@ async fn stopped_tasks_on_a_second_list_page_are_found() {
     assert_eq!(tasks.num_calls(), 1, "the first page's 100, in one call");
 }
 
+/// The wait begins after ECS already rolled back (`--service`, nothing on
+/// stdin): the PRIMARY deployment is the rollback's, so the failed tasks
+/// are the service's tasks started by another deployment since the service
+/// deployment began; not the rollback's own, not older ones.
+#[tokio::test]
+async fn a_wait_begun_after_the_rollback_reports_the_failed_deployments_tasks() {
+    let clock = FakeClock::default();
+    let mut rolled_back_to = deployment("ecs-svc/3", "PRIMARY", Some("COMPLETED"), 2);
+    rolled_back_to["taskDefinition"] = json!(TD_1);
+    let mut svc = service("web", json!([rolled_back_to]));
+    svc["currentServiceDeployment"] = json!(SD);
+    let describe = service_timeline(&clock, vec![(0, svc)]);
+    let mut back = service_deployment("ROLLBACK_SUCCESSFUL");
+    back["rollback"] =
+        json!({"reason": "Circuit Breaker: rollback initiated", "serviceRevisionArn": REV_1});
+    let sds = deployment_timeline(&clock, vec![(0, back)]);
+    let task = |id: &str, started_by: &str, td: &str, stopped_at: f64| {
+        json!({"taskArn": format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}"),
+            "taskDefinitionArn": td, "startedBy": started_by, "lastStatus": "STOPPED",
+            "stoppedAt": stopped_at, "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "web", "exitCode": 1}]})
+    };
+    let (list, tasks) = stopped_tasks(vec![
+        task("failed1", "ecs-svc/2", TD_2, T0 + 40.0),
+        task("failed2", "ecs-svc/2", TD_2, T0 + 50.0),
+        task("rollback", "ecs-svc/3", TD_1, T0 + 60.0),
+        task("older", "ecs-svc/1", TD_1, T0 - 600.0),
+        task("oneoff", "ecs-run", TD_2, T0 + 45.0),
+    ]);
+    let client = client(&[&describe, &sds, &list, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    let ids: Vec<&str> = w.reports[0]["stoppedTasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["taskArn"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["failed2", "failed1"], "newest first");
+}
+
 #[tokio::test]
 async fn several_services_one_failing_each_reported() {
     let clock = FakeClock::default();
