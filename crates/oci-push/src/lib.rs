@@ -29,6 +29,9 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use serde_json::json;
 
+/// What the registry's access log shows for every request of ours.
+const USER_AGENT: &str = concat!("oci-push/", env!("CARGO_PKG_VERSION"));
+
 pub use args::Args;
 
 /// The whole tool: flags and stdin in, the `image` object out.
@@ -127,11 +130,13 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             ClientProtocol::Https
         },
         use_monolithic_push: true,
+        user_agent: USER_AGENT,
         read_timeout: Some(read_timeout),
         connect_timeout: Some(connect_timeout),
         ..Default::default()
     });
     let http = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
         .read_timeout(read_timeout)
         .connect_timeout(connect_timeout)
         .build()

@@ -213,9 +213,7 @@ pub async fn push(target: &Target<'_>, plan: &Plan, tally: &Tally) -> Result<Sta
     // names is asked once, here, for tag() too.
     let mut pointing = Vec::new();
     if !target.force {
-        for tag in target.tags {
-            pointing.push(points_at(target, &target.reference(tag), &plan.top.digest).await);
-        }
+        pointing = tags_pointing(target, &plan.top.digest).await;
         if !pointing.is_empty() && pointing.iter().all(|p| *p) {
             for blob in &plan.blobs {
                 tally.skipped(&blob.digest, blob.size);
@@ -265,9 +263,9 @@ pub fn short(digest: &str) -> &str {
 }
 
 /// Pushes `top` under every tag (by digest alone with none); a tag that
-/// already points at it is left alone. Returns how many were. The manifest
-/// goes by digest first, so a registry that refuses it refuses before any
-/// tag moves; a tag that fails after others were set says which were.
+/// already points at it is left alone. Returns how many were. A registry
+/// that refuses the manifest refuses it at the first tag, before any tag
+/// moves; a tag that fails after others were set says which were.
 pub async fn tag(target: &Target<'_>, top: &Manifest) -> Result<u64> {
     tag_knowing(target, top, &[]).await
 }
@@ -275,19 +273,23 @@ pub async fn tag(target: &Target<'_>, top: &Manifest) -> Result<u64> {
 /// [`tag`], with what each tag names already asked (`pointing`, one a tag,
 /// in order; empty: ask).
 async fn tag_knowing(target: &Target<'_>, top: &Manifest, pointing: &[bool]) -> Result<u64> {
+    let asked;
+    let pointing = if pointing.len() == target.tags.len() || target.force {
+        pointing
+    } else {
+        asked = tags_pointing(target, &top.digest).await;
+        &asked
+    };
     let mut pending = Vec::new();
     for (i, tag) in target.tags.iter().enumerate() {
         let reference = target.reference(tag);
-        let already = match pointing.get(i) {
-            Some(known) => *known,
-            None => points_at(target, &reference, &top.digest).await,
-        };
+        let already = pointing.get(i).copied().unwrap_or(false);
         if target.force || !already {
             pending.push((tag, reference));
         }
     }
     let left = (target.tags.len() - pending.len()) as u64;
-    if target.tags.is_empty() || !pending.is_empty() {
+    if target.tags.is_empty() {
         push_manifest(target, &target.by_digest(&top.digest), top).await?;
     }
     let mut set: Vec<&str> = Vec::new();
@@ -429,8 +431,65 @@ async fn upload(
         .await
 }
 
+/// The manifest types a tag may name, for the Accept header.
+const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// Whether the tag of `reference` names `digest` now: one HEAD (a GET only
+/// when the registry sends no Docker-Content-Digest). Any failure reads as
+/// "no", so the tag is pushed. Our own request: oci-client's lookup asks
+/// HEAD then GET on a missing tag, and stores an anonymous login that
+/// makes it ping /v2/ before every later request.
 async fn points_at(target: &Target<'_>, reference: &Reference, digest: &str) -> bool {
-    matches!(target.client.fetch_manifest_digest(reference, &target.auth).await, Ok(d) if d == digest)
+    let tag = reference.tag().unwrap_or("latest");
+    let url = format!("{}/v2/{}/manifests/{tag}", target.base(), target.repository);
+    let authorization = match target.authorization(reference).await {
+        Ok(value) => value,
+        Err(_) => return false,
+    };
+    let ask = |head: bool| {
+        let mut request = if head {
+            target.http.head(&url)
+        } else {
+            target.http.get(&url)
+        };
+        request = request.header(reqwest::header::ACCEPT, MANIFEST_TYPES);
+        if let Some(value) = &authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        request.send()
+    };
+    let Ok(answer) = ask(true).await else {
+        return false;
+    };
+    if !answer.status().is_success() {
+        return false;
+    }
+    if let Some(found) = answer
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+    {
+        return found == digest;
+    }
+    let Ok(answer) = ask(false).await else {
+        return false;
+    };
+    if !answer.status().is_success() {
+        return false;
+    }
+    match answer.bytes().await {
+        Ok(body) => format!("sha256:{:x}", Sha256::digest(&body)) == digest,
+        Err(_) => false,
+    }
+}
+
+/// [`points_at`] for every tag at once, in the tags' order.
+async fn tags_pointing(target: &Target<'_>, digest: &str) -> Vec<bool> {
+    let references: Vec<Reference> = target.tags.iter().map(|t| target.reference(t)).collect();
+    futures_util::future::join_all(references.iter().map(|r| points_at(target, r, digest))).await
 }
 
 /// PUT of the manifest's bytes as they are, at a tag or its digest, with

@@ -1460,15 +1460,32 @@ fn a_413_on_a_streamed_layer_is_exit_1_naming_the_status() {
 /// ECR answers a manifest PUT with no Location: pushed all the same (the
 /// by-digest push used to panic inside oci-client).
 #[test]
-fn a_manifest_put_answered_without_location_is_pushed() {
+fn a_manifest_put_by_digest_answered_without_location_is_pushed() {
     let registry = ScriptedRegistry::start(&["PUT:manifest:bare:0"]);
     let (dir, digests) = layout(&[("v1", &Image::small("bare"))]);
-    let out = push_to(&registry, &from(&dir), &["--tag", "1"]);
+    let out = push_to(&registry, &from(&dir), &["--digest-only"]);
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+    assert_eq!(
+        registry.count(&[&format!("PUT /v2/web/manifests/{} 201", digests[0])]),
+        1,
+        "{}",
+        registry.log()
+    );
+}
+
+/// With tags, the manifest goes straight to the first tag (a PUT by digest
+/// first was one more round trip for nothing: a refused manifest is
+/// refused at the first tag, before any tag moves).
+#[test]
+fn a_manifest_put_at_a_tag_answered_without_location_is_pushed_once_a_tag() {
+    let registry = ScriptedRegistry::start(&["PUT:manifest:bare:0"]);
+    let (dir, digests) = layout(&[("v1", &Image::small("bare-tag"))]);
+    let out = push_to(&registry, &from(&dir), &["--tag", "1", "--tag", "2"]);
     assert_eq!(out.success()["image"]["digest"], digests[0]);
     assert_eq!(
         registry.count(&["PUT /v2/web/manifests/", " 201"]),
         2,
-        "by digest, then the tag: {}",
+        "one PUT a tag, none by digest: {}",
         registry.log()
     );
 }
@@ -1677,4 +1694,39 @@ fn an_unchanged_re_push_asks_about_no_blob() {
         .filter(|r| r.contains("/blobs/"))
         .collect();
     assert_eq!(blobs, Vec::<&String>::new(), "{:#?}", &after[before..]);
+}
+
+/// What a first push asks about its tags: one HEAD a tag, and no GET after
+/// a HEAD that said 404 (oci-client's lookup asked both).
+#[test]
+fn a_first_push_asks_each_tag_with_one_head() {
+    let (dir, _) = layout(&[("v1", &Image::small("one-head"))]);
+    let to = repo();
+    push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &to,
+            "--tag",
+            "1",
+            "--tag",
+            "2",
+        ])
+        .run()
+        .success();
+    let (_, repository) = to.split_once('/').unwrap();
+    let asked: Vec<String> = deploy_tests::registry_requests(repository)
+        .into_iter()
+        .filter(|r| (r.starts_with("HEAD ") || r.starts_with("GET ")) && r.contains("/manifests/"))
+        .collect();
+    let mut asked = asked;
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            format!("HEAD /v2/{repository}/manifests/1 404"),
+            format!("HEAD /v2/{repository}/manifests/2 404"),
+        ]
+    );
 }
