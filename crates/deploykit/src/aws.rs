@@ -20,6 +20,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::ErrorKind;
 
 use crate::error::{Error, Result};
 
@@ -158,8 +159,8 @@ where
 }
 
 /// Whether the same call may pass if made again a little later: AWS's
-/// throttling codes, a 5xx or 429, a time-out, a connection that failed or
-/// dropped. Not: a refusal (access denied, validation), missing
+/// throttling codes, a 5xx, 408 or 429, a time-out, a connection that
+/// failed or dropped. Not: a refusal (access denied, validation), missing
 /// credentials, an answer that could not be read.
 pub fn is_transient<E>(err: &SdkError<E, HttpResponse>) -> bool
 where
@@ -175,15 +176,33 @@ where
                         | "Throttling"
                         | "TooManyRequestsException"
                         | "RequestLimitExceeded"
+                        | "RequestThrottled"
+                        | "RequestThrottledException"
+                        | "SlowDown"
                         | "ServerException"
                         | "ServiceUnavailable"
                         | "InternalFailure"
+                        | "RequestTimeout"
+                        | "RequestTimeoutException"
                 )
-            ) || status == 429
+            ) || status == 408
+                || status == 429
                 || status >= 500
         }
         SdkError::TimeoutError(_) => true,
-        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        // A connection closed mid-answer is "other" with a transient kind.
+        SdkError::DispatchFailure(failure) => {
+            failure.is_io()
+                || failure.is_timeout()
+                || matches!(
+                    failure.as_other(),
+                    Some(
+                        ErrorKind::TransientError
+                            | ErrorKind::ThrottlingError
+                            | ErrorKind::ServerError
+                    )
+                )
+        }
         SdkError::ResponseError(response) => response.raw().status().as_u16() >= 500,
         _ => false,
     }
@@ -248,5 +267,67 @@ impl Intercept for CaptureBody {
             *self.0.lock().map_err(|_| "capture lock poisoned")? = Some(bytes.to_vec());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn service(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        SdkError::service_error(ErrorMetadata::builder().code(code).build(), raw)
+    }
+
+    fn dispatch(e: ConnectorError) -> SdkError<ErrorMetadata, HttpResponse> {
+        SdkError::dispatch_failure(e)
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_transient() {
+        assert!(is_transient(&service(400, "ThrottlingException")));
+        assert!(is_transient(&service(503, "ServerException")));
+        assert!(is_transient(&service(429, "Whatever")));
+        assert!(is_transient(&service(408, "Whatever")));
+    }
+
+    #[test]
+    fn refusals_are_not_transient() {
+        assert!(!is_transient(&service(400, "AccessDeniedException")));
+        assert!(!is_transient(&service(400, "InvalidParameterException")));
+        assert!(!is_transient(&service(400, "ClientException")));
+    }
+
+    #[test]
+    fn a_dropped_or_refused_connection_is_transient() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(is_transient(&dispatch(ConnectorError::io(io.into()))));
+        let closed = std::io::Error::other("connection closed before message completed");
+        assert!(is_transient(&dispatch(ConnectorError::other(
+            closed.into(),
+            Some(ErrorKind::TransientError)
+        ))));
+        let slow = std::io::Error::other("slow");
+        assert!(is_transient(&dispatch(ConnectorError::timeout(
+            slow.into()
+        ))));
+    }
+
+    #[test]
+    fn a_user_error_in_dispatch_is_not_transient() {
+        let no_credentials = std::io::Error::other("no credentials found in chain");
+        assert!(!is_transient(&dispatch(ConnectorError::user(
+            no_credentials.into()
+        ))));
+        let unknown = std::io::Error::other("?");
+        assert!(!is_transient(&dispatch(ConnectorError::other(
+            unknown.into(),
+            None
+        ))));
     }
 }

@@ -41,8 +41,8 @@ the deployment: stoppedReason, stopCode, every container's exit code and reason.
 Polling: every 2 s for the first 30 s, then every --interval; never more than
 20 DescribeServices calls a minute. New service events and count changes go to
 stderr once each. A poll ECS fails to answer after the SDK's retries
-(throttling, a 5xx, a time-out, a dropped connection) is said and tried again at
-the next; five in a row fail the wait (exit 1). A refusal (access denied) fails
+(throttling, a 5xx, a time-out, a dropped connection) is said and tried again a
+whole --interval later; five in a row fail the wait (exit 1). A refusal (access denied) fails
 it at once.
 
 Output: the stdin object (or {}) with wait set to {status, service, deployment,

@@ -90,6 +90,8 @@ struct Follow<'a> {
     /// Tasks started by this are the serving deployment's, not the failed
     /// one's: set when the wait began after ECS had already rolled back.
     not_started_by: Option<String>,
+    /// When the PRIMARY deployment seen at first sight was created.
+    primary_created: Option<f64>,
     service_arn: Option<String>,
     /// Events before this time (epoch seconds) are not this rollout's.
     since: Option<f64>,
@@ -112,6 +114,7 @@ impl<'a> Follow<'a> {
             started_by: target.tasks_started_by.clone(),
             started_by_guessed: false,
             not_started_by: None,
+            primary_created: None,
             service_arn: None,
             since: None,
             seen: HashSet::new(),
@@ -210,6 +213,7 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
     // Polls in a row that ECS failed to answer (throttling, 5xx, time-out,
     // a dropped connection, after the SDK's own retries).
     let mut unanswered = 0;
+    let mut last_unanswered: Option<String> = None;
     loop {
         let now = clock.now() - start;
         polls.push(now);
@@ -224,6 +228,7 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
                 say(&format!(
                     "{e}: trying again at the next poll ({unanswered} of {MAX_UNANSWERED} in a row)"
                 ));
+                last_unanswered = Some(e.message().to_string());
             }
             Ok(Err(e)) => {
                 call_error = Some(if e.is_transient() {
@@ -244,7 +249,13 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
         if follows.iter().all(|f| f.end.is_some()) || now >= plan.timeout {
             break;
         }
-        let next = schedule.next(now).min(plan.timeout);
+        let mut next = schedule.next(now);
+        // ECS throttles or fails: the next poll waits a whole --interval
+        // (the SDK's attempts made this one several calls).
+        if unanswered > 0 {
+            next = next.max(now + plan.interval);
+        }
+        let next = next.min(plan.timeout);
         let elapsed = clock.now() - start;
         clock.sleep(next.saturating_sub(elapsed)).await;
     }
@@ -326,8 +337,12 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
     } else if !failed.is_empty() {
         Some(Error::failed(failed.join("; ")))
     } else if !late.is_empty() {
+        let unanswered = match (unanswered, &last_unanswered) {
+            (n, Some(e)) if n > 0 => format!("; the last poll unanswered: {e}"),
+            _ => String::new(),
+        };
         Some(Error::timeout(format!(
-            "{} after {} (--timeout)",
+            "{} after {} (--timeout){unanswered}",
             late.join("; "),
             show_duration(plan.timeout)
         )))
@@ -404,6 +419,7 @@ async fn poll(
                 .as_ref()
                 .and_then(|p| p["taskDefinition"].as_str())
                 .map(str::to_string);
+            f.primary_created = primary.as_ref().and_then(|p| p["createdAt"].as_f64());
             if !by_sd {
                 let followed = service["deployments"].as_array().and_then(|ds| {
                     ds.iter()
@@ -490,15 +506,31 @@ async fn poll(
                     Some(sd) => {
                         if f.since.is_none() {
                             f.since = sd["createdAt"].as_f64();
-                            // First look, and ECS already rolls back: the
-                            // PRIMARY seen is the rollback's, so the failed
-                            // tasks are those started by any other.
-                            let rolling_back = sd["status"]
-                                .as_str()
-                                .is_some_and(|s| s.starts_with("ROLLBACK"));
-                            if rolling_back && f.started_by_guessed && f.target.rollback.is_none() {
+                            // First look, and ECS already rolls back (not
+                            // just asked to: then PRIMARY is still the
+                            // failed deployment): the PRIMARY seen is the
+                            // rollback's, so the failed tasks are those
+                            // started by another deployment on another
+                            // revision than the one rolled back to.
+                            let rolling_back = matches!(
+                                sd["status"].as_str(),
+                                Some(
+                                    "ROLLBACK_IN_PROGRESS"
+                                        | "ROLLBACK_SUCCESSFUL"
+                                        | "ROLLBACK_FAILED"
+                                )
+                            );
+                            let primary_is_rollback =
+                                match (f.primary_created, sd["rollback"]["startedAt"].as_f64()) {
+                                    (Some(created), Some(started)) => created >= started,
+                                    _ => true,
+                                };
+                            if rolling_back
+                                && primary_is_rollback
+                                && f.started_by_guessed
+                                && f.target.rollback.is_none()
+                            {
                                 f.not_started_by = f.started_by.take();
-                                f.task_definition = None;
                             }
                         }
                         f.events(service, say);

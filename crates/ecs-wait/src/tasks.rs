@@ -22,11 +22,13 @@ const MAX_PAGES: usize = 5;
 pub struct Which<'a> {
     /// Its `ecs-svc/...` id: the tasks it started.
     pub started_by: Option<&'a str>,
-    /// Else, with ECS already rolled back: the serving deployment's id; the
-    /// service's tasks started by another and stopped since `stopped_since`.
+    /// Else, with ECS already rolled back: the serving (rollback)
+    /// deployment's id; the service's tasks started by another, stopped
+    /// since `stopped_since`, on another revision than `task_definition`
+    /// (the one rolled back to, which the old deployment ran too).
     pub not_started_by: Option<&'a str>,
     pub stopped_since: Option<f64>,
-    /// Else the tasks running its task definition.
+    /// Else the tasks running this task definition.
     pub task_definition: Option<&'a str>,
 }
 
@@ -41,7 +43,12 @@ impl Which<'_> {
                 (Some(since), Some(at)) => at >= since,
                 _ => true,
             };
-            return since && started_by.is_some_and(|s| s != serving && s.starts_with("ecs-svc/"));
+            let other_revision = self
+                .task_definition
+                .is_none_or(|td| task["taskDefinitionArn"].as_str() != Some(td));
+            return since
+                && other_revision
+                && started_by.is_some_and(|s| s != serving && s.starts_with("ecs-svc/"));
         }
         match self.task_definition {
             Some(td) => task["taskDefinitionArn"].as_str() == Some(td),

@@ -422,7 +422,8 @@ async fn throttling_mid_wait_is_retried_and_the_wait_goes_on() {
 }
 
 /// Throttling that outlasts the SDK's three attempts fails one poll, not
-/// the wait: said, and tried again at the next poll.
+/// the wait: said, and tried again at the next poll, a whole --interval
+/// later.
 #[tokio::test]
 async fn a_poll_throttled_past_the_sdk_retries_is_tried_again_at_the_next() {
     let clock = FakeClock::default();
@@ -447,7 +448,12 @@ async fn a_poll_throttled_past_the_sdk_retries_is_tried_again_at_the_next() {
     let (w, lines) = run(&client, &clock, &plan).await;
     assert_eq!(code(&w), 0, "{:?}", w.error);
     assert_eq!(w.reports[0]["status"], "deployed");
-    assert_eq!(w.polls.len(), 4, "polls at 0, 2 (throttled), 4, 6");
+    let at: Vec<u64> = w.polls.iter().map(|p| p.as_secs()).collect();
+    assert_eq!(
+        at,
+        [0, 2, 12],
+        "throttled at 2 s: the next poll a whole --interval (10 s) later"
+    );
     assert!(
         lines
             .iter()
@@ -635,6 +641,8 @@ async fn a_wait_begun_after_the_rollback_reports_the_failed_deployments_tasks() 
         task("failed2", "ecs-svc/2", TD_2, T0 + 50.0),
         task("rollback", "ecs-svc/3", TD_1, T0 + 60.0),
         task("older", "ecs-svc/1", TD_1, T0 - 600.0),
+        // The old deployment scaled in as the rollout began.
+        task("scaled-in", "ecs-svc/1", TD_1, T0 + 5.0),
         task("oneoff", "ecs-run", TD_2, T0 + 45.0),
     ]);
     let client = client(&[&describe, &sds, &list, &tasks]);
@@ -648,6 +656,50 @@ async fn a_wait_begun_after_the_rollback_reports_the_failed_deployments_tasks() 
         .map(|t| t["taskArn"].as_str().unwrap().rsplit('/').next().unwrap())
         .collect();
     assert_eq!(ids, ["failed2", "failed1"], "newest first");
+}
+
+/// ROLLBACK_REQUESTED at the first look: ECS has not made the rollback's
+/// deployment yet, so the PRIMARY seen is still the failed one, and its
+/// tasks are the ones reported.
+#[tokio::test]
+async fn a_wait_begun_at_rollback_requested_follows_the_failed_primary() {
+    let clock = FakeClock::default();
+    let mut failing = service(
+        "web",
+        json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+    );
+    failing["currentServiceDeployment"] = json!(SD);
+    let mut rolled_back_to = deployment("ecs-svc/3", "PRIMARY", Some("COMPLETED"), 2);
+    rolled_back_to["taskDefinition"] = json!(TD_1);
+    let mut back = service("web", json!([rolled_back_to]));
+    back["currentServiceDeployment"] = json!(SD);
+    let describe = service_timeline(&clock, vec![(0, failing), (4, back)]);
+    let sds = deployment_timeline(
+        &clock,
+        vec![
+            (0, service_deployment("ROLLBACK_REQUESTED")),
+            (4, service_deployment("ROLLBACK_SUCCESSFUL")),
+        ],
+    );
+    let task = |id: &str, started_by: &str, td: &str| {
+        json!({"taskArn": format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}"),
+            "taskDefinitionArn": td, "startedBy": started_by, "lastStatus": "STOPPED",
+            "stoppedAt": T0 + 40.0, "containers": [{"name": "web", "exitCode": 1}]})
+    };
+    let (list, tasks) = stopped_tasks(vec![
+        task("failed", "ecs-svc/2", TD_2),
+        task("rollback", "ecs-svc/3", TD_1),
+    ]);
+    let client = client(&[&describe, &sds, &list, &tasks]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1);
+    let stopped = w.reports[0]["stoppedTasks"].as_array().unwrap();
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert!(
+        stopped[0]["taskArn"].as_str().unwrap().ends_with("/failed"),
+        "{stopped:?}"
+    );
 }
 
 #[tokio::test]
