@@ -62,7 +62,7 @@ pub struct Args {
     pub tag: Vec<String>,
 
     /// Push by digest alone, with no tag
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tag")]
     pub digest_only: bool,
 
     /// The image of that org.opencontainers.image.ref.name (or docker save RepoTag) when the source holds several

@@ -442,13 +442,14 @@ application/vnd.docker.distribution.manifest.v2+json";
 /// "no", so the tag is pushed. Our own request: oci-client's lookup asks
 /// HEAD then GET on a missing tag, and stores an anonymous login that
 /// makes it ping /v2/ before every later request.
-async fn points_at(target: &Target<'_>, reference: &Reference, digest: &str) -> bool {
+async fn points_at(
+    target: &Target<'_>,
+    reference: &Reference,
+    authorization: &Option<String>,
+    digest: &str,
+) -> bool {
     let tag = reference.tag().unwrap_or("latest");
     let url = format!("{}/v2/{}/manifests/{tag}", target.base(), target.repository);
-    let authorization = match target.authorization(reference).await {
-        Ok(value) => value,
-        Err(_) => return false,
-    };
     let ask = |head: bool| {
         let mut request = if head {
             target.http.head(&url)
@@ -456,7 +457,7 @@ async fn points_at(target: &Target<'_>, reference: &Reference, digest: &str) -> 
             target.http.get(&url)
         };
         request = request.header(reqwest::header::ACCEPT, MANIFEST_TYPES);
-        if let Some(value) = &authorization {
+        if let Some(value) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
         request.send()
@@ -486,10 +487,22 @@ async fn points_at(target: &Target<'_>, reference: &Reference, digest: &str) -> 
     }
 }
 
-/// [`points_at`] for every tag at once, in the tags' order.
+/// [`points_at`] for every tag at once, in the tags' order, logged in
+/// once for all of them.
 async fn tags_pointing(target: &Target<'_>, digest: &str) -> Vec<bool> {
     let references: Vec<Reference> = target.tags.iter().map(|t| target.reference(t)).collect();
-    futures_util::future::join_all(references.iter().map(|r| points_at(target, r, digest))).await
+    let Some(first) = references.first() else {
+        return Vec::new();
+    };
+    let Ok(authorization) = target.authorization(first).await else {
+        return vec![false; references.len()];
+    };
+    futures_util::future::join_all(
+        references
+            .iter()
+            .map(|r| points_at(target, r, &authorization, digest)),
+    )
+    .await
 }
 
 /// PUT of the manifest's bytes as they are, at a tag or its digest, with

@@ -365,6 +365,38 @@ fn credentials_come_from_the_docker_config() {
     assert!(!out.stderr.contains(&emulators().registry_password));
 }
 
+/// On a registry that wants a login, what each tag names is asked with
+/// it: an unchanged re-push finds its tags right and PUTs no manifest.
+#[test]
+fn an_unchanged_re_push_with_a_login_leaves_the_tags_alone() {
+    let (dir, _) = layout(&[("v1", &Image::small("auth-again"))]);
+    let config = docker_config(&emulators().registry_password);
+    let to = format!("{}/{}", emulators().registry_auth, unique("auth"));
+    let again = || {
+        push()
+            .env("DOCKER_CONFIG", config.path())
+            .args([
+                "--from",
+                &from(&dir),
+                "--to",
+                &to,
+                "--tag",
+                "1",
+                "--tag",
+                "2",
+            ])
+            .run()
+    };
+    again().success();
+    let out = again();
+    out.success();
+    assert!(
+        out.stderr.contains("2 of 2 tags already right"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn a_wrong_password_is_an_authentication_failure_naming_the_registry() {
     let (dir, _) = layout(&[("v1", &Image::small("wrong"))]);
@@ -837,6 +869,23 @@ fn a_bad_tag_is_refused() {
 fn no_tag_is_refused() {
     let (dir, _) = layout(&[("v1", &Image::small("notag"))]);
     refused(&["--from", &from(&dir), "--to", &repo()], "no --tag");
+}
+
+#[test]
+fn digest_only_with_a_tag_is_refused() {
+    let (dir, _) = layout(&[("v1", &Image::small("both"))]);
+    refused(
+        &[
+            "--from",
+            &from(&dir),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+            "--digest-only",
+        ],
+        "--digest-only",
+    );
 }
 
 #[test]
@@ -1728,5 +1777,33 @@ fn a_first_push_asks_each_tag_with_one_head() {
             format!("HEAD /v2/{repository}/manifests/1 404"),
             format!("HEAD /v2/{repository}/manifests/2 404"),
         ]
+    );
+}
+
+/// A registry that answers HEAD with no Docker-Content-Digest: the tag's
+/// manifest is fetched and hashed, and a re-push still finds it right.
+#[test]
+fn a_tag_head_without_a_digest_is_checked_by_its_bytes() {
+    let registry = ScriptedRegistry::start(&["HEAD:manifest:bare:0"]);
+    let (dir, _) = layout(&[("v1", &Image::small("no-digest"))]);
+    push_to(&registry, &from(&dir), &["--tag", "1"]).success();
+    let out = push_to(&registry, &from(&dir), &["--tag", "1"]);
+    out.success();
+    assert!(
+        out.stderr.contains("1 of 1 tags already right"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        registry.count(&["GET /v2/web/manifests/1 200"]),
+        1,
+        "{}",
+        registry.log()
+    );
+    assert_eq!(
+        registry.count(&["PUT /v2/web/manifests/"]),
+        1,
+        "{}",
+        registry.log()
     );
 }
