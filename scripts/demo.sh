@@ -14,7 +14,8 @@
 #   6. show the service running the new revision; stop what it started.
 # Its files (image, Docker config, registries.conf, the emulators' state) go
 # under $DEMO_DIR (default target/demo). tests/demo.rs runs it with a
-# DEMO_DIR of its own and DEMO_BUILD=0 (the test run has built the tools).
+# DEMO_DIR of its own, DEMO_BUILD=0 and DEMO_BIN (the test run has built the
+# tools, in its own target directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 demo=${DEMO_DIR:-$PWD/target/demo}
@@ -28,12 +29,15 @@ if [ "${DEMO_BUILD:-1}" != 0 ]; then
     step "building the tools (the first time takes a few minutes)"
     cargo build --workspace
 fi
-bin=target/debug
+bin=${DEMO_BIN:-target/debug}
 
 step "starting the emulators"
 export EMULATORS_DIR="$demo/emulators"
-emulator_env=$(scripts/emulators.sh up)
+# A set of the demo's own, fresh each run (one left by an interrupted run
+# would hold its cluster and service); stopped on exit, even half started.
+scripts/emulators.sh down >/dev/null 2>&1 || true
 trap 'scripts/emulators.sh down' EXIT
+emulator_env=$(scripts/emulators.sh up)
 eval "$emulator_env"
 
 step "registering examples/task-definition.json in ECS (moto at $AWS_ENDPOINT_URL)"

@@ -266,6 +266,8 @@ up() {
 
     # PATH is left for the eval to expand: the venv's aws first, then the
     # caller's PATH as it is then.
+    local state_q
+    state_q=$(printf %q "$state")
     cat >"$state/env" <<ENV
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
 export MOTO_URL=http://127.0.0.1:$moto_port
@@ -277,7 +279,7 @@ export REGISTRY=127.0.0.1:$reg_port
 export REGISTRY_AUTH=127.0.0.1:$auth_port
 export REGISTRY_USER=$user
 export REGISTRY_PASSWORD=$password
-export EMULATORS_DIR=$state
+export EMULATORS_DIR=$state_q
 export PATH="$tools_bin:\$PATH"
 # moto: MOTO_ECS_SERVICE_RUNNING=1
 ENV

@@ -1,7 +1,7 @@
 //! `make demo`, the README's first command, as a new user runs it: its
-//! script (scripts/demo.sh) with its own emulators, on this run's debug
-//! build (DEMO_BUILD=0: the test run built the tools; workspace_bin checks
-//! they are fresh), its files in a temporary DEMO_DIR.
+//! script (scripts/demo.sh) with its own emulators, on this run's build
+//! (DEMO_BUILD=0 and DEMO_BIN: the test run built the tools; workspace_bin
+//! checks they are fresh), its files in a temporary DEMO_DIR.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use deploy_tests::{read_json, root, workspace_bin};
 
 #[test]
 fn make_demo_pushes_the_layout_and_the_service_runs_its_digest() {
+    let mut bin = None;
     for tool in [
         "ecr-login",
         "oci-push",
@@ -16,20 +17,25 @@ fn make_demo_pushes_the_layout_and_the_service_runs_its_digest() {
         "ecs-deploy",
         "ecs-wait",
     ] {
-        workspace_bin(tool);
+        bin = workspace_bin(tool)
+            .parent()
+            .map(std::path::Path::to_path_buf);
     }
-    let dir = tempfile::tempdir().unwrap();
+    // A directory with a space: the demo and the emulators' env file quote it.
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("demo dir");
     let out = deploy_tests::tool("bash")
         .args(["scripts/demo.sh"])
         .current_dir(root())
-        .env("DEMO_DIR", dir.path())
+        .env("DEMO_DIR", &dir)
         .env("DEMO_BUILD", "0")
+        .env("DEMO_BIN", bin.unwrap())
         .env_remove("EMULATORS_DIR")
         .timeout(Duration::from_secs(240))
         .run();
     let doc = out.success();
     // The image is the OCI layout the demo made, pushed as it is.
-    let index = read_json(dir.path().join("image/index.json"));
+    let index = read_json(dir.join("image/index.json"));
     let digest = &index["manifests"][0]["digest"];
     assert_eq!(&doc["image"]["digest"], digest, "{}", out.stderr);
     let uri = format!(

@@ -150,8 +150,25 @@ fn like_service_copies_launch_type_platform_version_and_network() {
 
 #[test]
 fn placement_flags_win_over_the_copied_service() {
-    let (cluster, family, _, _) = setup_public("flags");
-    let (subnet, _) = deploy_tests::default_network();
+    let (cluster, family, service_subnet, _) = setup_public("flags");
+    // Another subnet of the default VPC than the service's.
+    let out = deploy_tests::tool("aws")
+        .args([
+            "ec2",
+            "describe-subnets",
+            "--query",
+            "Subnets[1].SubnetId",
+            "--output",
+            "text",
+        ])
+        .aws()
+        .run();
+    let subnet = out.stdout.trim().to_string();
+    assert!(
+        subnet.starts_with("subnet-") && subnet != service_subnet,
+        "a second subnet: {subnet:?} {}",
+        out.stderr
+    );
     run_like_web(
         &cluster,
         &family,
