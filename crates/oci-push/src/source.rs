@@ -247,10 +247,7 @@ fn decompress(path: &Path, outer: &str) -> Result<TempPath> {
         .map_err(|e| Error::output("making a temporary file for the decompressed tar", &e))?;
     let input = std::io::BufReader::with_capacity(1 << 20, file);
     let copied = match outer {
-        "gzip" => std::io::copy(
-            &mut flate2::read::MultiGzDecoder::new(input),
-            temp.as_file_mut(),
-        ),
+        "gzip" => gunzip(input, temp.as_file_mut()),
         _ => zstd::stream::read::Decoder::with_buffer(input)
             .and_then(|mut d| std::io::copy(&mut d, temp.as_file_mut())),
     };
@@ -266,6 +263,39 @@ fn decompress(path: &Path, outer: &str) -> Result<TempPath> {
         Err(e) => Err(Error::usage(format!(
             "--from {shown}: not a readable {outer} stream ({e}); is it truncated?"
         ))),
+    }
+}
+
+/// Every gzip member of `input` into `out`; zeros after the last member
+/// (block padding, as `tar` and tape tools leave) are ignored, as gzip -d
+/// ignores them; anything else after it is invalid data.
+fn gunzip(mut input: impl std::io::BufRead, out: &mut File) -> std::io::Result<u64> {
+    let mut total = 0;
+    loop {
+        let mut member = flate2::bufread::GzDecoder::new(input);
+        total += std::io::copy(&mut member, out)?;
+        input = member.into_inner();
+        let next = input.fill_buf()?;
+        if next.is_empty() {
+            return Ok(total);
+        }
+        if next.starts_with(&[0x1f, 0x8b]) {
+            continue;
+        }
+        loop {
+            let rest = input.fill_buf()?;
+            if rest.is_empty() {
+                return Ok(total);
+            }
+            if rest.iter().any(|b| *b != 0) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "data after the gzip stream that is not zero padding",
+                ));
+            }
+            let n = rest.len();
+            input.consume(n);
+        }
     }
 }
 

@@ -1232,6 +1232,45 @@ fn a_truncated_gzip_tar_is_refused() {
     assert_not_pushed(&format!("{to}:1"));
 }
 
+/// Zeros after the gzip stream (block padding, as tape tools and some
+/// archivers leave) are ignored, as `gzip -d` ignores them.
+#[test]
+fn a_gzip_tar_padded_with_zeros_is_pushed() {
+    let (_dir, tar) = saved(&Image::small("outer-pad"), DockerSave::Classic);
+    let gz = deploy_tests::images::gzip_file(std::path::Path::new(&tar));
+    let mut bytes = std::fs::read(&gz).unwrap();
+    bytes.extend(std::iter::repeat_n(0u8, 10240));
+    std::fs::write(&gz, &bytes).unwrap();
+    push()
+        .args([
+            "--from",
+            gz.to_str().unwrap(),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+        ])
+        .run()
+        .success();
+}
+
+/// Anything else after the gzip stream is a bad file: exit 2, nothing sent.
+#[test]
+fn a_gzip_tar_with_data_after_the_stream_is_refused() {
+    let (_dir, tar) = saved(&Image::small("outer-junk"), DockerSave::Classic);
+    let gz = deploy_tests::images::gzip_file(std::path::Path::new(&tar));
+    let mut bytes = std::fs::read(&gz).unwrap();
+    bytes.extend(b"not padding");
+    std::fs::write(&gz, &bytes).unwrap();
+    let to = repo();
+    let out = push()
+        .args(["--from", gz.to_str().unwrap(), "--to", &to, "--tag", "1"])
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("not zero padding"), "{err}");
+    assert_not_pushed(&format!("{to}:1"));
+}
+
 /// zstd layers need an OCI manifest (Docker's schema 2 has no zstd type).
 #[test]
 fn compress_zstd_pushes_an_oci_manifest_with_zstd_layers_that_pull_back_intact() {
