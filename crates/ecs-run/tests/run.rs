@@ -34,19 +34,27 @@ fn definition(family: &str) -> Value {
 /// A cluster with a Fargate service `web` in moto's default VPC, and a
 /// registered migration definition: (cluster, family).
 fn setup(name: &str) -> (String, String) {
+    let (cluster, family, _, _) = setup_service(name, json!({}), "DISABLED");
+    (cluster, family)
+}
+
+/// [`setup`], the service also given `extra` fields and `public_ip`:
+/// (cluster, family, subnet, security group).
+fn setup_service(name: &str, extra: Value, public_ip: &str) -> (String, String, String, String) {
     let cluster = unique(&format!("run-{name}"));
     let family = unique(&format!("mig-{name}"));
     moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
     moto_ecs("RegisterTaskDefinition", &definition(&family));
     let (subnet, group) = deploy_tests::default_network();
-    moto_ecs(
-        "CreateService",
-        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family,
-            "desiredCount": 1, "launchType": "FARGATE",
-            "networkConfiguration": {"awsvpcConfiguration": {
-                "subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}}),
-    );
-    (cluster, family)
+    let mut service = json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family,
+        "desiredCount": 1, "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {
+            "subnets": [subnet], "securityGroups": [group], "assignPublicIp": public_ip}}});
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        service[key] = value.clone();
+    }
+    moto_ecs("CreateService", &service);
+    (cluster, family, subnet, group)
 }
 
 /// moto's tasks advance one state every `times` DescribeTasks, until dropped.
@@ -118,19 +126,7 @@ fn run_task_sent(cluster: &str) -> Value {
 /// A Fargate service on platform 1.4.0 with a public IP: (cluster, family,
 /// subnet, security group).
 fn setup_public(name: &str) -> (String, String, String, String) {
-    let cluster = unique(&format!("run-{name}"));
-    let family = unique(&format!("mig-{name}"));
-    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
-    moto_ecs("RegisterTaskDefinition", &definition(&family));
-    let (subnet, group) = deploy_tests::default_network();
-    moto_ecs(
-        "CreateService",
-        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family,
-            "desiredCount": 1, "launchType": "FARGATE", "platformVersion": "1.4.0",
-            "networkConfiguration": {"awsvpcConfiguration": {
-                "subnets": [subnet], "securityGroups": [group], "assignPublicIp": "ENABLED"}}}),
-    );
-    (cluster, family, subnet, group)
+    setup_service(name, json!({"platformVersion": "1.4.0"}), "ENABLED")
 }
 
 #[test]
