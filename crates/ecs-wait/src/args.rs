@@ -43,7 +43,8 @@ Polling: every 2 s for the first 30 s, then every --interval; never more than
 stderr once each. A poll ECS fails to answer after the SDK's retries
 (throttling, a 5xx, a time-out, a dropped connection) is said and tried again a
 whole --interval later; five in a row fail the wait (exit 1). A refusal (access denied) fails
-it at once.
+it at once, but for a missing ecs:DescribeServiceDeployments permission: then the PRIMARY
+deployment is followed by rolloutState, as said on stderr.
 
 Output: the stdin object (or {}) with wait set to {status, service, deployment,
 source, state, reason, lifecycleStage, circuitBreaker, alarms, servingRevision,

@@ -17,6 +17,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ecs::Client;
+use aws_sdk_ecs::error::ProvideErrorMetadata;
 use deploykit::aws;
 use deploykit::ecs::api::{self, name_of};
 use deploykit::stream::{Envelope, Stdin};
@@ -444,20 +445,55 @@ async fn poll(
     let mut missing: Vec<Value> = Vec::new();
     for chunk in arns.chunks(20) {
         let capture = deploykit::aws::CaptureBody::default();
-        client
+        let sent = client
             .describe_service_deployments()
             .set_service_deployment_arns(Some(chunk.to_vec()))
             .customize()
             .interceptor(capture.clone())
             .send()
-            .await
-            .map_err(|e| {
-                api::call_error(
+            .await;
+        match sent {
+            Ok(_) => {}
+            // A CI role written for the classic waiter may lack this
+            // permission: follow the PRIMARY deployment instead.
+            Err(e) if e.code() == Some("AccessDeniedException") => {
+                say(&format!(
+                    "{}; following each service's PRIMARY deployment (DescribeServices' rolloutState) instead, which does not see blue/green, linear or canary stages",
+                    api::call_error(
+                        "DescribeServiceDeployments",
+                        "describing service deployments",
+                        e
+                    )
+                ));
+                for f in follows
+                    .iter_mut()
+                    .filter(|f| f.end.is_none() && f.source == Some(Source::ServiceDeployment))
+                {
+                    let primary = find(&answers, f.target).and_then(|service| {
+                        service["deployments"]
+                            .as_array()?
+                            .iter()
+                            .find(|d| d["status"] == "PRIMARY")
+                            .cloned()
+                    });
+                    f.source = Some(Source::RolloutState);
+                    f.deployment = primary
+                        .as_ref()
+                        .and_then(|p| p["id"].as_str())
+                        .map(str::to_string);
+                    f.since = primary.as_ref().and_then(|p| p["createdAt"].as_f64());
+                }
+                deployments.clear();
+                break;
+            }
+            Err(e) => {
+                return Err(api::call_error(
                     "DescribeServiceDeployments",
                     "describing service deployments",
                     e,
-                )
-            })?;
+                ));
+            }
+        }
         let answer = capture.json("DescribeServiceDeployments")?;
         deployments.extend(
             answer["serviceDeployments"]

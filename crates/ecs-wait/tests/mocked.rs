@@ -463,6 +463,50 @@ async fn a_poll_throttled_past_the_sdk_retries_is_tried_again_at_the_next() {
     );
 }
 
+/// No ecs:DescribeServiceDeployments permission (a role written for the
+/// classic waiter): said once, and the PRIMARY deployment is followed by
+/// DescribeServices' rolloutState instead of failing the wait.
+#[tokio::test]
+async fn no_permission_for_service_deployments_falls_back_to_rollout_state() {
+    let clock = FakeClock::default();
+    let with_sd = |state: &str| {
+        let mut s = service(
+            "web",
+            json!([deployment("ecs-svc/2", "PRIMARY", Some(state), 2)]),
+        );
+        s["currentServiceDeployment"] = json!(SD);
+        s
+    };
+    let describe = service_timeline(
+        &clock,
+        vec![(0, with_sd("IN_PROGRESS")), (6, with_sd("COMPLETED"))],
+    );
+    let denied = mock!(Client::describe_service_deployments).then_http_response(|| {
+        response(
+            400,
+            &json!({"__type": "AccessDeniedException", "message": "User: ci is not authorized to perform: ecs:DescribeServiceDeployments"}),
+        )
+    });
+    let client = client(&[&describe, &denied]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 0, "{:?}", w.error);
+    let r = &w.reports[0];
+    assert_eq!(r["status"], "deployed");
+    assert_eq!(r["source"], "rolloutState");
+    assert_eq!(r["deployment"], "ecs-svc/2");
+    assert_eq!(denied.num_calls(), 1, "asked once, then not again");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("AccessDeniedException")
+                && l.contains("following each service's PRIMARY deployment"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
+}
+
 /// Five polls in a row unanswered: the wait fails (exit 1) with ECS's
 /// words, before the --timeout.
 #[tokio::test]
