@@ -158,34 +158,22 @@ where
     }
 }
 
-/// Whether the same call may pass if made again a little later: AWS's
-/// throttling codes, a 5xx, 408 or 429, a time-out, a connection that
-/// failed or dropped. Not: a refusal (access denied, validation), missing
+/// Whether the same call may pass if made again a little later: the
+/// codes the SDK itself retries as throttling or transient (aws-runtime's
+/// lists), a 5xx, 408 or 429, a time-out, a connection that failed or
+/// dropped. Not: a refusal (access denied, validation), missing
 /// credentials, an answer that could not be read.
 pub fn is_transient<E>(err: &SdkError<E, HttpResponse>) -> bool
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
     match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            matches!(
-                service.err().code(),
-                Some(
-                    "ThrottlingException"
-                        | "Throttling"
-                        | "TooManyRequestsException"
-                        | "RequestLimitExceeded"
-                        | "RequestThrottled"
-                        | "RequestThrottledException"
-                        | "SlowDown"
-                        | "ServerException"
-                        | "ServiceUnavailable"
-                        | "InternalFailure"
-                        | "RequestTimeout"
-                        | "RequestTimeoutException"
-                )
-            ) || status == 408
+            service.err().code().is_some_and(|code| {
+                THROTTLING_ERRORS.contains(&code) || TRANSIENT_ERRORS.contains(&code)
+            }) || status == 408
                 || status == 429
                 || status >= 500
         }
