@@ -296,23 +296,8 @@ fn watched_container(td: &Value, wanted: Option<&str>, arn: &str) -> Result<Watc
 
 /// DescribeTasks for one task, as ECS sent it.
 async fn describe_task(client: &Client, cluster: &str, task: &str) -> Result<Value> {
-    let capture = CaptureBody::default();
-    client
-        .describe_tasks()
-        .cluster(cluster)
-        .tasks(task)
-        .customize()
-        .interceptor(capture.clone())
-        .send()
-        .await
-        .map_err(|e| {
-            api::call_error(
-                "DescribeTasks",
-                format!("describing task {}", name_of(task)),
-                e,
-            )
-        })?;
-    let answer = capture.json("DescribeTasks")?;
+    let doing = format!("describing task {}", name_of(task));
+    let answer = api::describe_tasks(client, cluster, &[task.to_string()], &doing).await?;
     match answer["tasks"].get(0) {
         Some(task) => Ok(task.clone()),
         None => Err(Error::failed(format!(

@@ -8,8 +8,7 @@
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::DesiredStatus;
 use deploykit::Result;
-use deploykit::aws::CaptureBody;
-use deploykit::ecs::api::{call_error, name_of};
+use deploykit::ecs::api::{call_error, describe_tasks, name_of};
 use serde_json::{Value, json};
 
 /// At most this many tasks are reported: one screen.
@@ -92,23 +91,13 @@ pub async fn stopped(
             break;
         }
     }
-    let mut described: Vec<Value> = Vec::new();
-    for chunk in arns.chunks(100) {
-        let capture = CaptureBody::default();
-        client
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .customize()
-            .interceptor(capture.clone())
-            .send()
-            .await
-            .map_err(|e| call_error("DescribeTasks", "describing the stopped tasks", e))?;
-        let answer = capture.json("DescribeTasks")?;
-        described.extend(answer["tasks"].as_array().into_iter().flatten().cloned());
-    }
-    let mut tasks: Vec<&Value> = described.iter().collect();
-    tasks.retain(|t| which.keeps(t));
+    let answer = describe_tasks(client, cluster, &arns, "describing the stopped tasks").await?;
+    let mut tasks: Vec<&Value> = answer["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| which.keeps(t))
+        .collect();
     tasks.sort_by(|a, b| {
         b["stoppedAt"]
             .as_f64()

@@ -148,6 +148,35 @@ pub async fn describe_services(client: &Client, cluster: &str, names: &[String])
     Ok(json!({"services": services, "failures": failures}))
 }
 
+/// DescribeTasks for `arns` in `cluster` (a hundred a call, as ECS allows),
+/// as ECS sent it, merged: `{"tasks": [...], "failures": [...]}`. `doing`
+/// says what for, in an error.
+pub async fn describe_tasks(
+    client: &Client,
+    cluster: &str,
+    arns: &[String],
+    doing: &str,
+) -> Result<Value> {
+    let mut tasks = Vec::new();
+    let mut failures = Vec::new();
+    for chunk in arns.chunks(100) {
+        let capture = CaptureBody::default();
+        client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| call_error("DescribeTasks", doing, e))?;
+        let answer = capture.json("DescribeTasks")?;
+        tasks.extend(answer["tasks"].as_array().cloned().unwrap_or_default());
+        failures.extend(answer["failures"].as_array().cloned().unwrap_or_default());
+    }
+    Ok(json!({"tasks": tasks, "failures": failures}))
+}
+
 /// An ECS error as one line: what was being done, the API action (so that
 /// an IAM policy can be fixed from the message), and AWS's own words
 /// (`AccessDeniedException: User: ... is not authorized to perform: ...`),
