@@ -230,12 +230,9 @@ pub fn from_service(service: &Value, at: &str, cluster: Option<&str>) -> Result<
             .or_else(|| cluster_of_service_arn(name))
             .unwrap_or_else(|| "default".to_string()),
     };
-    let primary = service["deployments"].as_array().and_then(|ds| {
-        ds.iter()
-            .find(|d| d["status"] == "PRIMARY")
-            .and_then(|d| d["id"].as_str())
-            .map(str::to_string)
-    });
+    let primary = crate::judge::primary(service)
+        .and_then(|d| d["id"].as_str())
+        .map(str::to_string);
     let deployment = service["currentServiceDeployment"]
         .as_str()
         .map(str::to_string)

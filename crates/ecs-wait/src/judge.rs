@@ -111,6 +111,14 @@ pub fn gone(service: Option<&Value>, missing_reason: Option<&str>) -> Option<Loo
     }
 }
 
+/// The service's PRIMARY deployment in DescribeServices' `deployments`.
+pub fn primary(service: &Value) -> Option<&Value> {
+    service["deployments"]
+        .as_array()?
+        .iter()
+        .find(|d| d["status"] == "PRIMARY")
+}
+
 /// The classic waiter's rule: one deployment, running == desired.
 fn stable(service: &Value) -> bool {
     service["deployments"]
@@ -132,7 +140,7 @@ pub fn by_rollout_state(service: &Value, id: &str, rules: Rules<'_>) -> Look {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let primary = deployments.iter().find(|d| d["status"] == "PRIMARY");
+    let primary = primary(service);
     let followed = deployments.iter().find(|d| d["id"] == id);
     let mut look = Look::new(Verdict::Waiting);
     look.serving_revision = primary.and_then(|p| text(&p["taskDefinition"]));

@@ -223,7 +223,10 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
         // (the SDK's own time-outs are longer than a short wait).
         let left = plan.timeout.saturating_sub(now).max(Duration::from_secs(1));
         match tokio::time::timeout(left, poll(client, plan, &mut follows, now, say)).await {
-            Ok(Ok(())) => unanswered = 0,
+            Ok(Ok(())) => {
+                unanswered = 0;
+                last_unanswered = None;
+            }
             Ok(Err(e)) if e.is_transient() && unanswered + 1 < MAX_UNANSWERED => {
                 unanswered += 1;
                 say(&format!(
@@ -338,10 +341,9 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
     } else if !failed.is_empty() {
         Some(Error::failed(failed.join("; ")))
     } else if !late.is_empty() {
-        let unanswered = match (unanswered, &last_unanswered) {
-            (n, Some(e)) if n > 0 => format!("; the last poll unanswered: {e}"),
-            _ => String::new(),
-        };
+        let unanswered = last_unanswered
+            .map(|e| format!("; the last poll unanswered: {e}"))
+            .unwrap_or_default();
         Some(Error::timeout(format!(
             "{} after {} (--timeout){unanswered}",
             late.join("; "),
@@ -396,9 +398,7 @@ async fn poll(
                 Some(d) => config::is_service_deployment(d),
                 None => current.is_some(),
             };
-            let primary = service["deployments"]
-                .as_array()
-                .and_then(|ds| ds.iter().find(|d| d["status"] == "PRIMARY").cloned());
+            let primary = judge::primary(service).cloned();
             if f.deployment.is_none() {
                 f.deployment = if by_sd {
                     current.map(str::to_string)
@@ -469,13 +469,7 @@ async fn poll(
                     .iter_mut()
                     .filter(|f| f.end.is_none() && f.source == Some(Source::ServiceDeployment))
                 {
-                    let primary = find(&answers, f.target).and_then(|service| {
-                        service["deployments"]
-                            .as_array()?
-                            .iter()
-                            .find(|d| d["status"] == "PRIMARY")
-                            .cloned()
-                    });
+                    let primary = find(&answers, f.target).and_then(judge::primary);
                     f.source = Some(Source::RolloutState);
                     f.deployment = primary
                         .as_ref()

@@ -507,6 +507,36 @@ async fn no_permission_for_service_deployments_falls_back_to_rollout_state() {
     );
 }
 
+/// The deadline comes while ECS still throttles: exit 3, and the message
+/// names the last unanswered poll rather than only "not finished".
+#[tokio::test]
+async fn a_time_out_during_throttling_names_the_last_unanswered_poll() {
+    let clock = FakeClock::default();
+    let calls = Counter::default();
+    let describe = mock!(Client::describe_services).then_http_response(move || {
+        if calls.next() >= 1 {
+            return response(
+                400,
+                &json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+            );
+        }
+        response(
+            200,
+            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]))], "failures": []}),
+        )
+    });
+    let client = client(&[&describe]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "30s");
+    let (w, _) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 3, "{:?}", w.error);
+    let message = w.error.as_ref().unwrap().message();
+    assert!(
+        message.contains("after 30s (--timeout); the last poll unanswered: ")
+            && message.contains("ThrottlingException: Rate exceeded"),
+        "{message}"
+    );
+}
+
 /// Five polls in a row unanswered: the wait fails (exit 1) with ECS's
 /// words, before the --timeout.
 #[tokio::test]
