@@ -26,6 +26,21 @@ fn code(w: &ecs_wait::Waited) -> u8 {
     w.error.as_ref().map_or(0, |e| e.exit().code())
 }
 
+/// DescribeServices that answers the first poll (web IN_PROGRESS), then
+/// every call after with `status` and the error `body`.
+fn answered_once_then(status: u16, body: Value) -> aws_smithy_mocks::Rule {
+    let calls = Counter::default();
+    mock!(Client::describe_services).then_http_response(move || {
+        if calls.next() >= 1 {
+            return response(status, &body);
+        }
+        response(
+            200,
+            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]))], "failures": []}),
+        )
+    })
+}
+
 #[tokio::test]
 async fn service_deployment_pending_then_in_progress_then_successful() {
     let clock = FakeClock::default();
@@ -512,19 +527,10 @@ async fn no_permission_for_service_deployments_falls_back_to_rollout_state() {
 #[tokio::test]
 async fn a_time_out_during_throttling_names_the_last_unanswered_poll() {
     let clock = FakeClock::default();
-    let calls = Counter::default();
-    let describe = mock!(Client::describe_services).then_http_response(move || {
-        if calls.next() >= 1 {
-            return response(
-                400,
-                &json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
-            );
-        }
-        response(
-            200,
-            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]))], "failures": []}),
-        )
-    });
+    let describe = answered_once_then(
+        400,
+        json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+    );
     let client = client(&[&describe]);
     let plan = plan(vec![target("web", None)], Until::Deployed, "30s");
     let (w, _) = run(&client, &clock, &plan).await;
@@ -542,19 +548,10 @@ async fn a_time_out_during_throttling_names_the_last_unanswered_poll() {
 #[tokio::test]
 async fn five_unanswered_polls_in_a_row_fail_the_wait() {
     let clock = FakeClock::default();
-    let calls = Counter::default();
-    let describe = mock!(Client::describe_services).then_http_response(move || {
-        if calls.next() >= 1 {
-            return response(
-                503,
-                &json!({"__type": "ServerException", "message": "Service Unavailable"}),
-            );
-        }
-        response(
-            200,
-            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 2)]))], "failures": []}),
-        )
-    });
+    let describe = answered_once_then(
+        503,
+        json!({"__type": "ServerException", "message": "Service Unavailable"}),
+    );
     let client = client(&[&describe]);
     let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
     let (w, _) = run(&client, &clock, &plan).await;
@@ -960,19 +957,10 @@ async fn the_last_look_is_at_the_deadline_not_after() {
 #[tokio::test]
 async fn access_denied_mid_wait_is_a_failure_with_aws_words() {
     let clock = FakeClock::default();
-    let calls = Counter::default();
-    let describe = mock!(Client::describe_services).then_http_response(move || {
-        if calls.next() >= 1 {
-            return response(
-                400,
-                &json!({"__type": "AccessDeniedException", "message": "User: ci is not authorized to perform: ecs:DescribeServices"}),
-            );
-        }
-        response(
-            200,
-            &json!({"services": [service("web", json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 1)]))], "failures": []}),
-        )
-    });
+    let describe = answered_once_then(
+        400,
+        json!({"__type": "AccessDeniedException", "message": "User: ci is not authorized to perform: ecs:DescribeServices"}),
+    );
     let client = client(&[&describe]);
     let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
     let (w, _) = run(&client, &clock, &plan).await;
