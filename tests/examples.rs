@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use deploy_tests::images::{DockerSave, Image, docker_save};
+use deploy_tests::scripted::ScriptedRegistry;
 use deploy_tests::{
     Output, emulators, moto_call, moto_ecs, read_json, root, unique, workspace_bin,
 };
@@ -61,26 +62,26 @@ fn world(name: &str, revisions: u32) -> World {
         "web:1",
         DockerSave::Classic,
     );
-    std::fs::write(
-        dir.path().join("registries.conf"),
-        format!(
-            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
-            emulators().registry_auth
-        ),
-    )
-    .unwrap();
-    World {
+    let w = World {
         dir,
         cluster,
         family,
         repository,
-    }
+    };
+    w.registry_behind_ecr(&emulators().registry_auth);
+    w
 }
 
 impl World {
     /// Runs examples/`example`/deploy.sh as its workflow does, with `env`.
     fn run(&self, example: &str, env: &[(&str, &str)]) -> Output {
         let script = root().join("examples").join(example).join("deploy.sh");
+        self.bash(&[script.as_os_str()], env)
+    }
+
+    /// Runs `bash ARGS` as [`World::run`] runs an example: the tools on
+    /// PATH, the example's environment, in the world's directory.
+    fn bash(&self, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Output {
         let bins = workspace_bin("ecs-run");
         for tool in ["ecr-login", "oci-push", "taskdef-render", "ecs-deploy"] {
             workspace_bin(tool);
@@ -91,7 +92,7 @@ impl World {
             std::env::var("PATH").unwrap_or_default()
         );
         let mut tool = deploy_tests::tool("bash")
-            .args([script])
+            .args(args)
             .aws()
             .env("PATH", &path)
             .env(
@@ -148,6 +149,15 @@ impl World {
         deploy_tests::images::sha256(out.stdout.as_bytes())
     }
 
+    /// Puts `address` behind the ECR name instead of the emulators' registry.
+    fn registry_behind_ecr(&self, address: &str) {
+        std::fs::write(
+            self.dir.path().join("registries.conf"),
+            format!("[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{address}\"\n"),
+        )
+        .unwrap();
+    }
+
     fn revisions(&self, status: &str) -> Vec<String> {
         let answer = moto_ecs(
             "ListTaskDefinitions",
@@ -179,6 +189,60 @@ fn example_1_pushes_sha_and_latest_and_deploys_the_digest() {
         !out.stderr.contains("123456789012-auth-token"),
         "no password on stderr"
     );
+}
+
+/// A registry that refuses every request of the push (403, as for an
+/// account the role cannot push to).
+fn refusing_registry() -> ScriptedRegistry {
+    let rules: Vec<String> = ["HEAD", "GET", "POST", "PATCH", "PUT"]
+        .iter()
+        .flat_map(|m| ["blob", "upload", "manifest"].map(|k| format!("{m}:{k}:403:0")))
+        .collect();
+    ScriptedRegistry::start(&rules.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// The fail-safe issue's reproduction: the registry refuses the push. The
+/// rest of the pipe used to read oci-push's empty stdout as "no input",
+/// render the old image with the new GIT_SHA and deploy it.
+#[test]
+fn example_1_a_refused_push_deploys_nothing() {
+    let w = world("refused", 1);
+    let registry = refusing_registry();
+    w.registry_behind_ecr(&registry.address);
+    let out = w.run("1-push-and-deploy", &[]);
+    let doc = out.failure_report(1);
+    assert_eq!(doc["error"]["tool"], "oci-push", "{doc}");
+    assert!(doc.get("taskDefinition").is_none(), "{doc}");
+    assert_eq!(w.running(), format!("{}:1", w.family));
+    assert_eq!(w.revisions("ACTIVE"), [format!("{}:1", w.family)]);
+    for tool in ["taskdef-render", "ecs-deploy"] {
+        assert!(
+            out.stderr.contains(&format!(
+                "{tool}: skipped: oci-push failed before it (exit 1)"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// The same with the whole pipe of the issue, ecs-wait last, and no
+/// pipefail: the pipe's own status is the failure's (it was 0, "deployed").
+#[test]
+fn a_refused_push_fails_the_whole_pipe_without_pipefail() {
+    let w = world("refused-nopf", 1);
+    let registry = refusing_registry();
+    w.registry_behind_ecr(&registry.address);
+    let pipe = "ecr-login \
+        | oci-push --from image.tar --repository \"$ECR_REPOSITORY\" --tag \"$GIT_SHA\" \
+        | taskdef-render --family \"$TASK_FAMILY\" --container web --env GIT_SHA=abc \
+        | ecs-deploy --cluster \"$ECS_CLUSTER\" --service web \
+        | ecs-wait";
+    let out = w.bash(&["-c".as_ref(), pipe.as_ref()], &[]);
+    let doc = out.failure_report(1);
+    assert_eq!(doc["error"]["tool"], "oci-push", "{doc}");
+    assert_eq!(w.running(), format!("{}:1", w.family));
+    assert_eq!(w.revisions("ACTIVE"), [format!("{}:1", w.family)]);
 }
 
 fn template(w: &World, env_value: &str) -> PathBuf {

@@ -49,11 +49,12 @@ fn fetch_render_and_render_again_through_a_pipe() {
     assert_eq!(read_json(&out_file), doc["taskDefinition"]);
 }
 
-/// Two containers and no --container: the first step fails with exit 2 and
-/// prints nothing. The second step has its own input and would succeed on
-/// its own, so only the pipe's status can tell that something failed.
+/// Two containers and no --container: the first step fails with exit 2
+/// and prints what it received with `error`. The second step has its own
+/// input and would succeed on its own; it passes the report on instead, so
+/// the last status tells even without pipefail.
 #[test]
-fn a_step_failing_with_nothing_to_report_fails_the_pipe_under_pipefail() {
+fn a_step_failing_with_nothing_to_report_stops_the_next_without_pipefail() {
     let render = workspace_bin("taskdef-render");
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.json");
@@ -63,15 +64,25 @@ fn a_step_failing_with_nothing_to_report_fails_the_pipe_under_pipefail() {
     )
     .unwrap();
     let script = format!(
-        "set -o pipefail; echo '{{\"taskDefinition\": {{\"family\": \"f\", \"containerDefinitions\": [{{\"name\": \"a\", \"image\": \"i\"}}, {{\"name\": \"b\", \"image\": \"i\"}}]}}}}' \
-         | {r} --image x:1 | {r} -t {good} --image y:1 >/dev/null",
+        "echo '{{\"taskDefinition\": {{\"family\": \"f\", \"containerDefinitions\": [{{\"name\": \"a\", \"image\": \"i\"}}, {{\"name\": \"b\", \"image\": \"i\"}}]}}}}' \
+         | {r} --image x:1 | {r} -t {good} --image y:1",
         r = render.display(),
         good = good.display()
     );
     let out = deploy_tests::tool("bash").args(["-c", &script]).run();
-    let err = out.failure(2);
+    let doc = out.failure_report(2);
+    assert_eq!(doc["error"]["tool"], "taskdef-render");
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["image"], "i",
+        "neither step applied its edits: {doc}"
+    );
+    let err = &out.stderr;
     assert!(
         err.contains("taskdef-render: task definition \"f\" has 2 containers (a, b): choose one with --container"),
+        "{err}"
+    );
+    assert!(
+        err.contains("taskdef-render: skipped: taskdef-render failed before it (exit 2)"),
         "{err}"
     );
 }

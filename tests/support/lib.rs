@@ -129,6 +129,19 @@ pub struct Tool {
     /// The run is one that prints moto's ECR password by design
     /// (`--password-stdout`, a credential helper's `get`).
     prints_secret: bool,
+    /// Where stdout goes instead of being collected ([`Tool::stdout_to`]).
+    stdout_to: Option<Stdout>,
+}
+
+/// Where a run's stdout goes, for the tests of what a tool does when its
+/// reader is gone or its disk is full.
+#[derive(Debug, Clone, Copy)]
+pub enum Stdout {
+    /// A pipe whose reading end was closed before the tool started: every
+    /// write fails with EPIPE, as under `tool | head -c0` or a finished `jq`.
+    ClosedPipe,
+    /// `/dev/full`: every write fails with ENOSPC, as on a full disk.
+    Full,
 }
 
 /// Starts building a run of `exe`.
@@ -157,6 +170,7 @@ pub fn tool(exe: impl AsRef<OsStr>) -> Tool {
         home,
         timeout: DEFAULT_TIMEOUT,
         prints_secret: false,
+        stdout_to: None,
     }
 }
 
@@ -249,6 +263,13 @@ impl Tool {
         self
     }
 
+    /// Sends stdout to `target` instead of collecting it: the run's
+    /// [`Output::stdout`] is then empty.
+    pub fn stdout_to(mut self, target: Stdout) -> Self {
+        self.stdout_to = Some(target);
+        self
+    }
+
     /// The command line, quoted as for a shell, for messages.
     fn command_line(&self) -> String {
         std::iter::once(self.cmd.get_program())
@@ -287,20 +308,38 @@ impl Tool {
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut self.cmd, 0);
         let deadline = Instant::now() + timeout;
+        let stdout_target = match self.stdout_to {
+            None => Stdio::piped(),
+            Some(Stdout::ClosedPipe) => {
+                let (reader, writer) = std::io::pipe().expect("creating a pipe");
+                drop(reader);
+                Stdio::from(writer)
+            }
+            Some(Stdout::Full) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .expect("opening /dev/full"),
+            ),
+        };
         let mut child = self
             .cmd
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+            .stdout(stdout_target)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {shown}: {e}"));
         let mut stdin = child.stdin.take().expect("piped stdin");
         let input = std::mem::take(&mut self.stdin);
+        let given = input.clone();
         let writer = std::thread::spawn(move || {
             // The tool may exit without reading; that is its business.
             let _ = stdin.write_all(&input);
         });
-        let (stdout, stdout_reader) = collect(child.stdout.take().expect("piped stdout"));
+        let (stdout, stdout_reader) = match child.stdout.take() {
+            Some(pipe) => collect(pipe),
+            None => collect(std::io::empty()),
+        };
         let (stderr, stderr_reader) = collect(child.stderr.take().expect("piped stderr"));
         let text = |buf: &Mutex<Vec<u8>>| {
             String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
@@ -366,6 +405,7 @@ impl Tool {
             thread.join().expect("pipe thread");
         }
         let output = Output {
+            stdin: given,
             code: status.code().unwrap_or(-1),
             stdout: text(&stdout),
             stderr: text(&stderr),
@@ -425,6 +465,8 @@ fn kill_all(child: &mut Child) {
 /// What a run gave back.
 #[derive(Debug)]
 pub struct Output {
+    /// What the run was given on stdin.
+    pub stdin: Vec<u8>,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -451,9 +493,49 @@ impl Output {
         })
     }
 
-    /// Asserts failure with `code`, nothing on stdout, and returns stderr.
+    /// Asserts a failure with nothing of the tool's own to report: exit
+    /// `code`, and on stdout the object the run was given (or `{}`: when
+    /// stdin was no object, or not the pipe's) with `error: {tool, message,
+    /// exitCode}` added last and nothing else, the same message on stderr.
+    /// Returns stderr.
     #[track_caller]
     pub fn failure(&self, code: i32) -> &str {
+        let doc = self.failure_report(code);
+        let doc = doc.as_object().expect("checked by failure_report");
+        assert_eq!(
+            doc.keys().next_back().map(String::as_str),
+            Some("error"),
+            "error is not the last key; stdout:\n{}",
+            self.stdout
+        );
+        let given: Value = serde_json::from_slice(&self.stdin).unwrap_or(Value::Null);
+        for (key, value) in doc.iter().filter(|(key, _)| *key != "error") {
+            assert_eq!(
+                given.get(key),
+                Some(value),
+                "a failure without a report prints the object it was given and error, \
+                 but stdout has {key:?}, which stdin did not; stdout:\n{}",
+                self.stdout
+            );
+        }
+        let line = format!(
+            "{}: {}",
+            doc["error"]["tool"].as_str().unwrap_or_default(),
+            doc["error"]["message"].as_str().unwrap_or_default()
+        );
+        assert!(
+            self.stderr.contains(&line),
+            "stderr does not carry the error as stdout does ({line:?}); stderr:\n{}",
+            self.stderr
+        );
+        &self.stderr
+    }
+
+    /// Asserts a failure whose stdout is empty: a run whose stdout is
+    /// not the pipe's object (raw text for another program, a credential
+    /// helper's protocol). Returns stderr.
+    #[track_caller]
+    pub fn failure_without_object(&self, code: i32) -> &str {
         assert_eq!(
             self.code, code,
             "expected exit {code}; stdout:\n{}\nstderr:\n{}",
@@ -461,7 +543,7 @@ impl Output {
         );
         assert!(
             self.stdout.is_empty(),
-            "a failed run must print nothing on stdout, got:\n{}",
+            "this run's stdout is not the pipe's: it must print no object, got:\n{}",
             self.stdout
         );
         &self.stderr

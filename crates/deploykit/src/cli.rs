@@ -9,12 +9,17 @@
 //! It parses the flags (clap's errors reworded to begin `tool: `, exit 2),
 //! reads stdin once, passes an upstream failure through untouched
 //! (ARCHITECTURE.md, "Failure travels down the pipe"), runs the tool, prints
-//! its object, and exits with the status the tool returned. Stdout closed by
-//! the reader (`tool | head`) exits quietly, as ripgrep does.
+//! its object, and exits with the status the tool returned. Every failure,
+//! a panic in any thread included, prints the object received with `error`
+//! when stdout is the pipe's. Stdout closed by the reader (`tool | head`)
+//! never changes the exit code, and says nothing on a success, as ripgrep
+//! does.
 
-use std::io::Write;
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError, TryLockError};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use serde_json::{Value, json};
@@ -92,8 +97,39 @@ impl Outcome {
     }
 }
 
+/// What stdin holds for one run of a tool, decided from its flags before
+/// stdin is read: it says what a failure may print back (ARCHITECTURE.md,
+/// "Failure travels down the pipe").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdinRole {
+    /// The pipe's object: a failure prints it back with `error` added.
+    Object,
+    /// A file the flags read from `-` (`-t -`, `--env-file -`): an
+    /// upstream `error` in it is still passed on, but a failure prints `{}`
+    /// with `error`, never the file.
+    File,
+    /// A secret (`--password-stdin`): never parsed, never echoed; a failure
+    /// prints `{}` with `error`.
+    Secret,
+}
+
+/// What a tool's flags say about its streams. Every tool's `Args`
+/// implements it; the defaults are the pipe's: an object in, an object out.
+pub trait Streams {
+    /// What stdin holds for this run.
+    fn stdin_role(&self) -> StdinRole {
+        StdinRole::Object
+    }
+
+    /// Whether stdout is raw text another program reads
+    /// (`ecr-login --password-stdout`): then a failure prints no object.
+    fn stdout_is_text(&self) -> bool {
+        false
+    }
+}
+
 /// Runs a tool: flags, stdin, the upstream-failure rule, `run`, stdout, exit.
-pub fn main<A: clap::Parser>(
+pub fn main<A: clap::Parser + Streams>(
     tool: &'static str,
     run: impl FnOnce(A, Stdin) -> Result<Outcome>,
 ) -> ExitCode {
@@ -102,7 +138,7 @@ pub fn main<A: clap::Parser>(
 
 /// [`main`] with the command line given (a tool invoked under another name,
 /// such as a Docker credential helper, rewrites it first).
-pub fn main_from<A: clap::Parser>(
+pub fn main_from<A: clap::Parser + Streams>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     run: impl FnOnce(A, Stdin) -> Result<Outcome>,
@@ -112,8 +148,9 @@ pub fn main_from<A: clap::Parser>(
 
 /// [`main_from`] for a tool speaking another protocol than the pipe's (a
 /// Docker credential helper): stdin is not the pipe's object, so an `error`
-/// in it is not an upstream failure.
-pub fn main_outside_the_pipe<A: clap::Parser>(
+/// in it is not an upstream failure, and stdout is that protocol's, so a
+/// failure prints no object.
+pub fn main_outside_the_pipe<A: clap::Parser + Streams>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     run: impl FnOnce(A, Stdin) -> Result<Outcome>,
@@ -121,69 +158,222 @@ pub fn main_outside_the_pipe<A: clap::Parser>(
     main_with(tool, argv, false, run)
 }
 
-fn main_with<A: clap::Parser>(
+fn main_with<A: clap::Parser + Streams>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     in_the_pipe: bool,
     run: impl FnOnce(A, Stdin) -> Result<Outcome>,
 ) -> ExitCode {
     let _ = TOOL.set(tool);
-    let args = match A::try_parse_from(argv) {
-        Ok(args) => args,
-        Err(e) => return clap_exit(tool, &e),
+    let argv: Vec<OsString> = argv.into_iter().collect();
+    // Until stdin is read, a failure (a panic included) prints `{}`.
+    let stdout_is_the_pipe = in_the_pipe && !std::io::stdout().is_terminal();
+    set_report(stdout_is_the_pipe.then(Envelope::new));
+    install_panic_hook();
+    let parsed = A::try_parse_from(&argv);
+    let (role, text_out) = match &parsed {
+        Ok(args) => (args.stdin_role(), args.stdout_is_text()),
+        Err(_) => roles_from_argv(&argv),
     };
-    let result = Stdin::read().and_then(|stdin| {
-        // Outside the pipe, stdin is not the pipe's object: not even parsed.
-        let upstream = if in_the_pipe {
-            stdin.upstream_failure()
-        } else {
-            None
-        };
-        match upstream {
-            Some((doc, code)) => Ok(pass_through(stdin.bytes(), &doc, code)),
-            None => run(args, stdin).and_then(|outcome| finish(tool, outcome)),
-        }
-    });
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) if e.is_broken_pipe() => ExitCode::from(Exit::Success.code()),
-        Err(e) => {
+    let role = if in_the_pipe { role } else { StdinRole::Secret };
+    if text_out {
+        set_report(None);
+    }
+    // A command line that does not parse is a usage error like any other:
+    // reported with the object received, or passed over for an upstream
+    // failure. --help and --version print and end here.
+    let args = match parsed {
+        Ok(args) => Ok(args),
+        Err(e) => match clap_error(tool, &e) {
+            Some(error) => Err(error),
+            None => return ExitCode::from(Exit::Success.code()),
+        },
+    };
+    let stdin = match Stdin::read() {
+        Ok(stdin) => stdin,
+        Err(e) => return ExitCode::from(report_failure(&e)),
+    };
+    if role != StdinRole::Secret
+        && let Some((doc, code)) = stdin.upstream_failure()
+    {
+        if let Err(e) = &args {
             emit(&format!("{tool}: {e}"));
-            ExitCode::from(e.exit().code())
         }
+        return ExitCode::from(pass_through(stdin.bytes(), &doc, code));
+    }
+    if role == StdinRole::Object
+        && let Ok(doc) = stdin.envelope()
+    {
+        replace_report(doc);
+    }
+    #[cfg(debug_assertions)]
+    panic_on_cue();
+    let code = match args.and_then(|args| run(args, stdin)) {
+        Ok(outcome) => finish(tool, outcome),
+        Err(e) => report_failure(&e),
+    };
+    ExitCode::from(code)
+}
+
+/// What a failure prints on stdout: the object received (`{}` until stdin
+/// is read, or when stdin was not the pipe's object), or nothing when stdout
+/// is not the pipe's (a terminal, raw text, another protocol). The panic
+/// hook reads it too, from whichever thread panicked.
+static REPORT: Mutex<Option<Envelope>> = Mutex::new(None);
+
+/// Set once stdout got its one object (or text): nothing is printed twice.
+static PRINTED: AtomicBool = AtomicBool::new(false);
+
+fn set_report(doc: Option<Envelope>) {
+    *REPORT.lock().unwrap_or_else(PoisonError::into_inner) = doc;
+}
+
+/// Replaces the report's object, when there is a report to give.
+fn replace_report(doc: Envelope) {
+    let mut report = REPORT.lock().unwrap_or_else(PoisonError::into_inner);
+    if report.is_some() {
+        *report = Some(doc);
     }
 }
 
-/// Prints the outcome and gives the exit code.
-fn finish(tool: &str, outcome: Outcome) -> Result<u8> {
+/// A failure with nothing of the tool's own to report: the object received
+/// with `error` added on stdout (when stdout is the pipe's), the error on
+/// stderr, and its exit code. A write that fails never changes the code.
+fn report_failure(e: &Error) -> u8 {
+    // try_lock: a panic while the lock is held (it never is for long)
+    // must not hang the hook.
+    let doc = match REPORT.try_lock() {
+        Ok(report) => report.clone(),
+        Err(TryLockError::Poisoned(p)) => p.into_inner().clone(),
+        Err(TryLockError::WouldBlock) => Some(Envelope::new()),
+    };
+    if let Some(doc) = doc
+        && !PRINTED.swap(true, Ordering::SeqCst)
+    {
+        let doc = with_error(doc, tool(), e);
+        if let Err(w) = stream::write_stdout(&doc) {
+            unwritten(&w);
+        }
+    }
+    emit(&format!("{}: {e}", tool()));
+    e.exit().code()
+}
+
+/// A write to stdout failed while a failure was being reported: the
+/// failure's code stands. A closed pipe needs no word (the reader left).
+fn unwritten(w: &Error) {
+    if !w.is_broken_pipe() {
+        emit(&format!("{}: {w}", tool()));
+    }
+}
+
+/// A panic in any thread ends the process as any other failure does: the
+/// object received with `error` on stdout, exit 1. It runs before unwinding
+/// (and with `panic = "abort"`, instead of it), so a worker thread's panic
+/// is covered too; Rust's own message comes first, on stderr.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let e = Error::failed(format!(
+            "internal error: the tool panicked{at} (a bug: please report it with the lines above)"
+        ));
+        std::process::exit(i32::from(report_failure(&e)));
+    }));
+}
+
+/// Debug builds only: `DEPLOYKIT_PANIC=main` or `thread` makes the tool
+/// panic just before its work, on the main thread or a worker, so tests can
+/// see the panic hook at work on the real binary.
+#[cfg(debug_assertions)]
+fn panic_on_cue() {
+    match std::env::var("DEPLOYKIT_PANIC").as_deref() {
+        Ok("main") => panic!("DEPLOYKIT_PANIC=main"),
+        Ok("thread") => {
+            let _ = std::thread::spawn(|| panic!("DEPLOYKIT_PANIC=thread")).join();
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        }
+        _ => {}
+    }
+}
+
+/// What the command line says of the streams when it does not parse (a
+/// usage error), from the toolkit's own flag names: `--password-stdin`
+/// makes stdin a secret, `--password-stdout` stdout raw text, and a `-`
+/// value (`-t -`, `--env-file=-`, `-t-`) stdin a file.
+fn roles_from_argv(argv: &[OsString]) -> (StdinRole, bool) {
+    let mut role = StdinRole::Object;
+    let mut text = false;
+    for arg in argv.iter().skip(1) {
+        let arg = arg.to_string_lossy();
+        if arg == "--password-stdin" {
+            role = StdinRole::Secret;
+        } else if arg == "--password-stdout" {
+            text = true;
+        } else if (arg == "-"
+            || arg.ends_with("=-")
+            || (arg.len() > 2
+                && arg.starts_with('-')
+                && !arg.starts_with("--")
+                && arg.ends_with('-')))
+            && role == StdinRole::Object
+        {
+            role = StdinRole::File;
+        }
+    }
+    (role, text)
+}
+
+/// Prints the outcome and gives the exit code, decided before writing: a
+/// reader that went away (a closed pipe) never changes it, and the error
+/// line on stderr is always printed. Any other failed write (a full disk)
+/// fails a successful run, and never hides a failure's own code.
+fn finish(tool: &str, outcome: Outcome) -> u8 {
     let Outcome {
         output,
         text,
         failure,
     } = outcome;
-    if let Some(text) = text {
-        let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::output("writing stdout", &e))?;
-    }
-    let code = failure.as_ref().map_or(Exit::Success, Error::exit).code();
-    if let Some(doc) = output {
-        let doc = match &failure {
-            Some(e) => with_error(doc, tool, e),
-            None => doc,
-        };
-        stream::write_stdout(&doc)?;
+    let mut code = failure.as_ref().map_or(Exit::Success, Error::exit).code();
+    PRINTED.store(true, Ordering::SeqCst);
+    let written = match (text, output) {
+        (Some(text), _) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::output("writing stdout", &e))
+        }
+        (None, Some(doc)) => {
+            let doc = match &failure {
+                Some(e) => with_error(doc, tool, e),
+                None => doc,
+            };
+            stream::write_stdout(&doc)
+        }
+        (None, None) => Ok(()),
+    };
+    if let Err(w) = written {
+        if failure.is_some() {
+            unwritten(&w);
+        } else if !w.is_broken_pipe() {
+            emit(&format!("{tool}: {w}"));
+            code = w.exit().code();
+        }
     }
     if let Some(e) = failure {
         emit(&format!("{tool}: {e}"));
     }
-    Ok(code)
+    code
 }
 
 /// The report of a failed run: the tool's object with
 /// `error: {tool, message, exitCode}` added last.
 fn with_error(mut doc: Envelope, tool: &str, e: &Error) -> Envelope {
+    doc.shift_remove("error");
     doc.insert(
         "error".to_string(),
         json!({"tool": tool, "message": e.message(), "exitCode": e.exit().code()}),
@@ -209,6 +399,7 @@ fn pass_through(bytes: &[u8], doc: &Envelope, code: u8) -> u8 {
         "{}: skipped: {upstream} failed before it (exit {code}); passing its report on",
         tool()
     ));
+    PRINTED.store(true, Ordering::SeqCst);
     let mut out = std::io::stdout().lock();
     let newline: &[u8] = if bytes.ends_with(b"\n") { b"" } else { b"\n" };
     // A reader that has gone away is no reason to change the exit code.
@@ -217,18 +408,21 @@ fn pass_through(bytes: &[u8], doc: &Envelope, code: u8) -> u8 {
     code
 }
 
-/// clap's own errors in the toolkit's form: `tool: message`, exit 2; help
-/// and version on stdout, exit 0. A value clap did not expect is not
+/// clap's own errors in the toolkit's form: a usage error (exit 2) whose
+/// message begins where clap's `error: ` ends; `None` for help and version,
+/// printed here on stdout (exit 0). A value clap did not expect is not
 /// repeated: a secret typed after a space (`--env PASSWORD= s3cr3t`) lands
 /// there.
-fn clap_exit(tool: &str, e: &clap::Error) -> ExitCode {
+fn clap_error(tool: &str, e: &clap::Error) -> Option<Error> {
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
-        return ExitCode::from(Exit::Success.code());
+        return None;
     }
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         let _ = e.print();
-        return ExitCode::from(Exit::Usage.code());
+        return Some(Error::usage(format!(
+            "a subcommand is missing (see {tool} --help)"
+        )));
     }
     let mut text = e.render().to_string();
     for kind in [ContextKind::InvalidArg, ContextKind::InvalidValue] {
@@ -240,8 +434,19 @@ fn clap_exit(tool: &str, e: &clap::Error) -> ExitCode {
         }
     }
     let text = text.strip_prefix("error: ").unwrap_or(&text);
-    emit(&format!("{tool}: {}", text.trim_end()));
-    ExitCode::from(Exit::Usage.code())
+    // One line: the usage summary and clap's pointer to --help give way to
+    // ours; a tip stays.
+    let text: Vec<&str> = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| {
+            !p.is_empty() && !p.starts_with("Usage:") && !p.starts_with("For more information")
+        })
+        .collect();
+    Some(Error::usage(format!(
+        "{} (see {tool} --help)",
+        text.join("; ")
+    )))
 }
 
 /// The running tool's name, for messages (`tool` until [`main`] sets it).

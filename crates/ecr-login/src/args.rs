@@ -39,7 +39,9 @@ registry=<endpoint> (and registries=<json>) are appended to it.
 
 Exit codes: 0 logged in; 1 AWS refused or the token is unusable; 2 bad flag or
 Docker config, nothing sent. An object on stdin that carries \"error\" (an earlier
-step failed) is passed on untouched with that step's exit code.";
+step failed) is passed on untouched with that step's exit code. Any other failure
+prints the stdin object (or {}) with error: {tool, message, exitCode} unless stdout
+is a terminal, or the password's place (--password-stdout: nothing).";
 
 /// Log in to Amazon ECR through the AWS SDK credential chain, and store the
 /// login where registry clients look for it, never printing the secret.
@@ -71,6 +73,12 @@ pub struct Args {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl deploykit::cli::Streams for Args {
+    fn stdout_is_text(&self) -> bool {
+        self.password_stdout
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -236,7 +236,7 @@ fn password_stdout_takes_one_registry() {
         ])
         .run();
     assert!(
-        out.failure(2)
+        out.failure_without_object(2)
             .contains("--password-stdout prints one password"),
         "{}",
         out.stderr

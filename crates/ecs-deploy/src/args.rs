@@ -60,7 +60,8 @@ Exit codes: 0 deployed; 1 AWS refused or a service failed (the object is still
 printed, each service's result in it, with error set); 2 bad flag or input, nothing
 sent; 3 --wait ran out of --timeout. An object on stdin that carries \"error\" (an
 earlier step failed) is passed on untouched, and ecs-deploy exits with that step's
-code, deploying nothing.";
+code, deploying nothing. Any other failure prints the stdin object (or {}) with
+error: {tool, message, exitCode} unless stdout is a terminal.";
 
 /// Register an ECS task definition, losing no field, and roll it out to one or many services.
 #[derive(Parser, Debug, Default)]
@@ -142,6 +143,16 @@ pub struct Args {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+impl deploykit::cli::Streams for Args {
+    fn stdin_role(&self) -> deploykit::cli::StdinRole {
+        if self.task_definition.as_deref() == Some("-") {
+            deploykit::cli::StdinRole::File
+        } else {
+            deploykit::cli::StdinRole::Object
+        }
+    }
 }
 
 /// `--propagate-tags`, as ECS spells its values.

@@ -45,7 +45,10 @@ after a failed migration deploys nothing.
 
 Exit codes: 0 the container exited 0; 1 it exited non-zero (the code is in the
 output), the task never started, or AWS refused; 2 bad flag or input, nothing sent;
-3 --timeout reached (with --stop-on-timeout the task is stopped first).";
+3 --timeout reached (with --stop-on-timeout the task is stopped first). Any other
+failure prints the stdin object (or {}) with error: {tool, message, exitCode} unless
+stdout is a terminal; an object on stdin that carries \"error\" (an earlier step
+failed) is passed on untouched with that step's exit code, nothing run.";
 
 /// Run a one-off ECS task (a database migration), stream its logs, and pass
 /// or fail on its exit code.
@@ -146,6 +149,8 @@ pub struct Args {
     #[command(flatten)]
     pub aws: AwsArgs,
 }
+
+impl deploykit::cli::Streams for Args {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "UPPER")]

@@ -54,7 +54,9 @@ same), printed in every outcome; error is added on failure and time-out.
 Exit codes: 0 deployed (or stable, or paused as asked); 1 the rollout failed or
 AWS refused; 2 bad flag or input, nothing sent; 3 --timeout ran out (default
 30m). An object on stdin that carries \"error\" (an earlier step failed) is passed
-on untouched, and ecs-wait exits with that step's code.";
+on untouched, and ecs-wait exits with that step's code. Any other failure prints
+the stdin object (or {}) with error: {tool, message, exitCode} unless stdout is a
+terminal.";
 
 /// Wait for an ECS rollout, notice its end within seconds, and when it fails, say why in one screen.
 #[derive(Parser, Debug, Default)]
@@ -83,6 +85,8 @@ pub struct Args {
     #[command(flatten)]
     pub aws: AwsArgs,
 }
+
+impl deploykit::cli::Streams for Args {}
 
 /// The flags of a wait, shared by `ecs-wait` and `ecs-deploy --wait`.
 #[derive(clap::Args, Debug, Default, Clone)]

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use deploy_tests::{Tool, moto_ecs, read_json, root, unique};
+use deploy_tests::{Stdout, Tool, moto_ecs, read_json, root, unique};
 use serde_json::{Value, json};
 
 fn wait() -> Tool {
@@ -151,6 +151,60 @@ fn a_rollout_in_progress_forever_times_out_with_exit_3_and_the_report() {
     assert!(
         out.stderr
             .contains("web: desired 2, running 1, pending 1, failed 0"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `ecs-wait | true` under pipefail: the reader is gone before the report
+/// is written, and the time-out's 3 stays 3 with its line on stderr (it was
+/// exit 0 and no line).
+#[test]
+fn a_timeout_into_a_closed_pipe_stays_exit_3_and_says_why() {
+    let (cluster, _) = service(2);
+    let out = wait()
+        .args(["--cluster", &cluster, "--service", "web", "--timeout", "2s"])
+        .stdout_to(Stdout::ClosedPipe)
+        .timeout(Duration::from_secs(30))
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("ecs-wait: service \"web\": still IN_PROGRESS after 2s (--timeout)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_missing_service_into_a_closed_pipe_stays_exit_1_and_says_why() {
+    let (cluster, _) = service(1);
+    let out = wait()
+        .args(["--cluster", &cluster, "--service", "nosuch"])
+        .stdout_to(Stdout::ClosedPipe)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the service is missing (MISSING)"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A full disk fails a write; it never hides the failure's own code (a
+/// time-out's 3 became 1).
+#[test]
+fn a_timeout_into_a_full_disk_stays_exit_3() {
+    let (cluster, _) = service(2);
+    let out = wait()
+        .args(["--cluster", &cluster, "--service", "web", "--timeout", "2s"])
+        .stdout_to(Stdout::Full)
+        .timeout(Duration::from_secs(30))
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("still IN_PROGRESS after 2s (--timeout)"),
         "{}",
         out.stderr
     );

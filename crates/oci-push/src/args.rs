@@ -37,7 +37,10 @@ they are); a layer the target tags already hold is
 found through their manifests and configs and not sent again, with no local cache.
 
 Exit codes: 0 pushed; 1 the registry refused or could not be reached; 2 bad flag or
-image, nothing pushed.";
+image, nothing pushed. Any failure prints the stdin object (or {}; never the password
+of --password-stdin) with error: {tool, message, exitCode} unless stdout is a
+terminal, and an object on stdin that carries \"error\" (an earlier step failed) is
+passed on untouched with that step's exit code, nothing pushed.";
 
 /// Push an image to a registry with no Docker daemon, from an OCI image
 /// layout, an oci-archive or a docker save tar, skipping blobs the registry
@@ -124,6 +127,16 @@ pub struct Args {
     /// Also write the pushed digest to this file
     #[arg(long, value_name = "PATH")]
     pub digest_file: Option<PathBuf>,
+}
+
+impl deploykit::cli::Streams for Args {
+    fn stdin_role(&self) -> deploykit::cli::StdinRole {
+        if self.password_stdin {
+            deploykit::cli::StdinRole::Secret
+        } else {
+            deploykit::cli::StdinRole::Object
+        }
+    }
 }
 
 /// Where the image goes.

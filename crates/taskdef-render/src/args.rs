@@ -44,7 +44,9 @@ values dropped, every other field kept in value and order.
 
 Exit codes: 0 rendered; 1 ECS refused (--family); 2 bad flag or input, nothing written.
 An object on stdin that carries \"error\" (an earlier step failed) is passed on
-untouched, and taskdef-render exits with that step's code, doing nothing.";
+untouched, and taskdef-render exits with that step's code, doing nothing. Any failure
+prints the stdin object (or {}; never a file read from -) with error: {tool, message,
+exitCode} unless stdout is a terminal.";
 
 /// Put a new image, environment, secrets, log settings, labels or any jq edit
 /// into an ECS task definition, and make it valid RegisterTaskDefinition input.
@@ -170,4 +172,14 @@ pub struct Args {
 
     #[command(flatten, next_help_heading = "AWS (for --family)")]
     pub aws: AwsArgs,
+}
+
+impl deploykit::cli::Streams for Args {
+    fn stdin_role(&self) -> deploykit::cli::StdinRole {
+        if self.task_definition.as_deref() == Some("-") || self.env_file.iter().any(|f| f == "-") {
+            deploykit::cli::StdinRole::File
+        } else {
+            deploykit::cli::StdinRole::Object
+        }
+    }
 }

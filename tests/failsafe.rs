@@ -1,0 +1,306 @@
+//! Fail safe (ARCHITECTURE.md, "Failure travels down the pipe"): every
+//! failure of a tool in the pipe prints the object it received (or `{}`)
+//! with `error`, so the steps after it do nothing and the last exit status
+//! tells; a password or a file read from stdin is never echoed; raw-text
+//! outputs print no object; a closed or full stdout never turns a failure
+//! into success. The real binaries, no emulator needed.
+
+use deploy_tests::{Output, Stdout, workspace_bin};
+use serde_json::{Value, json};
+
+const RECEIVED: &str = r#"{"image": {"uri": "r.example/web@sha256:0f"}, "keep": [1, "two"]}"#;
+
+fn run(tool: &str, args: &[&str], stdin: &str) -> Output {
+    deploy_tests::tool(workspace_bin(tool))
+        .args(args)
+        .stdin(stdin)
+        .run()
+}
+
+/// What the run was given, with `error` from `tool` added: the report of a
+/// failure that has nothing of its own to say.
+fn received_with_error(out: &Output, tool: &str, code: i32) -> Value {
+    out.failure(code);
+    let doc = out.json();
+    assert_eq!(doc["error"]["tool"], tool, "{doc}");
+    doc
+}
+
+/// Every tool in the pipe: a flag clap refuses is a usage error like any
+/// other, reported with the object received, so the next step passes it on.
+macro_rules! a_flag_that_does_not_parse_reports_the_object_received {
+    ($($name:ident: $tool:literal,)*) => {$(
+        #[test]
+        fn $name() {
+            let out = run($tool, &["--zzz"], RECEIVED);
+            let doc = received_with_error(&out, $tool, 2);
+            let mut want: Value = serde_json::from_str(RECEIVED).unwrap();
+            want["error"] = doc["error"].clone();
+            assert_eq!(doc, want);
+            assert_eq!(
+                doc["error"]["message"],
+                format!("unexpected argument '--zzz' found (see {} --help)", $tool)
+            );
+        }
+    )*};
+}
+
+a_flag_that_does_not_parse_reports_the_object_received! {
+    ecr_login_reports_a_bad_flag_with_the_object: "ecr-login",
+    oci_push_reports_a_bad_flag_with_the_object: "oci-push",
+    taskdef_render_reports_a_bad_flag_with_the_object: "taskdef-render",
+    ecs_deploy_reports_a_bad_flag_with_the_object: "ecs-deploy",
+    ecs_wait_reports_a_bad_flag_with_the_object: "ecs-wait",
+    ecs_run_reports_a_bad_flag_with_the_object: "ecs-run",
+}
+
+#[test]
+fn a_value_clap_did_not_expect_is_not_repeated_in_the_report() {
+    // A secret typed after a space lands as a stray argument.
+    let out = run(
+        "taskdef-render",
+        &["--env", "PASSWORD=", "s3cr3t-value"],
+        "",
+    );
+    let doc = received_with_error(&out, "taskdef-render", 2);
+    assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
+    assert!(!out.stderr.contains("s3cr3t"), "{}", out.stderr);
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+}
+
+#[test]
+fn a_usage_error_from_run_reports_the_object_received() {
+    // Parsed by clap, refused by the tool's own check.
+    let out = run(
+        "oci-push",
+        &["--from", "/nonexistent", "--repository", "web"],
+        RECEIVED,
+    );
+    let doc = received_with_error(&out, "oci-push", 2);
+    assert_eq!(doc["keep"], json!([1, "two"]));
+}
+
+#[test]
+fn a_bad_flag_after_a_failed_step_passes_that_report_on() {
+    let upstream = r#"{"registry": {"endpoint": "x"}, "error": {"tool": "oci-push", "message": "registry refused: 403", "exitCode": 1}}"#;
+    let out = run("taskdef-render", &["--zzz"], upstream);
+    let doc = out.failure_report(1);
+    assert_eq!(doc, serde_json::from_str::<Value>(upstream).unwrap());
+    assert!(
+        out.stderr
+            .contains("taskdef-render: unexpected argument '--zzz' found"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("taskdef-render: skipped: oci-push failed before it (exit 1)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn stdin_that_is_not_json_is_reported_with_an_empty_object() {
+    let out = run(
+        "ecs-deploy",
+        &["--service", "web"],
+        "Error: access denied\n",
+    );
+    let doc = received_with_error(&out, "ecs-deploy", 2);
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("stdin: not valid JSON"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn stdin_that_is_not_utf8_is_reported_with_an_empty_object() {
+    let out = deploy_tests::tool(workspace_bin("ecs-wait"))
+        .args(["--service", "web"])
+        .stdin(b"{\"a\": \"\xff\"}".to_vec())
+        .run();
+    let doc = received_with_error(&out, "ecs-wait", 2);
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+}
+
+fn panicking(place: &str) -> Output {
+    deploy_tests::tool(workspace_bin("taskdef-render"))
+        .args(["--image", "x:1"])
+        .env("DEPLOYKIT_PANIC", place)
+        .stdin(RECEIVED)
+        .run()
+}
+
+#[test]
+fn a_panic_on_the_main_thread_reports_the_object_received() {
+    let out = panicking("main");
+    let doc = received_with_error(&out, "taskdef-render", 1);
+    assert_eq!(doc["keep"], json!([1, "two"]));
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("internal error: the tool panicked at "),
+        "{doc}"
+    );
+    assert!(out.stderr.contains("panicked at"), "{}", out.stderr);
+}
+
+#[test]
+fn a_panic_on_a_worker_thread_reports_the_object_received() {
+    let out = panicking("thread");
+    let doc = received_with_error(&out, "taskdef-render", 1);
+    assert_eq!(doc["image"]["uri"], "r.example/web@sha256:0f");
+}
+
+#[test]
+fn a_password_on_stdin_is_never_echoed_in_a_report() {
+    // A password that happens to read as a JSON object.
+    let out = run(
+        "oci-push",
+        &[
+            "--username",
+            "u",
+            "--password-stdin",
+            "--from",
+            "/nonexistent",
+            "--to",
+            "127.0.0.1:1/web",
+            "--tag",
+            "a",
+        ],
+        r#"{"pw": "s3cr3t-pw"}"#,
+    );
+    let doc = received_with_error(&out, "oci-push", 2);
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+    assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
+}
+
+#[test]
+fn a_password_on_stdin_is_never_echoed_when_the_flags_do_not_parse() {
+    let out = run(
+        "oci-push",
+        &["--username", "u", "--password-stdin", "--zzz"],
+        r#"{"pw": "s3cr3t-pw"}"#,
+    );
+    let doc = received_with_error(&out, "oci-push", 2);
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+    assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
+}
+
+#[test]
+fn a_task_definition_read_from_stdin_is_not_echoed_in_a_report() {
+    let td = r#"{"family": "f", "containerDefinitions": [{"name": "web", "image": "i",
+        "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t-env"}]}]}"#;
+    let out = run("taskdef-render", &["-t", "-", "--container", "nosuch"], td);
+    let doc = received_with_error(&out, "taskdef-render", 2);
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+    assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
+}
+
+#[test]
+fn a_task_definition_file_on_stdin_still_passes_an_upstream_failure_on() {
+    let upstream = r#"{"error": {"tool": "oci-push", "message": "m", "exitCode": 1}}"#;
+    let out = run("ecs-deploy", &["-t", "-", "--service", "web"], upstream);
+    assert_eq!(
+        out.failure_report(1),
+        serde_json::from_str::<Value>(upstream).unwrap()
+    );
+}
+
+#[test]
+fn a_password_printed_raw_fails_with_no_object() {
+    // Its reader is `docker login --password-stdin`: an object would be
+    // taken for the password.
+    let out = run(
+        "ecr-login",
+        &["--password-stdout", "--region", "not a region"],
+        RECEIVED,
+    );
+    let err = out.failure_without_object(2);
+    assert!(err.contains("ecr-login: --region"), "{err}");
+}
+
+#[test]
+fn a_password_printed_raw_fails_with_no_object_when_the_flags_do_not_parse() {
+    let out = run("ecr-login", &["--password-stdout", "--zzz"], RECEIVED);
+    out.failure_without_object(2);
+}
+
+#[test]
+fn a_failure_on_a_terminal_prints_no_object() {
+    // `script` gives the tool a terminal for stdout (and stderr).
+    let command = format!(
+        "{} --zzz </dev/null",
+        workspace_bin("taskdef-render").display()
+    );
+    let out = deploy_tests::tool("script")
+        .args(["-qec", &command, "/dev/null"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("taskdef-render: unexpected argument '--zzz' found"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("exitCode"), "{}", out.stdout);
+}
+
+// A closed or full stdout (the exit code is decided before writing).
+
+fn render_into(target: Stdout, args: &[&str]) -> Output {
+    deploy_tests::tool(workspace_bin("taskdef-render"))
+        .args(args)
+        .stdin(r#"{"taskDefinition": {"family": "f", "containerDefinitions": [{"name": "web", "image": "old"}]}}"#)
+        .stdout_to(target)
+        .run()
+}
+
+#[test]
+fn a_usage_error_into_a_closed_pipe_stays_exit_2_and_says_why() {
+    let out = render_into(Stdout::ClosedPipe, &["--container", "nosuch"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("taskdef-render: container \"nosuch\" not found"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_success_into_a_closed_pipe_is_exit_0_and_quiet() {
+    let out = render_into(Stdout::ClosedPipe, &["--image", "new:1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("stdout"), "{}", out.stderr);
+}
+
+#[test]
+fn a_usage_error_into_a_full_disk_stays_exit_2() {
+    let out = render_into(Stdout::Full, &["--container", "nosuch"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("taskdef-render: container \"nosuch\" not found"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_success_into_a_full_disk_is_exit_1() {
+    let out = render_into(Stdout::Full, &["--image", "new:1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("taskdef-render: writing stdout: no space left on device"),
+        "{}",
+        out.stderr
+    );
+}
