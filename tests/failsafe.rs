@@ -21,6 +21,17 @@ fn run(tool: &str, args: &[&str], stdin: &str) -> Output {
 /// failure that has nothing of its own to say.
 fn received_with_error(out: &Output, tool: &str, code: i32) -> Value {
     out.failure(code);
+    error_from(out, tool)
+}
+
+/// `{}` with `error` from `tool`: the report of a failure whose stdin was
+/// not the pipe's object (a password, a file), never echoed.
+fn unechoed_with_error(out: &Output, tool: &str, code: i32) -> Value {
+    out.failure_unechoed(code);
+    error_from(out, tool)
+}
+
+fn error_from(out: &Output, tool: &str) -> Value {
     let doc = out.json();
     assert_eq!(doc["error"]["tool"], tool, "{doc}");
     doc
@@ -176,7 +187,7 @@ fn a_password_on_stdin_is_never_echoed_in_a_report() {
         ],
         r#"{"pw": "s3cr3t-pw"}"#,
     );
-    let doc = received_with_error(&out, "oci-push", 2);
+    let doc = unechoed_with_error(&out, "oci-push", 2);
     assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
     assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
 }
@@ -188,7 +199,7 @@ fn a_password_on_stdin_is_never_echoed_when_the_flags_do_not_parse() {
         &["--username", "u", "--password-stdin", "--zzz"],
         r#"{"pw": "s3cr3t-pw"}"#,
     );
-    let doc = received_with_error(&out, "oci-push", 2);
+    let doc = unechoed_with_error(&out, "oci-push", 2);
     assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
     assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
 }
@@ -198,7 +209,7 @@ fn a_task_definition_read_from_stdin_is_not_echoed_in_a_report() {
     let td = r#"{"family": "f", "containerDefinitions": [{"name": "web", "image": "i",
         "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t-env"}]}]}"#;
     let out = run("taskdef-render", &["-t", "-", "--container", "nosuch"], td);
-    let doc = received_with_error(&out, "taskdef-render", 2);
+    let doc = unechoed_with_error(&out, "taskdef-render", 2);
     assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
     assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
 }
@@ -300,6 +311,303 @@ fn a_success_into_a_full_disk_is_exit_1() {
     assert!(
         out.stderr
             .contains("taskdef-render: writing stdout: no space left on device"),
+        "{}",
+        out.stderr
+    );
+}
+
+// Standard input: --null-input, and a pipe that stays silent.
+
+/// A task definition file with one container, `web`.
+fn definition_file(dir: &tempfile::TempDir) -> String {
+    let path = dir.path().join("td.json");
+    std::fs::write(
+        &path,
+        r#"{"family": "f", "containerDefinitions": [{"name": "web", "image": "old"}]}"#,
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// `sleep 1000 | tool --null-input ...`: stdin stays open with an object in
+/// it, and the tool neither waits for it nor reads it. Without the flag
+/// each of these hangs until the test's time-out.
+macro_rules! null_input_leaves_an_open_stdin_unread {
+    ($($name:ident: $tool:literal, |$td:ident| [$($arg:expr),*], $code:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let dir = tempfile::tempdir().unwrap();
+            let $td = definition_file(&dir);
+            let _ = &$td;
+            let out = deploy_tests::tool(workspace_bin($tool))
+                .args([$($arg),*])
+                .stdin(r#"{"keep": 1, "error": {"tool": "x", "exitCode": 3}}"#)
+                .stdin_held_open()
+                .timeout(std::time::Duration::from_secs(20))
+                .run();
+            assert_eq!(out.code, $code, "{}", out.stderr);
+            assert!(!out.stderr.contains("unexpected argument"), "{}", out.stderr);
+            assert!(!out.stdout.contains("keep"), "stdin was read: {}", out.stdout);
+            assert!(!out.stderr.contains("skipped"), "stdin was read: {}", out.stderr);
+        }
+    )*};
+}
+
+null_input_leaves_an_open_stdin_unread! {
+    ecr_login_null_input_reads_no_stdin: "ecr-login", |td| ["-n", "--region", "not a region"], 2;
+    oci_push_null_input_reads_no_stdin: "oci-push", |td| ["-n", "--from", "/nonexistent", "--repository", "web", "--tag", "a"], 2;
+    taskdef_render_null_input_reads_no_stdin: "taskdef-render", |td| ["-n", "-t", &td, "--image", "new:1"], 0;
+    ecs_deploy_null_input_reads_no_stdin: "ecs-deploy", |td| ["--null-input", "--service", "web"], 2;
+    ecs_wait_null_input_reads_no_stdin: "ecs-wait", |td| ["-n"], 2;
+    ecs_run_null_input_reads_no_stdin: "ecs-run", |td| ["--null-input"], 2;
+}
+
+#[test]
+fn null_input_with_a_task_definition_from_stdin_is_exit_2() {
+    let out = run("taskdef-render", &["-n", "-t", "-"], RECEIVED);
+    let err = out.failure_unechoed(2);
+    assert!(
+        err.contains(
+            "taskdef-render: --null-input leaves stdin unread, but --task-definition - reads it: give one of them"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn null_input_with_an_env_file_from_stdin_is_exit_2() {
+    let out = run(
+        "taskdef-render",
+        &["--null-input", "--env-file", "-"],
+        "A=1\n",
+    );
+    assert!(
+        out.failure_unechoed(2)
+            .contains("but --env-file - reads it"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn null_input_with_a_password_on_stdin_is_exit_2_and_reads_nothing() {
+    let out = run(
+        "oci-push",
+        &[
+            "-n",
+            "--username",
+            "u",
+            "--password-stdin",
+            "--to",
+            "127.0.0.1:1/web",
+            "--from",
+            "/x",
+            "--tag",
+            "a",
+        ],
+        r#"{"pw": "s3cr3t-pw"}"#,
+    );
+    let doc = unechoed_with_error(&out, "oci-push", 2);
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+    assert!(
+        out.stderr.contains("but --password-stdin reads it"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `-n` reads as "dry run" to make and git users: where it would deploy or
+/// run a task it is not a flag at all.
+#[test]
+fn ecs_deploy_and_ecs_run_have_no_short_n() {
+    for tool in ["ecs-deploy", "ecs-run"] {
+        let out = run(tool, &["-n"], "");
+        assert!(
+            out.failure(2).contains("unexpected argument '-n' found"),
+            "{tool}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_loop_without_null_input_is_told_how_to_leave_stdin_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let td = definition_file(&dir);
+    let out = run("taskdef-render", &["-t", &td, "--image", "x:1"], "a\nb\n");
+    assert!(
+        out.failure(2)
+            .contains("(stdin is read as the pipe's JSON object; --null-input leaves it unread)"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A step before that prints nothing for a while (a long push) is waited
+/// for, and after 10 s stderr says what the tool is waiting for and how to
+/// skip it; the object that comes at last is used.
+#[test]
+fn a_silent_stdin_is_named_on_stderr_and_then_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let td = definition_file(&dir);
+    let script = format!(
+        "(sleep 11; echo '{{\"keep\": 1}}') | {r} -t {td} --image new:1",
+        r = workspace_bin("taskdef-render").display(),
+    );
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .timeout(std::time::Duration::from_secs(40))
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["keep"], 1);
+    assert!(
+        out.stderr.contains(
+            "taskdef-render: waiting for stdin: nothing has come in 10s (the step before is still at work, or nothing writes to this pipe); give --null-input if this tool should not read stdin"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+// What a first review of the rule found: every way a secret on stdin could
+// still be echoed, or an object land where raw text goes.
+
+#[test]
+fn a_credential_helper_after_a_global_flag_never_echoes_its_stdin() {
+    let login = r#"{"ServerURL": "x", "Username": "u", "Secret": "s3cr3t-login"}"#;
+    for args in [
+        &[
+            "--region",
+            "us-east-1",
+            "credential-helper",
+            "store",
+            "--zzz",
+        ][..],
+        &["--region", "us-east-1", "credential-helper", "stor"][..],
+    ] {
+        let out = run("ecr-login", args, login);
+        let err = out.failure_without_object(2);
+        assert!(!err.contains("s3cr3t"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_password_flag_written_otherwise_is_never_echoed() {
+    for flag in ["--password-stdin=true", "--password-std"] {
+        let out = run(
+            "oci-push",
+            &[
+                "--from",
+                "x",
+                "--to",
+                "127.0.0.1:1/r",
+                "--username",
+                "u",
+                flag,
+            ],
+            r#"{"pw": "s3cr3t-pw", "error": {"exitCode": 5}}"#,
+        );
+        unechoed_with_error(&out, "oci-push", 2);
+        assert!(!out.stdout.contains("s3cr3t"), "{flag}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn a_raw_password_flag_written_otherwise_prints_no_object() {
+    let out = run("ecr-login", &["--password-stdout=yes"], RECEIVED);
+    out.failure_without_object(2);
+}
+
+#[test]
+fn an_upstream_failure_is_not_printed_where_a_raw_password_goes() {
+    let out = run(
+        "ecr-login",
+        &["--password-stdout"],
+        r#"{"a": 1, "error": {"tool": "x", "exitCode": 4}}"#,
+    );
+    assert!(
+        out.failure_without_object(4)
+            .contains("ecr-login: skipped: x failed before it (exit 4)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_task_definition_from_dev_stdin_is_read_as_from_dash() {
+    let td = r#"{"family": "f", "containerDefinitions": [{"name": "web", "image": "old"}]}"#;
+    let out = run(
+        "taskdef-render",
+        &["-t", "/dev/stdin", "--image", "new:2"],
+        td,
+    );
+    let doc = out.success();
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["image"],
+        "new:2"
+    );
+}
+
+#[test]
+fn a_task_definition_from_dev_stdin_is_not_echoed_in_a_report() {
+    let td = r#"{"family": "f", "containerDefinitions": [{"name": "web", "image": "i",
+        "environment": [{"name": "DB_PASSWORD", "value": "s3cr3t-env"}]}]}"#;
+    for tool in ["taskdef-render", "ecs-deploy"] {
+        let out = run(
+            tool,
+            &[
+                "-t",
+                "/dev/stdin",
+                "--container",
+                "nosuch",
+                "--service",
+                "web",
+            ],
+            td,
+        );
+        assert!(!out.stdout.contains("s3cr3t"), "{tool}: {}", out.stdout);
+        unechoed_with_error(&out, tool, 2);
+    }
+}
+
+#[test]
+fn an_unknown_subcommand_is_not_repeated() {
+    let out = run("ecr-login", &["--public", "s3cr3t-value"], "");
+    out.failure(2);
+    assert!(!out.stdout.contains("s3cr3t"), "{}", out.stdout);
+    assert!(!out.stderr.contains("s3cr3t"), "{}", out.stderr);
+}
+
+#[test]
+fn a_bad_positional_value_names_the_argument() {
+    let out = run("ecr-login", &["credential-helper", "s3cr3t-value"], "");
+    let err = out.failure_without_object(2);
+    assert!(!err.contains("s3cr3t"), "{err}");
+    assert!(err.contains("<ACTION>"), "{err}");
+}
+
+#[test]
+fn version_into_a_full_disk_is_exit_1() {
+    let out = deploy_tests::tool(workspace_bin("taskdef-render"))
+        .args(["--version"])
+        .stdout_to(Stdout::Full)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no space left on device"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_bad_flag_is_named_even_when_stdin_cannot_be_read() {
+    let command = format!("{} --zzz < /", workspace_bin("taskdef-render").display());
+    let out = deploy_tests::tool("bash").args(["-c", &command]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("taskdef-render: unexpected argument '--zzz' found"),
         "{}",
         out.stderr
     );

@@ -200,3 +200,50 @@ fn the_whole_pipeline_at_the_top_runs_as_written() {
     );
     assert_eq!(doc["wait"]["status"], "deployed");
 }
+
+/// The stream contract's loop, as written: one render a line of the list,
+/// none of them eating the rest of it (`-n`).
+#[test]
+fn the_stream_contracts_loop_runs_as_written() {
+    let blocks = blocks("## The stream contract");
+    assert_eq!(blocks.len(), 1, "{blocks:#?}");
+    // The block is indented under its list item.
+    let block: String = blocks[0]
+        .lines()
+        .map(|l| l.strip_prefix("  ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(block.contains("taskdef-render -n"), "{block}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ecs")).unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    std::fs::copy(
+        root().join("examples/task-definition.json"),
+        dir.path().join("ecs/task-definition.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("containers.txt"), "web\nmetrics\n").unwrap();
+    let bin = workspace_bin("taskdef-render");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &format!("set -euo pipefail\n{block}")])
+        .env("PATH", &path)
+        .env("GIT_SHA", "0f3a9c1")
+        .current_dir(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for container in ["web", "metrics"] {
+        let td = read_json(dir.path().join(format!("out/{container}.json")));
+        let c = td["containerDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == container)
+            .unwrap();
+        assert!(has_env(c, "GIT_SHA", "0f3a9c1"), "{container}: {c}");
+    }
+}

@@ -131,6 +131,9 @@ pub struct Tool {
     prints_secret: bool,
     /// Where stdout goes instead of being collected ([`Tool::stdout_to`]).
     stdout_to: Option<Stdout>,
+    /// Stdin stays open after its bytes until the tool exits
+    /// ([`Tool::stdin_held_open`]).
+    hold_stdin: bool,
 }
 
 /// Where a run's stdout goes, for the tests of what a tool does when its
@@ -171,6 +174,7 @@ pub fn tool(exe: impl AsRef<OsStr>) -> Tool {
         timeout: DEFAULT_TIMEOUT,
         prints_secret: false,
         stdout_to: None,
+        hold_stdin: false,
     }
 }
 
@@ -263,6 +267,13 @@ impl Tool {
         self
     }
 
+    /// Keeps stdin open after its bytes until the tool exits, as a step
+    /// before that is still at work (`sleep 1000 | tool`) does.
+    pub fn stdin_held_open(mut self) -> Self {
+        self.hold_stdin = true;
+        self
+    }
+
     /// Sends stdout to `target` instead of collecting it: the run's
     /// [`Output::stdout`] is then empty.
     pub fn stdout_to(mut self, target: Stdout) -> Self {
@@ -332,9 +343,15 @@ impl Tool {
         let mut stdin = child.stdin.take().expect("piped stdin");
         let input = std::mem::take(&mut self.stdin);
         let given = input.clone();
+        let hold = self.hold_stdin;
+        let (release, held) = std::sync::mpsc::channel::<()>();
         let writer = std::thread::spawn(move || {
             // The tool may exit without reading; that is its business.
             let _ = stdin.write_all(&input);
+            if hold {
+                // Until the tool has exited and `release` is dropped.
+                let _ = held.recv();
+            }
         });
         let (stdout, stdout_reader) = match child.stdout.take() {
             Some(pipe) => collect(pipe),
@@ -381,6 +398,7 @@ impl Tool {
                 ),
             }
         };
+        drop(release);
         // The pipes close when the last process holding them ends: at once,
         // unless the tool left something running in the background with them.
         while ![&writer, &stdout_reader, &stderr_reader]
@@ -494,34 +512,47 @@ impl Output {
     }
 
     /// Asserts a failure with nothing of the tool's own to report: exit
-    /// `code`, and on stdout the object the run was given (or `{}`: when
-    /// stdin was no object, or not the pipe's) with `error: {tool, message,
-    /// exitCode}` added last and nothing else, the same message on stderr.
-    /// Returns stderr.
+    /// `code`, and on stdout exactly the object the run was given (`{}`
+    /// when stdin held no JSON object) with `error: {tool, message,
+    /// exitCode}` added last, the same message on stderr. Returns stderr.
     #[track_caller]
     pub fn failure(&self, code: i32) -> &str {
+        let mut given = match serde_json::from_slice::<Value>(&self.stdin) {
+            Ok(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        given.remove("error");
+        self.failure_printing(code, given)
+    }
+
+    /// [`Output::failure`] for a run whose stdin was not the pipe's object
+    /// (a password, a file read from `-`, stdin left unread): stdout is
+    /// `{}` with `error`, and nothing of stdin. Returns stderr.
+    #[track_caller]
+    pub fn failure_unechoed(&self, code: i32) -> &str {
+        self.failure_printing(code, serde_json::Map::new())
+    }
+
+    #[track_caller]
+    fn failure_printing(&self, code: i32, want: serde_json::Map<String, Value>) -> &str {
         let doc = self.failure_report(code);
-        let doc = doc.as_object().expect("checked by failure_report");
+        let mut doc = doc.as_object().expect("checked by failure_report").clone();
         assert_eq!(
             doc.keys().next_back().map(String::as_str),
             Some("error"),
             "error is not the last key; stdout:\n{}",
             self.stdout
         );
-        let given: Value = serde_json::from_slice(&self.stdin).unwrap_or(Value::Null);
-        for (key, value) in doc.iter().filter(|(key, _)| *key != "error") {
-            assert_eq!(
-                given.get(key),
-                Some(value),
-                "a failure without a report prints the object it was given and error, \
-                 but stdout has {key:?}, which stdin did not; stdout:\n{}",
-                self.stdout
-            );
-        }
+        let error = doc.remove("error").expect("checked by failure_report");
+        assert_eq!(
+            doc, want,
+            "a failure without a report prints what it was given (or {{}}) and error, nothing else; stdout:\n{}",
+            self.stdout
+        );
         let line = format!(
             "{}: {}",
-            doc["error"]["tool"].as_str().unwrap_or_default(),
-            doc["error"]["message"].as_str().unwrap_or_default()
+            error["tool"].as_str().unwrap_or_default(),
+            error["message"].as_str().unwrap_or_default()
         );
         assert!(
             self.stderr.contains(&line),

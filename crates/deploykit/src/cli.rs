@@ -104,13 +104,15 @@ impl Outcome {
 pub enum StdinRole {
     /// The pipe's object: a failure prints it back with `error` added.
     Object,
-    /// A file the flags read from `-` (`-t -`, `--env-file -`): an
-    /// upstream `error` in it is still passed on, but a failure prints `{}`
-    /// with `error`, never the file.
-    File,
-    /// A secret (`--password-stdin`): never parsed, never echoed; a failure
-    /// prints `{}` with `error`.
-    Secret,
+    /// A file a flag reads from `-` (`-t -`, `--env-file /dev/stdin`; the
+    /// flag is named): an upstream `error` in it is still passed on, but a
+    /// failure prints `{}` with `error`, never the file.
+    File(&'static str),
+    /// A secret a flag reads (`--password-stdin`; the flag is named): never
+    /// parsed, never echoed; a failure prints `{}` with `error`.
+    Secret(&'static str),
+    /// Not read at all (`--null-input`): no upstream `error` is looked for.
+    Unread,
 }
 
 /// What a tool's flags say about its streams. Every tool's `Args`
@@ -119,6 +121,12 @@ pub trait Streams {
     /// What stdin holds for this run.
     fn stdin_role(&self) -> StdinRole {
         StdinRole::Object
+    }
+
+    /// Whether `--null-input` was given: stdin is not read (jq's `-n`),
+    /// for a tool in a loop or a script whose stdin is something else.
+    fn null_input(&self) -> bool {
+        false
     }
 
     /// Whether stdout is raw text another program reads
@@ -171,35 +179,56 @@ fn main_with<A: clap::Parser + Streams>(
     set_report(stdout_is_the_pipe.then(Envelope::new));
     install_panic_hook();
     let parsed = A::try_parse_from(&argv);
-    let (role, text_out) = match &parsed {
-        Ok(args) => (args.stdin_role(), args.stdout_is_text()),
+    let (role, null_input, text_out) = match &parsed {
+        Ok(args) => (args.stdin_role(), args.null_input(), args.stdout_is_text()),
         Err(_) => roles_from_argv(&argv),
     };
-    let role = if in_the_pipe { role } else { StdinRole::Secret };
+    let (role, text_out) = if in_the_pipe {
+        (role, text_out)
+    } else {
+        (StdinRole::Secret("the credential-helper protocol"), true)
+    };
     if text_out {
         set_report(None);
     }
+    // --null-input with a flag that reads stdin: neither is obeyed, and
+    // stdin is not read (it may be a password).
+    let (role, conflict) = match (null_input, role) {
+        (true, StdinRole::File(flag) | StdinRole::Secret(flag)) => (
+            StdinRole::Unread,
+            Some(Error::usage(format!(
+                "--null-input leaves stdin unread, but {flag} reads it: give one of them"
+            ))),
+        ),
+        (true, _) => (StdinRole::Unread, None),
+        (false, role) => (role, None),
+    };
     // A command line that does not parse is a usage error like any other:
     // reported with the object received, or passed over for an upstream
     // failure. --help and --version print and end here.
-    let args = match parsed {
-        Ok(args) => Ok(args),
-        Err(e) => match clap_error(tool, &e) {
-            Some(error) => Err(error),
-            None => return ExitCode::from(Exit::Success.code()),
+    let args = match (parsed, conflict) {
+        (Err(e), _) => match clap_error(tool, &e) {
+            Ok(error) => Err(error),
+            Err(code) => return ExitCode::from(code),
+        },
+        (Ok(_), Some(conflict)) => Err(conflict),
+        (Ok(args), None) => Ok(args),
+    };
+    let stdin = match role {
+        StdinRole::Unread => Stdin::default(),
+        _ => match Stdin::read() {
+            Ok(stdin) => stdin,
+            // A bad command line is the first thing to fix.
+            Err(e) => return ExitCode::from(report_failure(args.as_ref().err().unwrap_or(&e))),
         },
     };
-    let stdin = match Stdin::read() {
-        Ok(stdin) => stdin,
-        Err(e) => return ExitCode::from(report_failure(&e)),
-    };
-    if role != StdinRole::Secret
+    if matches!(role, StdinRole::Object | StdinRole::File(_))
         && let Some((doc, code)) = stdin.upstream_failure()
     {
         if let Err(e) = &args {
             emit(&format!("{tool}: {e}"));
         }
-        return ExitCode::from(pass_through(stdin.bytes(), &doc, code));
+        return ExitCode::from(pass_through(stdin.bytes(), &doc, code, !text_out));
     }
     if role == StdinRole::Object
         && let Ok(doc) = stdin.envelope()
@@ -275,6 +304,16 @@ fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default(info);
+        if PRINTED.load(Ordering::SeqCst) {
+            // Stdout has (or is getting) its object: let a write under way
+            // finish, whole, and end as a failure.
+            let _finished = std::io::stdout().lock();
+            emit(&format!(
+                "{}: internal error: the tool panicked after it printed its output (a bug: please report it with the lines above)",
+                tool()
+            ));
+            std::process::exit(i32::from(Exit::Failed.code()));
+        }
         let at = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
@@ -302,30 +341,47 @@ fn panic_on_cue() {
 }
 
 /// What the command line says of the streams when it does not parse (a
-/// usage error), from the toolkit's own flag names: `--password-stdin`
-/// makes stdin a secret, `--password-stdout` stdout raw text, and a `-`
-/// value (`-t -`, `--env-file=-`, `-t-`) stdin a file.
-fn roles_from_argv(argv: &[OsString]) -> (StdinRole, bool) {
-    let mut role = StdinRole::Object;
+/// usage error), guessed from the toolkit's own flag names and erring on
+/// the safe side, since a password on stdin must never be echoed: any flag
+/// that mentions `pass` (`--password-stdin`, `--password-stdin=true`, a
+/// misspelling) makes stdin a secret, and one that mentions `stdout` makes
+/// stdout raw text (`--password-stdout`); `-n` and `--null-input` leave
+/// stdin unread; a `-` or `/dev/stdin` value (`-t -`, `--env-file=-`,
+/// `-t-`) makes stdin a file. Returns (stdin's role, whether it is left
+/// unread, whether stdout is raw text).
+fn roles_from_argv(argv: &[OsString]) -> (StdinRole, bool, bool) {
+    let mut secret = false;
+    let mut file = false;
+    let mut null_input = false;
     let mut text = false;
     for arg in argv.iter().skip(1) {
         let arg = arg.to_string_lossy();
-        if arg == "--password-stdin" {
-            role = StdinRole::Secret;
-        } else if arg == "--password-stdout" {
+        let flag = arg.starts_with('-');
+        if flag && arg.to_ascii_lowercase().contains("pass") {
+            secret = true;
+        }
+        if flag && arg.to_ascii_lowercase().contains("stdout") {
             text = true;
-        } else if (arg == "-"
-            || arg.ends_with("=-")
-            || (arg.len() > 2
-                && arg.starts_with('-')
-                && !arg.starts_with("--")
-                && arg.ends_with('-')))
-            && role == StdinRole::Object
+        }
+        if arg == "-n" || arg == "--null-input" {
+            null_input = true;
+        }
+        let value = arg.rsplit_once('=').map_or(arg.as_ref(), |(_, v)| v);
+        if crate::stream::is_stdin_path(value)
+            || crate::stream::is_stdin_path(&arg)
+            || (arg.len() > 2 && flag && !arg.starts_with("--") && arg.ends_with('-'))
         {
-            role = StdinRole::File;
+            file = true;
         }
     }
-    (role, text)
+    let role = if secret {
+        StdinRole::Secret("a password flag")
+    } else if file {
+        StdinRole::File("a file argument of -")
+    } else {
+        StdinRole::Object
+    };
+    (role, null_input, text)
 }
 
 /// Prints the outcome and gives the exit code, decided before writing: a
@@ -339,7 +395,9 @@ fn finish(tool: &str, outcome: Outcome) -> u8 {
         failure,
     } = outcome;
     let mut code = failure.as_ref().map_or(Exit::Success, Error::exit).code();
-    PRINTED.store(true, Ordering::SeqCst);
+    if PRINTED.swap(true, Ordering::SeqCst) {
+        return code;
+    }
     let written = match (text, output) {
         (Some(text), _) => {
             let mut out = std::io::stdout().lock();
@@ -382,9 +440,10 @@ fn with_error(mut doc: Envelope, tool: &str, e: &Error) -> Envelope {
 }
 
 /// An upstream tool failed and said so in the object: do nothing, print the
-/// object as it came, and end with its exit code, so that the last status of
-/// a pipe tells, with or without `pipefail`.
-fn pass_through(bytes: &[u8], doc: &Envelope, code: u8) -> u8 {
+/// object as it came (unless stdout is raw text for another program), and
+/// end with its exit code, so that the last status of a pipe tells, with or
+/// without `pipefail`.
+fn pass_through(bytes: &[u8], doc: &Envelope, code: u8, print: bool) -> u8 {
     let upstream = doc
         .get("error")
         .and_then(|e| e.get("tool"))
@@ -399,7 +458,9 @@ fn pass_through(bytes: &[u8], doc: &Envelope, code: u8) -> u8 {
         "{}: skipped: {upstream} failed before it (exit {code}); passing its report on",
         tool()
     ));
-    PRINTED.store(true, Ordering::SeqCst);
+    if !print || PRINTED.swap(true, Ordering::SeqCst) {
+        return code;
+    }
     let mut out = std::io::stdout().lock();
     let newline: &[u8] = if bytes.ends_with(b"\n") { b"" } else { b"\n" };
     // A reader that has gone away is no reason to change the exit code.
@@ -409,25 +470,40 @@ fn pass_through(bytes: &[u8], doc: &Envelope, code: u8) -> u8 {
 }
 
 /// clap's own errors in the toolkit's form: a usage error (exit 2) whose
-/// message begins where clap's `error: ` ends; `None` for help and version,
-/// printed here on stdout (exit 0). A value clap did not expect is not
-/// repeated: a secret typed after a space (`--env PASSWORD= s3cr3t`) lands
-/// there.
-fn clap_error(tool: &str, e: &clap::Error) -> Option<Error> {
+/// message begins where clap's `error: ` ends; `Err(exit code)` for help
+/// and version, printed here on stdout (exit 0, or 1 when that write fails
+/// for another reason than a closed pipe). A value clap did not expect is
+/// not repeated: a secret typed after a space (`--env PASSWORD= s3cr3t`)
+/// lands there. An unknown flag's name is kept (it names the mistake).
+fn clap_error(tool: &str, e: &clap::Error) -> std::result::Result<Error, u8> {
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-        let _ = e.print();
-        return None;
+        PRINTED.store(true, Ordering::SeqCst);
+        return match e.print() {
+            Err(w) if w.kind() != std::io::ErrorKind::BrokenPipe => {
+                emit(&format!("{tool}: {}", Error::output("writing stdout", &w)));
+                Err(Exit::Failed.code())
+            }
+            _ => Err(Exit::Success.code()),
+        };
     }
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         let _ = e.print();
-        return Some(Error::usage(format!(
+        return Ok(Error::usage(format!(
             "a subcommand is missing (see {tool} --help)"
         )));
     }
     let mut text = e.render().to_string();
-    for kind in [ContextKind::InvalidArg, ContextKind::InvalidValue] {
+    for kind in [
+        ContextKind::InvalidArg,
+        ContextKind::InvalidValue,
+        ContextKind::InvalidSubcommand,
+    ] {
+        // An argument's own name (`--region <REGION>`, `<ACTION>`) and an
+        // unknown flag (`--zzz`) are ours or a mistake to name; anything
+        // else may be a value.
         if let Some(ContextValue::String(value)) = e.get(kind)
             && !value.starts_with('-')
+            && !value.starts_with('<')
             && !value.is_empty()
         {
             text = text.replace(&format!("'{value}'"), "(a value, not repeated here)");
@@ -443,7 +519,7 @@ fn clap_error(tool: &str, e: &clap::Error) -> Option<Error> {
             !p.is_empty() && !p.starts_with("Usage:") && !p.starts_with("For more information")
         })
         .collect();
-    Some(Error::usage(format!(
+    Ok(Error::usage(format!(
         "{} (see {tool} --help)",
         text.join("; ")
     )))

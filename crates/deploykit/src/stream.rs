@@ -9,10 +9,15 @@
 
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Read, Write};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+
+/// How long stdin may stay silent before the tool says it is waiting on it.
+pub const STDIN_QUIET: Duration = Duration::from_secs(10);
 
 /// The document that flows down a pipeline.
 pub type Envelope = Map<String, Value>;
@@ -25,16 +30,37 @@ pub struct Stdin {
 }
 
 impl Stdin {
-    /// Reads all of stdin, or nothing when it is a terminal.
+    /// Reads all of stdin, or nothing when it is a terminal. A pipe that
+    /// stays open with nothing in it is waited on (the step before may be
+    /// pushing a large image), but after [`STDIN_QUIET`] stderr says so,
+    /// once, and how to leave stdin unread.
     pub fn read() -> Result<Self> {
         if io::stdin().is_terminal() {
             return Ok(Self::default());
         }
-        let mut bytes = Vec::new();
-        io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::input("reading stdin", &e))?;
+        let (first_byte, quiet) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if quiet.recv_timeout(STDIN_QUIET) == Err(RecvTimeoutError::Timeout) {
+                crate::cli::note(format!(
+                    "waiting for stdin: nothing has come in {}s (the step before is still at work, or nothing writes to this pipe); give --null-input if this tool should not read stdin",
+                    STDIN_QUIET.as_secs()
+                ));
+            }
+        });
+        let mut stdin = io::stdin().lock();
+        let reading = |e: io::Error| Error::input("reading stdin", &e);
+        let mut chunk = [0u8; 8192];
+        let n = loop {
+            match stdin.read(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other.map_err(reading)?,
+            }
+        };
+        let _ = first_byte.send(());
+        let mut bytes = chunk[..n].to_vec();
+        if n > 0 {
+            stdin.read_to_end(&mut bytes).map_err(reading)?;
+        }
         Ok(Stdin { bytes })
     }
 
@@ -51,9 +77,14 @@ impl Stdin {
     }
 
     /// The JSON object on stdin; empty when there was none, exit 2 when it
-    /// is not exactly one object.
+    /// is not exactly one object (saying how to leave stdin unread: a loop's
+    /// list read by the first call is the common cause).
     pub fn envelope(&self) -> Result<Envelope> {
-        parse_envelope(&self.bytes, "stdin")
+        parse_envelope(&self.bytes, "stdin").map_err(|e| {
+            Error::usage(format!(
+                "{e} (stdin is read as the pipe's JSON object; --null-input leaves it unread)"
+            ))
+        })
     }
 
     /// The `error` that an upstream tool reported, when stdin carries one
@@ -131,9 +162,17 @@ pub fn decode<'a>(bytes: &'a [u8], source: &str) -> Result<Cow<'a, str>> {
     }
 }
 
-/// Reads a file the user named; `-` is stdin, already read by `cli::main`.
+/// Whether a file argument names stdin: `-`, or the paths that reach it
+/// (`/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`), which `cli::main` has
+/// already read to its end, so opening them again would find nothing.
+pub fn is_stdin_path(path: &str) -> bool {
+    matches!(path, "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
+}
+
+/// Reads a file the user named; `-` (or `/dev/stdin`) is stdin, already
+/// read by `cli::main`.
 pub fn read_file(path: &str, what: &str, stdin: &Stdin) -> Result<Vec<u8>> {
-    if path == "-" {
+    if is_stdin_path(path) {
         return Ok(stdin.bytes().to_vec());
     }
     std::fs::read(path).map_err(|e| Error::input(format!("reading {what} from {path}"), &e))
@@ -142,7 +181,7 @@ pub fn read_file(path: &str, what: &str, stdin: &Stdin) -> Result<Vec<u8>> {
 /// [`read_file`], decoded as [`decode`] does.
 pub fn read_text(path: &str, what: &str, stdin: &Stdin) -> Result<String> {
     let bytes = read_file(path, what, stdin)?;
-    let source = if path == "-" {
+    let source = if is_stdin_path(path) {
         "stdin".to_string()
     } else {
         format!("{what} {path}")

@@ -48,6 +48,10 @@ is a terminal, or the password's place (--password-stdout: nothing).";
 #[derive(Parser, Debug, Default)]
 #[command(name = "ecr-login", version, after_long_help = EXAMPLES, after_help = "Examples and details: ecr-login --help")]
 pub struct Args {
+    /// Do not read stdin (jq's -n), for a loop or script whose stdin is something else
+    #[arg(long, short = 'n')]
+    pub null_input: bool,
+
     /// Registry (AWS account) id to log in to, 12 digits (repeatable; default: the caller's account)
     #[arg(long, value_name = "ID")]
     pub registry_id: Vec<String>,
@@ -76,8 +80,22 @@ pub struct Args {
 }
 
 impl deploykit::cli::Streams for Args {
+    fn stdin_role(&self) -> deploykit::cli::StdinRole {
+        match self.command {
+            // The helper protocol's stdin: a server URL, or a login to store.
+            Some(Command::CredentialHelper { .. }) => {
+                deploykit::cli::StdinRole::Secret("credential-helper")
+            }
+            None => deploykit::cli::StdinRole::Object,
+        }
+    }
+
+    fn null_input(&self) -> bool {
+        self.null_input
+    }
+
     fn stdout_is_text(&self) -> bool {
-        self.password_stdout
+        self.password_stdout || self.command.is_some()
     }
 }
 

@@ -40,7 +40,10 @@ pub fn argv() -> (Vec<OsString>, bool) {
     if renamed {
         args.splice(0..1, ["ecr-login".into(), "credential-helper".into()]);
     }
-    let as_helper = args.get(1).is_some_and(|a| a == "credential-helper");
+    // Anywhere on the command line (`--region X credential-helper get`), and
+    // whether or not the rest parses: a helper's stdin may hold a secret
+    // (`store`) and its stdout is the protocol's, never the pipe's.
+    let as_helper = args.iter().skip(1).any(|a| a == "credential-helper");
     (args, as_helper)
 }
 

@@ -67,6 +67,10 @@ error: {tool, message, exitCode} unless stdout is a terminal.";
 #[derive(Parser, Debug, Default)]
 #[command(name = "ecs-deploy", version, after_long_help = EXAMPLES, after_help = "Examples and details: ecs-deploy --help")]
 pub struct Args {
+    /// Do not read stdin (jq's -n), for a loop or script whose stdin is something else (no -n here: it reads as \"dry run\" and would deploy)
+    #[arg(long, help_heading = "Input")]
+    pub null_input: bool,
+
     /// Task definition file, bare or as describe-task-definition prints it ("-" for stdin)
     #[arg(long, short = 't', value_name = "FILE", help_heading = "Input")]
     pub task_definition: Option<String>,
@@ -146,9 +150,17 @@ pub struct Args {
 }
 
 impl deploykit::cli::Streams for Args {
+    fn null_input(&self) -> bool {
+        self.null_input
+    }
+
     fn stdin_role(&self) -> deploykit::cli::StdinRole {
-        if self.task_definition.as_deref() == Some("-") {
-            deploykit::cli::StdinRole::File
+        if self
+            .task_definition
+            .as_deref()
+            .is_some_and(deploykit::stream::is_stdin_path)
+        {
+            deploykit::cli::StdinRole::File("--task-definition -")
         } else {
             deploykit::cli::StdinRole::Object
         }

@@ -27,7 +27,8 @@ pub fn read(config: &Config, stdin: &Stdin) -> Result<(Envelope, Option<Definiti
             Ok((envelope, Some(def)))
         }
         Source::File(path) => {
-            let origin = if path == "-" { "stdin" } else { path.as_str() };
+            let from_stdin = stream::is_stdin_path(path);
+            let origin = if from_stdin { "stdin" } else { path.as_str() };
             let bytes = stream::read_file(path, "task definition", stdin)?;
             let doc = stream::parse_envelope(&bytes, origin)?;
             if doc.is_empty() {
@@ -45,7 +46,7 @@ pub fn read(config: &Config, stdin: &Stdin) -> Result<(Envelope, Option<Definiti
             };
             // A describe output that came on stdin is the stream's object too;
             // a file's is not.
-            let envelope = match (path == "-", wrapped) {
+            let envelope = match (from_stdin, wrapped) {
                 (true, true) => doc,
                 (true, false) => Envelope::new(),
                 (false, _) => stdin.envelope()?,

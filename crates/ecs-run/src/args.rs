@@ -55,6 +55,10 @@ failed) is passed on untouched with that step's exit code, nothing run.";
 #[derive(Parser, Debug, Default)]
 #[command(name = "ecs-run", version, after_long_help = EXAMPLES, after_help = "Examples and details: ecs-run --help")]
 pub struct Args {
+    /// Do not read stdin (jq's -n), for a loop or script whose stdin is something else (no -n here: it reads as \"dry run\" and would deploy)
+    #[arg(long, help_heading = "Input")]
+    pub null_input: bool,
+
     /// Cluster to run the task in
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub cluster: String,
@@ -150,7 +154,11 @@ pub struct Args {
     pub aws: AwsArgs,
 }
 
-impl deploykit::cli::Streams for Args {}
+impl deploykit::cli::Streams for Args {
+    fn null_input(&self) -> bool {
+        self.null_input
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "UPPER")]

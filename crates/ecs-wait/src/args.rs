@@ -62,6 +62,10 @@ terminal.";
 #[derive(Parser, Debug, Default)]
 #[command(name = "ecs-wait", version, after_long_help = EXAMPLES, after_help = "Examples and details: ecs-wait --help")]
 pub struct Args {
+    /// Do not read stdin (jq's -n), for a loop or script whose stdin is something else
+    #[arg(long, short = 'n')]
+    pub null_input: bool,
+
     /// Cluster of the services (default: the one stdin's service names, else "default")
     #[arg(long, value_name = "NAME", help_heading = "Target")]
     pub cluster: Option<String>,
@@ -86,7 +90,11 @@ pub struct Args {
     pub aws: AwsArgs,
 }
 
-impl deploykit::cli::Streams for Args {}
+impl deploykit::cli::Streams for Args {
+    fn null_input(&self) -> bool {
+        self.null_input
+    }
+}
 
 /// The flags of a wait, shared by `ecs-wait` and `ecs-deploy --wait`.
 #[derive(clap::Args, Debug, Default, Clone)]

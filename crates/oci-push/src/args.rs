@@ -48,6 +48,10 @@ passed on untouched with that step's exit code, nothing pushed.";
 #[derive(Parser, Debug)]
 #[command(name = "oci-push", version, after_long_help = EXAMPLES, after_help = "Examples and details: oci-push --help")]
 pub struct Args {
+    /// Do not read stdin (jq's -n), for a loop or script whose stdin is something else
+    #[arg(long, short = 'n')]
+    pub null_input: bool,
+
     /// The image: an OCI image layout directory, an oci-archive or a docker save tar
     #[arg(long, value_name = "PATH")]
     pub from: PathBuf,
@@ -130,9 +134,13 @@ pub struct Args {
 }
 
 impl deploykit::cli::Streams for Args {
+    fn null_input(&self) -> bool {
+        self.null_input
+    }
+
     fn stdin_role(&self) -> deploykit::cli::StdinRole {
         if self.password_stdin {
-            deploykit::cli::StdinRole::Secret
+            deploykit::cli::StdinRole::Secret("--password-stdin")
         } else {
             deploykit::cli::StdinRole::Object
         }

@@ -53,6 +53,10 @@ exitCode} unless stdout is a terminal.";
 #[derive(Parser, Debug, Default)]
 #[command(name = "taskdef-render", version, after_long_help = EXAMPLES, after_help = "Examples and details: taskdef-render --help")]
 pub struct Args {
+    /// Do not read stdin (jq's -n), for a loop or script whose stdin is something else
+    #[arg(long, short = 'n', help_heading = "Input")]
+    pub null_input: bool,
+
     /// Task definition file to edit, bare or as describe-task-definition prints it ("-" for stdin)
     #[arg(long, short = 't', value_name = "FILE", help_heading = "Input")]
     pub task_definition: Option<String>,
@@ -175,9 +179,23 @@ pub struct Args {
 }
 
 impl deploykit::cli::Streams for Args {
+    fn null_input(&self) -> bool {
+        self.null_input
+    }
+
     fn stdin_role(&self) -> deploykit::cli::StdinRole {
-        if self.task_definition.as_deref() == Some("-") || self.env_file.iter().any(|f| f == "-") {
-            deploykit::cli::StdinRole::File
+        if self
+            .task_definition
+            .as_deref()
+            .is_some_and(deploykit::stream::is_stdin_path)
+        {
+            deploykit::cli::StdinRole::File("--task-definition -")
+        } else if self
+            .env_file
+            .iter()
+            .any(|f| deploykit::stream::is_stdin_path(f))
+        {
+            deploykit::cli::StdinRole::File("--env-file -")
         } else {
             deploykit::cli::StdinRole::Object
         }

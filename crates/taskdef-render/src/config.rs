@@ -83,7 +83,9 @@ impl Config {
 
         let mut env = Vec::new();
         for file in &args.env_file {
-            if file == "-" && !matches!(&source, Source::File(p) if p != "-") {
+            if stream::is_stdin_path(file)
+                && !matches!(&source, Source::File(p) if !stream::is_stdin_path(p))
+            {
                 return Err(Error::usage(
                     "--env-file -: stdin already carries the JSON object; give the dotenv file's path",
                 ));
@@ -164,8 +166,8 @@ impl Config {
             ));
         }
 
-        let stdin_is_a_file = matches!(&source, Source::File(p) if p == "-")
-            || args.env_file.iter().any(|f| f == "-");
+        let stdin_is_a_file = matches!(&source, Source::File(p) if stream::is_stdin_path(p))
+            || args.env_file.iter().any(|f| stream::is_stdin_path(f));
         Ok(Config {
             stdin_is_a_file,
             source,

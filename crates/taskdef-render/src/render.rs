@@ -93,7 +93,7 @@ fn input(
 ) -> Result<Input> {
     match &config.source {
         Source::File(path) => {
-            let origin = if path == "-" {
+            let origin = if deploykit::stream::is_stdin_path(path) {
                 "stdin".to_string()
             } else {
                 path.clone()
@@ -106,7 +106,7 @@ fn input(
                 )));
             }
             if doc.contains_key("taskDefinition") {
-                if path == "-" {
+                if deploykit::stream::is_stdin_path(path) {
                     // The describe output came on stdin: it is the stream's object too.
                     *envelope = doc;
                     return from_wrapper(envelope, &origin);

@@ -428,7 +428,7 @@ fn expand_env_fills_templates_and_names_what_is_unset() {
         .stdin_json(&template)
         .env("STAGE", "prod")
         .run();
-    let err = out.failure(2);
+    let err = out.failure_unechoed(2);
     assert!(
         err.contains("${REGISTRY} in containerDefinitions[0].image (container \"web\")"),
         "{err}"
@@ -556,7 +556,7 @@ fn placeholders_are_refused_with_their_paths() {
         ]
     });
     let out = render().args(["-t", "-"]).stdin_json(&template).run();
-    let err = out.failure(2);
+    let err = out.failure_unechoed(2);
     for want in [
         "task definition \"app\" is not ready to register:",
         "executionRoleArn still holds the placeholder \"<account-id>\"",
@@ -585,7 +585,7 @@ fn placeholders_are_refused_with_their_paths() {
         ])
         .stdin_json(&template)
         .run();
-    let err = out.failure(2);
+    let err = out.failure_unechoed(2);
     assert!(err.contains("containerDefinitions[1].environment[0].value (container \"side\") still holds a placeholder: matching --placeholder (the value is not shown"), "{err}");
 
     let out = render()
@@ -609,7 +609,7 @@ fn definitions_missing_what_register_needs() {
         .args(["-t", "-"])
         .stdin_json(&json!({"containerDefinitions": [{"name": "web"}]}))
         .run();
-    let err = out.failure(2);
+    let err = out.failure_unechoed(2);
     assert!(err.contains("no \"family\""), "{err}");
     assert!(err.contains("container \"web\" has no \"image\""), "{err}");
 }
@@ -623,7 +623,12 @@ macro_rules! bad_input {
         fn $name() {
             let args: &[&str] = &[$($arg),*];
             let out = render().args(args).stdin($stdin).run();
-            let err = out.failure(2);
+            // Stdin read as a file (`-t -`) is never echoed in the report.
+            let err = if args.contains(&"-") {
+                out.failure_unechoed(2)
+            } else {
+                out.failure(2)
+            };
             assert!(err.starts_with("taskdef-render: "), "{err}");
             assert!(err.contains($want), "expected {:?} in:\n{err}", $want);
             assert!(!err.contains("s3cr3t"), "a malformed value may be a secret: {err}");
