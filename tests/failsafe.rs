@@ -612,3 +612,32 @@ fn a_bad_flag_is_named_even_when_stdin_cannot_be_read() {
         out.stderr
     );
 }
+
+/// One region check, in deploykit, exit 2 before any call in every tool,
+/// naming the value (a region is no secret).
+macro_rules! a_malformed_region_is_exit_2 {
+    ($($name:ident: $tool:literal, [$($arg:expr),*];)*) => {$(
+        #[test]
+        fn $name() {
+            let out = deploy_tests::tool(workspace_bin($tool))
+                .args(["--region", "eu west 1", $($arg),*])
+                .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+                .env("AWS_ACCESS_KEY_ID", "x")
+                .env("AWS_SECRET_ACCESS_KEY", "x")
+                .run();
+            let err = out.failure(2);
+            assert!(
+                err.contains("--region \"eu west 1\": expected a region name such as us-east-1"),
+                "{err}"
+            );
+        }
+    )*};
+}
+
+a_malformed_region_is_exit_2! {
+    ecr_login_refuses_a_malformed_region: "ecr-login", [];
+    taskdef_render_refuses_a_malformed_region: "taskdef-render", ["--family", "web"];
+    ecs_deploy_refuses_a_malformed_region: "ecs-deploy", ["--service", "web", "--task-definition-arn", "web:1"];
+    ecs_wait_refuses_a_malformed_region: "ecs-wait", ["--service", "web"];
+    ecs_run_refuses_a_malformed_region: "ecs-run", ["--task-definition", "web:1"];
+}

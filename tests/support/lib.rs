@@ -549,11 +549,22 @@ impl Output {
             "a failure without a report prints what it was given (or {{}}) and error, nothing else; stdout:\n{}",
             self.stdout
         );
-        let line = format!(
+        // Stderr shows control characters escaped (`\u{1b}`), as a
+        // terminal may show them; the JSON has them as JSON escapes them.
+        let line: String = format!(
             "{}: {}",
             error["tool"].as_str().unwrap_or_default(),
             error["message"].as_str().unwrap_or_default()
-        );
+        )
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
         assert!(
             self.stderr.contains(&line),
             "stderr does not carry the error as stdout does ({line:?}); stderr:\n{}",
@@ -731,13 +742,17 @@ fn target_prefix(service: &str) -> &'static str {
 /// (or `secretsmanager`, `ssm`, `kms`).
 #[track_caller]
 pub fn moto_try_call(service: &str, action: &str, body: &Value) -> (u16, Value) {
+    moto_try_call_in(&emulators().region, service, action, body)
+}
+
+/// [`moto_try_call`] in `region` (moto keeps each region's state apart).
+pub fn moto_try_call_in(region: &str, service: &str, action: &str, body: &Value) -> (u16, Value) {
     let emu = emulators();
     let target = format!("{}.{action}", target_prefix(service));
     // moto reads the service and the region from the credential scope, and
     // checks no signature.
     let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/{}/{service}/aws4_request, SignedHeaders=host, Signature=0",
-        emu.region
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
     );
     let headers = [
         ("Content-Type", "application/x-amz-json-1.1"),
@@ -765,7 +780,13 @@ pub fn moto_try_call(service: &str, action: &str, body: &Value) -> (u16, Value) 
 /// `moto_call("ecr", "CreateRepository", &json!({"repositoryName": name}))`.
 #[track_caller]
 pub fn moto_call(service: &str, action: &str, body: &Value) -> Value {
-    let (status, answer) = moto_try_call(service, action, body);
+    moto_call_in(&emulators().region, service, action, body)
+}
+
+/// [`moto_call`] in `region`.
+#[track_caller]
+pub fn moto_call_in(region: &str, service: &str, action: &str, body: &Value) -> Value {
+    let (status, answer) = moto_try_call_in(region, service, action, body);
     assert_eq!(
         status, 200,
         "moto {service} {action} answered {status}: {answer}"
@@ -1112,4 +1133,20 @@ pub fn help_examples(help: &str, until: &str) -> Vec<String> {
         }
     }
     commands
+}
+
+/// An endpoint on loopback that accepts every connection and never answers
+/// (a stalled AWS endpoint, a proxy that swallows replies), for as long as
+/// the test process lives: its URL, `http://127.0.0.1:PORT`.
+pub fn silent_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a silent endpoint");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        // Kept open, never read from or written to.
+        let mut kept = Vec::new();
+        for stream in listener.incoming() {
+            kept.push(stream);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
 }

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
@@ -33,6 +34,97 @@ pub struct AwsArgs {
     /// Named profile from ~/.aws/config (default: AWS_PROFILE, then "default")
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+}
+
+impl AwsArgs {
+    /// Checks `--region`'s form before any call (exit 2 naming the value).
+    pub fn check(&self) -> Result<()> {
+        match &self.region {
+            Some(region) => check_region(region),
+            None => Ok(()),
+        }
+    }
+
+    /// The region of the resources that ARNs name (read on stdin, or given
+    /// as flags) is the region of the calls about them: it wins over
+    /// `AWS_REGION` and the profile, so `aws ecs update-service --region
+    /// eu-west-1 ... | ecs-wait` follows the eu-west-1 service even under
+    /// `AWS_REGION=us-east-1`. An ARN whose region disagrees with an
+    /// explicit `--region`, or with another ARN's, is exit 2 naming both.
+    /// `arns` are (where it was read, the ARN).
+    pub fn follow_arns<'a>(
+        &mut self,
+        arns: impl IntoIterator<Item = (String, &'a str)>,
+    ) -> Result<()> {
+        let mut found: Option<(String, &str)> = None;
+        for (place, arn) in arns {
+            let Some(region) = region_of_arn(arn) else {
+                continue;
+            };
+            if let Some(flag) = &self.region
+                && flag != region
+            {
+                return Err(Error::usage(format!(
+                    "{place} is in region {region:?} (its ARN says so), but --region is {flag:?}: drop --region, or give the {flag} resource"
+                )));
+            }
+            match &found {
+                Some((first, other)) if *other != region => {
+                    return Err(Error::usage(format!(
+                        "{first} is in region {other:?} but {place} in {region:?} (their ARNs say so): one run works in one region"
+                    )));
+                }
+                Some(_) => {}
+                None => found = Some((place, region)),
+            }
+        }
+        if let Some((place, region)) = found
+            && self.region.is_none()
+        {
+            let env = std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .ok();
+            if let Some(env) = env.filter(|env| env != region) {
+                crate::cli::note(format!(
+                    "working in region {region}, where {place} is (its ARN says so), not AWS_REGION's {env}"
+                ));
+            }
+            self.region = Some(region.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// The region an ARN names (`arn:aws:ecs:eu-west-1:123456789012:service/c/s`
+/// names `eu-west-1`), if it is an ARN and names one.
+pub fn region_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    (parts.next()? == "arn").then_some(())?;
+    let _partition = parts.next()?;
+    let _service = parts.next()?;
+    let region = parts.next()?;
+    let _account = parts.next()?;
+    parts.next()?;
+    (!region.is_empty()).then_some(region)
+}
+
+/// A region name as AWS spells every one (`us-east-1`, `us-gov-west-1`):
+/// lowercase letters, digits and dashes. Exit 2 naming the value (a region
+/// is no secret), escaped for the terminal.
+pub fn check_region(region: &str) -> Result<()> {
+    let ok = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region.bytes().any(|b| b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "--region {region:?}: expected a region name such as us-east-1"
+        )))
+    }
 }
 
 /// The AWS flags of a tool that works in several regions in one run
@@ -81,12 +173,22 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Loads the SDK configuration from the default chain and the flags, and
 /// makes sure a region is known before any call is made (exit 2 otherwise).
+/// A call may take [`CALL_CAP`] with its retries, an attempt 60 s.
 pub async fn load(args: &AwsArgs) -> Result<SdkConfig> {
+    load_within(args, CALL_CAP).await
+}
+
+/// The longest any one AWS call may take, its retries included.
+pub const CALL_CAP: Duration = Duration::from_secs(180);
+
+/// [`load`] for a tool with a `--timeout`: no call takes longer than
+/// `limit` (nor [`CALL_CAP`]), so an endpoint that never answers ends the
+/// run at its time-out, not three minutes later.
+pub async fn load_within(args: &AwsArgs, limit: Duration) -> Result<SdkConfig> {
+    let limit = limit.clamp(Duration::from_secs(1), CALL_CAP);
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &args.region {
-        if region.trim().is_empty() {
-            return Err(Error::usage("--region is empty"));
-        }
+        check_region(region)?;
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
     if let Some(profile) = &args.profile {
@@ -96,19 +198,27 @@ pub async fn load(args: &AwsArgs) -> Result<SdkConfig> {
     // again) instead of hanging the job: the SDK sets no time-out itself.
     loader = loader.timeout_config(
         aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .operation_attempt_timeout(std::time::Duration::from_secs(60))
-            .operation_timeout(std::time::Duration::from_secs(180))
+            .connect_timeout(Duration::from_secs(10).min(limit))
+            .read_timeout(Duration::from_secs(60).min(limit))
+            .operation_attempt_timeout(Duration::from_secs(60).min(limit))
+            .operation_timeout(limit)
             .build(),
     );
     let config = loader.load().await;
-    if config.region().is_none() {
-        return Err(Error::usage(
+    match config.region() {
+        None => Err(Error::usage(
             "no AWS region: pass --region, or set AWS_REGION or a region in the profile",
-        ));
+        )),
+        // A region from the environment or the profile is checked as the
+        // flag is, and said to come from there.
+        Some(region) => match check_region(region.as_ref()) {
+            Err(_) if args.region.is_none() => Err(Error::usage(format!(
+                "the AWS region {:?} (from AWS_REGION, AWS_DEFAULT_REGION or the profile) is no region name such as us-east-1",
+                region.as_ref()
+            ))),
+            checked => checked.map(|()| config),
+        },
     }
-    Ok(config)
 }
 
 /// Turns an SDK error into an [`Error`] (exit 1) that says what was being
@@ -254,6 +364,84 @@ impl Intercept for CaptureBody {
         if let Some(bytes) = context.response().body().bytes() {
             *self.0.lock().map_err(|_| "capture lock poisoned")? = Some(bytes.to_vec());
         }
+        Ok(())
+    }
+}
+
+/// How long a call may go unanswered before stderr says so, and how often
+/// it says so again.
+pub const STALL_NOTE_AFTER: Duration = Duration::from_secs(10);
+const STALL_NOTE_EVERY: Duration = Duration::from_secs(30);
+
+/// Says on stderr when an AWS call goes unanswered: after
+/// [`STALL_NOTE_AFTER`] a line naming the call and the endpoint, then one
+/// every 30 s, until the answer comes or the call's time-out ends it. An
+/// endpoint that accepts and never answers (a proxy, a firewall dropping
+/// replies) otherwise leaves the CI log silent for minutes. Give it to
+/// every client: `aws::watched(aws_sdk_ecs::config::Builder::from(&sdk))`.
+#[derive(Debug, Default, Clone)]
+pub struct StallWatch;
+
+/// The watcher of one attempt: dropping it (the answer came, or the
+/// attempt ended) ends the watching thread.
+#[derive(Debug, Clone)]
+struct Watching(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+
+impl aws_smithy_types::config_bag::Storable for Watching {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl Intercept for StallWatch {
+    fn name(&self) -> &'static str {
+        "StallWatch"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let call = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| format!("{}:{}", m.service().to_ascii_lowercase(), m.name()))
+            .unwrap_or_else(|| "an AWS call".to_string());
+        let uri = context.request().uri();
+        // The endpoint alone: a presigned query string is no one's business.
+        let endpoint = uri.split('?').next().unwrap_or(uri).to_string();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut wait = STALL_NOTE_AFTER;
+            while stopped.recv_timeout(wait) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                crate::cli::note(format!(
+                    "still waiting for {call} at {endpoint}: no answer in {}s",
+                    started.elapsed().as_secs()
+                ));
+                wait = STALL_NOTE_EVERY;
+            }
+        });
+        cfg.interceptor_state().store_put(Watching(stop));
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().unset::<Watching>();
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().unset::<Watching>();
         Ok(())
     }
 }

@@ -544,12 +544,40 @@ pub fn warn(message: impl std::fmt::Display) {
 #[allow(clippy::print_stderr)]
 fn emit(line: &str) {
     // A closed stderr is no reason to fail the work; there is nobody to tell.
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(line));
+}
+
+/// A message as a terminal may show it: any control character but a line
+/// break or a tab escaped (`\u{1b}`), since a name or a log line read from
+/// stdin or AWS may hold one that would move the cursor or clear the screen.
+fn terminal_safe(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    line.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(terminal_safe("web\u{1b}[2J: x\r"), "web\\u{1b}[2J: x\\u{d}");
+        assert_eq!(terminal_safe("two\n\tlines"), "two\n\tlines");
+    }
 
     #[test]
     fn a_failed_run_reports_with_error_added_last() {

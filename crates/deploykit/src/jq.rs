@@ -17,6 +17,8 @@ pub struct Filter {
     text: String,
     filter: jaq_core::compile::Filter<Native<data::JustLut<Val>>>,
     values: Vec<Val>,
+    /// What an error message must not show (see [`Filter::compile`]).
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -79,10 +81,22 @@ impl Filter {
                 }
                 syntax_error(text, reasons)
             })?;
+        // Every string an --arg or --argjson holds, and every environment
+        // value: what an error raised with one (`error($pw)`) must not show.
+        let mut secrets: Vec<String> = Vec::new();
+        for (_, value) in vars {
+            string_leaves(value, 1, &mut secrets);
+        }
+        secrets.extend(
+            std::env::vars()
+                .map(|(_, v)| v)
+                .filter(|v| v.chars().count() >= 6),
+        );
         Ok(Filter {
             text: text.to_string(),
             filter,
             values,
+            secrets,
         })
     }
 
@@ -91,11 +105,82 @@ impl Filter {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new(self.values.clone()));
         let mut outputs = Vec::new();
         for out in self.filter.id.run((ctx, to_val(input)?)).map(unwrap_valr) {
-            let val = out.map_err(|e| Error::usage(format!("--jq: {}", redact(&e.to_string()))))?;
+            let val = out.map_err(|e| {
+                // Strings of the input (environment values) and of the
+                // variables are masked whole, wherever they show.
+                let mut known = self.secrets.clone();
+                string_leaves(input, 4, &mut known);
+                Error::usage(format!("--jq: {}", redact(&mask(&e.to_string(), known))))
+            })?;
+            if nested_deeper_than(&val, MAX_DEPTH) {
+                // Printing or even dropping it recurses once a level: a
+                // value made to be deep (`reduce range(1e5) as $i (1; [.])`)
+                // would overflow the stack. The process ends soon anyway.
+                std::mem::forget(val);
+                return Err(Error::usage(format!(
+                    "--jq: the filter produced a value nested more than {MAX_DEPTH} levels deep; a task definition is not"
+                )));
+            }
             outputs.push(from_val(&val)?);
         }
         Ok(outputs)
     }
+}
+
+/// Every string in `value` (keys too) of at least `min` characters.
+fn string_leaves(value: &Value, min: usize, out: &mut Vec<String>) {
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(s) if s.chars().count() >= min => out.push(s.clone()),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                out.extend(map.keys().filter(|k| k.chars().count() >= min).cloned());
+                stack.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `message` with every one of `values` in it replaced by `…`, the longest
+/// first (a value may hold another).
+fn mask(message: &str, mut values: Vec<String>) -> String {
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut message = message.to_string();
+    for value in values.iter().filter(|v| !v.is_empty()) {
+        // As it is, and as it shows inside a JSON string (escaped).
+        let quoted = serde_json::to_string(value).unwrap_or_default();
+        let escaped = quoted.trim_start_matches('"').trim_end_matches('"');
+        for form in [value.as_str(), escaped] {
+            if !form.is_empty() && message.contains(form) {
+                message = message.replace(form, "…");
+            }
+        }
+    }
+    message
+}
+
+/// How deep a value `--jq` produces may be nested: serde_json reads no
+/// deeper (its recursion limit), and no task definition comes near.
+const MAX_DEPTH: usize = 128;
+
+/// Whether `val` holds arrays or objects nested more than `limit` deep,
+/// found without recursion (the value may be deep enough to overflow it).
+fn nested_deeper_than(val: &Val, limit: usize) -> bool {
+    let mut stack = vec![(val, 0usize)];
+    while let Some((val, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Val>> = match val {
+            Val::Arr(items) => Box::new(items.iter()),
+            Val::Obj(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth >= limit {
+            return true;
+        }
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    false
 }
 
 fn env_val() -> Val {
@@ -279,6 +364,37 @@ mod tests {
     fn env_is_available() {
         let f = Filter::compile("$ENV | has(\"PATH\")", &[]).unwrap();
         assert_eq!(f.run(&json!({})).unwrap(), [json!(true)]);
+    }
+
+    #[test]
+    fn an_error_raised_with_a_secret_masks_it_whole() {
+        let f = Filter::compile("error($pw)", &[("pw".into(), json!("hunter2 99 abc"))]).unwrap();
+        let text = f.run(&json!({})).unwrap_err().to_string();
+        assert!(!text.contains("hunter") && !text.contains("abc"), "{text}");
+        let f =
+            Filter::compile(".containerDefinitions[0].environment[0].value | error", &[]).unwrap();
+        let text = f
+            .run(&json!({"containerDefinitions": [{"environment": [{"name": "DB", "value": "s3cr3t-db"}]}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        // The filter's own words stay.
+        let f = Filter::compile("error(\"image not set\")", &[]).unwrap();
+        let text = f.run(&json!({})).unwrap_err().to_string();
+        assert!(text.contains("image not set"), "{text}");
+    }
+
+    #[test]
+    fn a_value_nested_too_deep_is_refused_not_overflowed() {
+        let f = Filter::compile("reduce range(100000) as $i (1; [.])", &[]).unwrap();
+        let e = f.run(&json!({})).unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+        assert!(
+            e.to_string().contains("nested more than 128 levels deep"),
+            "{e}"
+        );
+        let f = Filter::compile("reduce range(100) as $i (1; [.])", &[]).unwrap();
+        assert_eq!(f.run(&json!({})).unwrap().len(), 1);
     }
 
     #[test]

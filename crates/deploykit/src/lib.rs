@@ -8,6 +8,9 @@
 //!   upstream-failure rule, the exit status), and warnings on stderr;
 //! - [`flags`]: `KEY=VALUE` and bare-name flag values, split without ever
 //!   echoing a value;
+//! - [`output`]: files written besides stdout (`--output-file`,
+//!   `--digest-file`, `$GITHUB_OUTPUT`): checked before any work, written
+//!   0600 when new (an existing file keeps its mode), atomically;
 //! - [`path`]: paths into a JSON document for messages
 //!   (`containerDefinitions[1].image (container "web")`);
 //! - [`aws`] (feature `aws`): the SDK configuration from the default chain,
@@ -23,6 +26,7 @@
 pub mod cli;
 pub mod error;
 pub mod flags;
+pub mod output;
 pub mod path;
 pub mod stream;
 

@@ -39,6 +39,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
@@ -186,6 +187,50 @@ impl fmt::Debug for DockerConfig {
     }
 }
 
+/// How long another writer may hold the Docker config's lock before
+/// stderr says so, and before the login gives up (exit 1).
+pub const LOCK_NOTE_AFTER: Duration = Duration::from_secs(2);
+pub const LOCK_GIVE_UP: Duration = Duration::from_secs(30);
+
+/// Takes the exclusive lock on `lock`, waiting for another writer (another
+/// ecr-login, `docker login`) as long as `give_up`; after `note_after` says
+/// on stderr what it waits for. A lock held longer is a stuck process.
+fn wait_for_lock(
+    lock: &fs::File,
+    path: &Path,
+    note_after: Duration,
+    give_up: Duration,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(Error::output(format!("locking {}", path.display()), &e));
+            }
+        }
+        let waited = started.elapsed();
+        if waited >= give_up {
+            return Err(Error::failed(format!(
+                "locking {}: another process has held it for {}s (another ecr-login or docker login still running, or stuck); giving up",
+                path.display(),
+                waited.as_secs()
+            )));
+        }
+        if !said && waited >= note_after {
+            crate::cli::note(format!(
+                "waiting for the lock on {}: another process (ecr-login, docker login) is writing the Docker config; giving up after {}s",
+                path.display(),
+                give_up.as_secs()
+            ));
+            said = true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl DockerConfig {
     /// Reads `DIR/config.json`. A missing file (or directory) is an empty
     /// config, as is an empty file (docker accepts both).
@@ -251,13 +296,16 @@ impl DockerConfig {
         })?;
         let lock_path = dir.join("config.json.lock");
         let doing = || format!("locking {}", lock_path.display());
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::output(doing(), &e))?;
-        lock.lock().map_err(|e| Error::output(doing(), &e))?;
+        // Mode 0600 when made here, whatever the umask.
+        let lock = crate::output::open_new_0600(
+            fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true),
+        )
+        .open(&lock_path)
+        .map_err(|e| Error::output(doing(), &e))?;
+        wait_for_lock(&lock, &lock_path, LOCK_NOTE_AFTER, LOCK_GIVE_UP)?;
         let mut config = DockerConfig::load(dir)?;
         edit(&mut config);
         config.save()?;

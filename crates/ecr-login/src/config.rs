@@ -28,7 +28,7 @@ pub struct Config {
     pub regions: Vec<AwsArgs>,
     pub store: Store,
     pub min_validity: Option<Duration>,
-    /// `$GITHUB_OUTPUT`, when set, tried for appending already.
+    /// `$GITHUB_OUTPUT`, when set, checked for appending already.
     pub github_output: Option<PathBuf>,
 }
 
@@ -46,15 +46,7 @@ impl Config {
             }
         }
         for region in &args.aws.regions {
-            let ok = !region.is_empty()
-                && region
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !ok {
-                return Err(Error::usage(
-                    "--region: expected a region name such as us-east-1 (the value is not repeated here)",
-                ));
-            }
+            deploykit::aws::check_region(region)?;
         }
         let mut regions = args.aws.each();
         if args.public {
@@ -101,11 +93,7 @@ impl Config {
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
         if let Some(path) = &github_output {
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(path)
-                .map_err(|e| Error::input(format!("$GITHUB_OUTPUT ({})", path.display()), &e))?;
+            deploykit::output::check_append("$GITHUB_OUTPUT", path)?;
         }
         Ok(Config {
             registry_ids,

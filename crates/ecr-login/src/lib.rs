@@ -15,11 +15,10 @@ mod helper;
 mod login;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::Path;
 
 use deploykit::stream::Stdin;
-use deploykit::{Error, Outcome, Result, aws, cli};
+use deploykit::{Outcome, Result, aws, cli};
 use serde_json::{Value, json};
 
 pub use args::{Args, Command};
@@ -184,11 +183,5 @@ fn github_output(path: &Path, registries: &[Value]) -> Result<()> {
         let endpoints: Vec<Value> = registries.iter().map(|r| r["endpoint"].clone()).collect();
         text.push_str(&format!("registries={}\n", Value::Array(endpoints)));
     }
-    let doing = || format!("appending to $GITHUB_OUTPUT ({})", path.display());
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| Error::output(doing(), &e))
+    deploykit::output::append("$GITHUB_OUTPUT", path, text.as_bytes())
 }

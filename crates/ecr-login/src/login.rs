@@ -172,7 +172,11 @@ pub async fn one(target: Target, reusable: Option<Reusable>) -> Result<Vec<Login
         return Ok(found);
     }
     if target.public {
-        let client = aws_sdk_ecrpublic::Client::new(&sdk);
+        let client = aws_sdk_ecrpublic::Client::from_conf(
+            aws_sdk_ecrpublic::config::Builder::from(&sdk)
+                .interceptor(aws::StallWatch)
+                .build(),
+        );
         let out = client
             .get_authorization_token()
             .send()
@@ -188,7 +192,11 @@ pub async fn one(target: Target, reusable: Option<Reusable>) -> Result<Vec<Login
             "ECR Public",
         )?]);
     }
-    let client = aws_sdk_ecr::Client::new(&sdk);
+    let client = aws_sdk_ecr::Client::from_conf(
+        aws_sdk_ecr::config::Builder::from(&sdk)
+            .interceptor(aws::StallWatch)
+            .build(),
+    );
     let ids = (!target.registry_ids.is_empty()).then(|| target.registry_ids.clone());
     // AWS deprecates registryIds (one token serves every registry the
     // caller may use) but still answers one endpoint per id; an id it

@@ -5,6 +5,7 @@
 //! stdout or stderr (but with `--password-stdout`, where it is the output).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use deploy_tests::{Output, Tool, read_json};
@@ -89,6 +90,48 @@ fn the_docker_config_is_written_with_mode_0600() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// ecr-login as a shell with `umask 000` runs it, pointed at moto.
+#[cfg(unix)]
+fn login_under_umask_000() -> Tool {
+    deploy_tests::tool("bash")
+        .args([
+            "-c",
+            "umask 000; exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_ecr-login"),
+        ])
+        .aws()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_lock_file_is_0600_under_umask_000() {
+    let (out, home) = login_under_umask_000().run_with_home();
+    out.success();
+    let config = config_in(home.path());
+    assert_eq!(mode(&config.with_extension("json.lock")), 0o600);
+    assert_eq!(mode(&config), 0o600);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_github_output_is_0600_under_umask_000() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out");
+    let out = login_under_umask_000().env("GITHUB_OUTPUT", &file).run();
+    out.success();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("registry={HOST}\n")
+    );
+    assert_eq!(mode(&file), 0o600);
 }
 
 #[test]
@@ -544,4 +587,45 @@ fn an_upstream_failure_is_passed_on_without_logging_in() {
         .run_with_home();
     out.failure_report(1);
     assert!(!config_in(home.path()).exists());
+}
+
+/// `flock DOCKER_CONFIG/config.json.lock COMMAND` in the background, as
+/// another writer holding the lock, then ecr-login: the shell script that
+/// runs both.
+fn with_lock_held_for(seconds: u32) -> String {
+    format!(
+        "flock \"$DOCKER_CONFIG/config.json.lock\" sleep {seconds} </dev/null >/dev/null 2>&1 & \
+         while [ ! -e \"$DOCKER_CONFIG/config.json.lock\" ]; do sleep 0.05; done; sleep 0.3; \
+         exec {} --region us-east-1",
+        env!("CARGO_BIN_EXE_ecr-login")
+    )
+}
+
+#[test]
+fn a_lock_held_by_another_writer_is_waited_for_and_said() {
+    let out = deploy_tests::tool("bash")
+        .aws()
+        .args(["-c", &with_lock_held_for(4)])
+        .timeout(Duration::from_secs(30))
+        .run();
+    let doc = out.success();
+    assert!(doc["registry"]["endpoint"].is_string(), "{doc}");
+    assert!(
+        out.stderr.contains(
+            "ecr-login: waiting for the lock on "
+        ) && out.stderr.contains("config.json.lock: another process (ecr-login, docker login) is writing the Docker config; giving up after 30s"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_lock_held_past_thirty_seconds_is_exit_1() {
+    let out = deploy_tests::tool("bash")
+        .aws()
+        .args(["-c", &with_lock_held_for(45)])
+        .timeout(Duration::from_secs(60))
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("another process has held it for 30s"), "{err}");
 }

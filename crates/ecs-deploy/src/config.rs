@@ -39,6 +39,29 @@ pub struct Config {
 }
 
 impl Config {
+    /// The ARNs this deploy is about, with where each was read (the flags,
+    /// and the task definition stdin carries): the calls go to their
+    /// region ([`AwsArgs::follow_arns`]).
+    pub fn arns<'a>(&'a self, envelope: &'a deploykit::stream::Envelope) -> Vec<(String, &'a str)> {
+        let mut found = vec![("--cluster".to_string(), self.cluster.as_str())];
+        found.extend(
+            self.services
+                .iter()
+                .map(|s| ("--service".to_string(), s.as_str())),
+        );
+        if let Source::Arn(arn) = &self.source {
+            found.push(("--task-definition-arn".to_string(), arn.as_str()));
+        }
+        if let Some(arn) = envelope
+            .get("taskDefinition")
+            .and_then(|td| td.get("taskDefinitionArn"))
+            .and_then(serde_json::Value::as_str)
+        {
+            found.push(("stdin's taskDefinition.taskDefinitionArn".to_string(), arn));
+        }
+        found
+    }
+
     pub fn from_args(args: Args) -> Result<Self> {
         let source = match (
             &args.task_definition,

@@ -28,12 +28,21 @@ pub use deploykit::ecs::definition::Definition;
 
 /// The whole tool: flags and stdin in, the JSON object out.
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
-    let config = Config::from_args(args)?;
+    let mut config = Config::from_args(args)?;
     let (envelope, definition) = input::read(&config, &stdin)?;
+    config.aws.check()?;
+    let arns = config.arns(&envelope);
+    let mut aws_args = config.aws.clone();
+    aws_args.follow_arns(arns)?;
+    config.aws = aws_args;
     aws::runtime()?.block_on(async {
         let sdk = aws::load(&config.aws).await?;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
-        let client = Client::new(&sdk);
+        let client = Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&sdk)
+                .interceptor(aws::StallWatch)
+                .build(),
+        );
         let outcome = deploy(&config, &client, &region, envelope, definition).await?;
         match &config.wait {
             Some(plan) => {

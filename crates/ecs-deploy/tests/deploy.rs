@@ -771,3 +771,59 @@ fn an_earlier_rollback_report_is_dropped_by_a_new_deploy() {
         out.stderr
     );
 }
+
+/// `aws ecs describe-task-definition --region eu-west-1 | ecs-deploy` under
+/// `AWS_REGION=us-east-1`, with the same cluster and service in both: the
+/// definition's ARN says eu-west-1, so it is registered and deployed there,
+/// and the us-east-1 service is left alone.
+#[test]
+fn a_definition_piped_in_from_another_region_is_deployed_in_its_region() {
+    use deploy_tests::moto_call_in;
+    let cluster = unique("regions");
+    let family = unique("regions");
+    let mut td = definition();
+    td["family"] = json!(family);
+    for region in ["eu-west-1", "us-east-1"] {
+        moto_call_in(
+            region,
+            "ecs",
+            "CreateCluster",
+            &json!({"clusterName": cluster}),
+        );
+        moto_call_in(region, "ecs", "RegisterTaskDefinition", &td);
+        moto_call_in(
+            region,
+            "ecs",
+            "CreateService",
+            &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family, "desiredCount": 1}),
+        );
+    }
+    let mut there = moto_call_in(
+        "eu-west-1",
+        "ecs",
+        "DescribeTaskDefinition",
+        &json!({"taskDefinition": family}),
+    );
+    there["taskDefinition"]["containerDefinitions"][0]["image"] = json!("r.example/web:2");
+    let out = deploy()
+        .env("AWS_REGION", "us-east-1")
+        .args(["--cluster", &cluster, "--service", "web"])
+        .stdin_json(&there)
+        .run();
+    let doc = out.success();
+    let arn = doc["taskDefinition"]["taskDefinitionArn"].as_str().unwrap();
+    assert!(arn.contains(":eu-west-1:") && arn.ends_with(":2"), "{arn}");
+    let running = |region: &str| {
+        moto_call_in(
+            region,
+            "ecs",
+            "DescribeServices",
+            &json!({"cluster": cluster, "services": ["web"]}),
+        )["services"][0]["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(running("eu-west-1").ends_with(&format!("{family}:2")));
+    assert!(running("us-east-1").ends_with(&format!("{family}:1")));
+}

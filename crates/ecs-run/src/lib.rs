@@ -49,9 +49,31 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             ));
         }
     };
+    let mut aws_args = config.aws.clone();
+    aws_args.check()?;
+    let mut arns = vec![("--cluster".to_string(), config.cluster.as_str())];
+    if let Some(arn) = &config.task_definition {
+        arns.push(("--task-definition".to_string(), arn.as_str()));
+    }
+    if let Some(arn) = envelope
+        .get("taskDefinition")
+        .and_then(|td| td.get("taskDefinitionArn"))
+        .and_then(serde_json::Value::as_str)
+    {
+        arns.push(("stdin's taskDefinition.taskDefinitionArn".to_string(), arn));
+    }
+    aws_args.follow_arns(arns)?;
+    let config = Config {
+        aws: aws_args,
+        ..config
+    };
     aws::runtime()?.block_on(async {
-        let sdk = aws::load(&config.aws).await?;
-        let ecs = Client::new(&sdk);
+        let sdk = aws::load_within(&config.aws, config.timeout).await?;
+        let ecs = Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&sdk)
+                .interceptor(aws::StallWatch)
+                .build(),
+        );
         let logs = logs::Logs::new(&sdk);
         execute(&config, &ecs, &logs, envelope, definition).await
     })

@@ -18,7 +18,11 @@ impl Logs {
     pub fn new(sdk: &deploykit::aws::SdkConfig) -> Self {
         Logs {
             sdk: Some(sdk.clone()),
-            default: Client::new(sdk),
+            default: Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                    .interceptor(deploykit::aws::StallWatch)
+                    .build(),
+            ),
         }
     }
 
@@ -35,6 +39,7 @@ impl Logs {
             (Some(region), Some(sdk)) if sdk.region().map(|r| r.as_ref()) != Some(region) => {
                 let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
                     .region(Region::new(region.to_string()))
+                    .interceptor(deploykit::aws::StallWatch)
                     .build();
                 Client::from_conf(config)
             }

@@ -496,3 +496,34 @@ usage_error! {
     no_task_definition_at_all: [] => "no task definition";
     a_security_group_without_a_subnet: ["--task-definition", "web", "--security-group", "sg-1"] => "need --subnet";
 }
+
+/// An ECS endpoint that accepts and never answers: stderr names the call
+/// and the endpoint after 10 s, and the run ends at its --timeout (its
+/// calls are bounded by it), not after the SDK's three minutes.
+#[test]
+fn a_stalled_endpoint_is_named_and_the_run_ends_at_its_timeout() {
+    let endpoint = deploy_tests::silent_endpoint();
+    // Old code waited the SDK's 180 s: past this run's 60 s, a failure.
+    let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-run"))
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t")
+        .env("AWS_REGION", "us-east-1")
+        .args(["--task-definition", "web:1", "--timeout", "13s"])
+        .timeout(std::time::Duration::from_secs(60))
+        .run();
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["error"]["tool"], "ecs-run", "{doc}");
+    assert!(
+        out.stderr.contains("ecs-run: still waiting for ecs:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("at {endpoint}/: no answer in 10s")),
+        "{}",
+        out.stderr
+    );
+}

@@ -209,6 +209,44 @@ impl Plan {
     }
 }
 
+/// Every ARN the wait is about, with where it was read: the flags'
+/// (`--cluster`, `--service`, `--deployment`), else stdin's `service` or
+/// `services` (`serviceArn`, `clusterArn`, `currentServiceDeployment`).
+/// Their region is the wait's ([`deploykit::aws::AwsArgs::follow_arns`]).
+pub fn arns<'a>(args: &'a Args, envelope: &'a Envelope) -> Vec<(String, &'a str)> {
+    let mut found: Vec<(String, &str)> = Vec::new();
+    if let Some(c) = &args.cluster {
+        found.push(("--cluster".to_string(), c));
+    }
+    if let Some(d) = &args.deployment {
+        found.push(("--deployment".to_string(), d));
+    }
+    for s in &args.services {
+        found.push(("--service".to_string(), s));
+    }
+    if !args.services.is_empty() {
+        return found;
+    }
+    let services: Vec<(String, &Value)> = match (envelope.get("service"), envelope.get("services"))
+    {
+        (Some(one), _) => vec![("service".to_string(), one)],
+        (None, Some(Value::Array(list))) => list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("services[{i}]"), s))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (at, service) in services {
+        for key in ["serviceArn", "clusterArn", "currentServiceDeployment"] {
+            if let Some(arn) = service.get(key).and_then(Value::as_str) {
+                found.push((format!("stdin's {at}.{key}"), arn));
+            }
+        }
+    }
+    found
+}
+
 /// A target from a service object as UpdateService prints it.
 pub fn from_service(service: &Value, at: &str, cluster: Option<&str>) -> Result<Target> {
     if !service.is_object() {
@@ -222,6 +260,14 @@ pub fn from_service(service: &Value, at: &str, cluster: Option<&str>) -> Result<
         .or_else(|| service["serviceName"].as_str())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::usage(format!("stdin: \"{at}\" has no serviceName or serviceArn")))?;
+    for key in ["clusterArn", "currentServiceDeployment"] {
+        if let Some(value) = service.get(key).filter(|v| !v.is_null() && !v.is_string()) {
+            return Err(Error::usage(format!(
+                "stdin: \"{at}.{key}\" is {}, expected an ARN as a string",
+                kind(value)
+            )));
+        }
+    }
     let cluster = match cluster {
         Some(c) => c.to_string(),
         None => service["clusterArn"]

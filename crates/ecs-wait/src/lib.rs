@@ -33,10 +33,17 @@ pub use judge::{Look, Source, Verdict};
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let envelope = stdin.envelope()?;
     let plan = Plan::from_args(&args, &envelope)?;
+    let mut aws_args = args.aws.clone();
+    aws_args.check()?;
+    aws_args.follow_arns(config::arns(&args, &envelope))?;
     aws::runtime()?.block_on(async {
-        let sdk = aws::load(&args.aws).await?;
+        let sdk = aws::load_within(&aws_args, plan.timeout).await?;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
-        let client = Client::new(&sdk);
+        let client = Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&sdk)
+                .interceptor(aws::StallWatch)
+                .build(),
+        );
         for t in &plan.targets {
             cli::note(format!(
                 "waiting for service {:?} (deployments at {})",

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use deploy_tests::{Stdout, Tool, moto_ecs, read_json, root, unique};
+use deploy_tests::{Stdout, Tool, moto_call_in, moto_ecs, read_json, root, unique};
 use serde_json::{Value, json};
 
 fn wait() -> Tool {
@@ -343,5 +343,110 @@ fn an_endpoint_that_never_answers_ends_at_the_timeout() {
         started.elapsed() < Duration::from_secs(20),
         "ended at the time-out, not the SDK's: {:?}",
         started.elapsed()
+    );
+}
+
+/// Service `web` in cluster `cluster` of `region`, wanting `desired` tasks:
+/// the service as CreateService answered.
+fn service_in(region: &str, cluster: &str, desired: u32) -> Value {
+    moto_call_in(
+        region,
+        "ecs",
+        "CreateCluster",
+        &json!({"clusterName": cluster}),
+    );
+    let mut td = read_json(root().join("examples/task-definition.json"));
+    td["family"] = json!(unique("wait-web"));
+    let arn = moto_call_in(region, "ecs", "RegisterTaskDefinition", &td)["taskDefinition"]
+        ["taskDefinitionArn"]
+        .clone();
+    moto_call_in(
+        region,
+        "ecs",
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": arn, "desiredCount": desired}),
+    )
+}
+
+/// `aws ecs update-service --region eu-west-1 ... | ecs-wait` under
+/// `AWS_REGION=us-east-1`, with a service of the same name in both: the
+/// eu-west-1 one (done at once) is followed, not the us-east-1 one (in
+/// progress forever, which used to give a time-out or a false diagnosis).
+#[test]
+fn a_service_piped_in_from_another_region_is_followed_in_its_region() {
+    let cluster = unique("regions");
+    let there = service_in("eu-west-1", &cluster, 1);
+    service_in("us-east-1", &cluster, 2);
+    let out = wait()
+        .env("AWS_REGION", "us-east-1")
+        .args(["--timeout", "4s"])
+        .stdin_json(&there)
+        .timeout(Duration::from_secs(30))
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["wait"]["status"], "deployed");
+    assert!(
+        out.stderr.contains(
+            "ecs-wait: working in region eu-west-1, where stdin's service.serviceArn is (its ARN says so), not AWS_REGION's us-east-1"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("region=eu-west-1"), "{}", out.stderr);
+}
+
+#[test]
+fn an_arn_in_another_region_than_region_is_exit_2() {
+    let cluster = unique("regions");
+    let there = service_in("eu-west-1", &cluster, 1);
+    let out = wait()
+        .args(["--region", "us-east-1"])
+        .stdin_json(&there)
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains(
+            "stdin's service.serviceArn is in region \"eu-west-1\" (its ARN says so), but --region is \"us-east-1\""
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn services_in_two_regions_are_exit_2() {
+    let cluster = unique("regions");
+    let one = service_in("eu-west-1", &cluster, 1);
+    let two = service_in("us-east-1", &cluster, 1);
+    let out = wait()
+        .stdin_json(&json!({"services": [one["service"], two["service"]]}))
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("one run works in one region"), "{err}");
+}
+
+#[test]
+fn a_cluster_arn_of_the_wrong_type_is_exit_2() {
+    let out = wait()
+        .stdin_json(&json!({"service": {"serviceName": "web", "clusterArn": 5}}))
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("stdin: \"service.clusterArn\" is a number, expected an ARN as a string"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_control_character_in_stdins_service_name_never_reaches_the_terminal() {
+    let (cluster, _) = service(1);
+    let out = wait()
+        .stdin_json(&json!({"service": {"serviceName": "web\u{1b}[2J", "clusterArn": cluster}}))
+        .run();
+    out.failure_report(1);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    assert!(
+        out.stderr.contains("/services/web%1B%5B2J/"),
+        "{}",
+        out.stderr
     );
 }

@@ -14,7 +14,7 @@
 //! unchanged re-push compresses and uploads nothing, with no local cache.
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 
 use bytes::Bytes;
 use deploykit::{Error, Result};
@@ -96,12 +96,11 @@ pub struct Layer {
 
 /// Whether the bytes at `place` begin as gzip does.
 fn starts_as_gzip(place: &Place) -> Result<bool> {
-    let mut magic = [0u8; 2];
-    let mut file = std::fs::File::open(&place.path)
-        .map_err(|e| Error::input(format!("reading {}", place.path.display()), &e))?;
-    file.seek(SeekFrom::Start(place.offset))
-        .and_then(|_| file.read(&mut magic))
-        .map(|n| n == 2 && magic == [0x1f, 0x8b])
+    let mut magic = Vec::with_capacity(2);
+    place
+        .reader()
+        .and_then(|reader| reader.take(2).read_to_end(&mut magic))
+        .map(|_| magic == [0x1f, 0x8b])
         .map_err(|e| Error::input(format!("reading {}", place.path.display()), &e))
 }
 
@@ -1062,10 +1061,8 @@ async fn stream_layer_once(
     let place = layer.place.clone();
     let already_gzip = layer.gzip;
     let worker = std::thread::spawn(move || -> std::io::Result<Passed> {
-        let mut file = std::fs::File::open(&place.path)?;
-        file.seek(SeekFrom::Start(place.offset))?;
         let mut reader = HashingReader {
-            inner: file.take(place.size),
+            inner: place.reader()?,
             hasher: Sha256::new(),
             bar,
         };

@@ -24,7 +24,11 @@ pub async fn ensure_repository(host: &str, repository: &str, create: bool) -> Re
         profile: None,
     })
     .await?;
-    let client = aws_sdk_ecr::Client::new(&config);
+    let client = aws_sdk_ecr::Client::from_conf(
+        aws_sdk_ecr::config::Builder::from(&config)
+            .interceptor(aws::StallWatch)
+            .build(),
+    );
     let described = client
         .describe_repositories()
         .registry_id(registry_id)

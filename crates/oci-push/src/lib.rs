@@ -51,6 +51,9 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let tags = args::tags(&args)?;
     let reuse_from = args::reuse_from(&args, &dest.repository)?;
     let mount_from = args::mount_from(&args)?;
+    if let Some(path) = &args.digest_file {
+        deploykit::output::check("--digest-file", path)?;
+    }
     let auth = match (&args.username, password) {
         (Some(user), Some(password)) => RegistryAuth::Basic(user.clone(), password),
         (Some(_), None) => return Err(Error::usage("--username needs --password-stdin")),
@@ -199,8 +202,11 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         started.elapsed().as_secs_f64()
     ));
     if let Some(path) = &args.digest_file {
-        std::fs::write(path, format!("{}\n", top.digest))
-            .map_err(|e| Error::output(format!("writing {}", path.display()), &e))?;
+        deploykit::output::write(
+            "--digest-file",
+            path,
+            format!("{}\n", top.digest).as_bytes(),
+        )?;
     }
     let mut image = json!({
         "registry": dest.registry,

@@ -4,7 +4,7 @@
 //! manifests as their bytes are, once per tag; a tag that already points
 //! at the digest is left alone.
 
-use std::io::SeekFrom;
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -16,7 +16,6 @@ use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::plan::{Blob, Manifest, Plan};
 use crate::retry::{self, Failure};
@@ -375,57 +374,61 @@ async fn upload(
     corrupt: Arc<AtomicBool>,
     bar: Option<ProgressBar>,
 ) -> std::result::Result<String, OciDistributionError> {
-    let mut file = tokio::fs::File::open(&blob.place.path).await?;
-    file.seek(SeekFrom::Start(blob.place.offset)).await?;
+    let reader = blob.place.reader()?.take(blob.size);
     let expected = blob.digest.clone();
     // The check happens as the last byte is read, before it is handed on:
     // with a known length the client may stop polling once it has sent that
     // many bytes, so an error after the last chunk could come too late.
-    let state = (file.take(blob.size), Sha256::new(), blob.size, false);
-    let stream =
-        futures_util::stream::unfold(state, move |(mut reader, mut hasher, remaining, done)| {
-            let expected = expected.clone();
-            let corrupt = corrupt.clone();
-            let bar = bar.clone();
-            async move {
-                if done || remaining == 0 {
-                    return None;
-                }
-                let mut buf = vec![0u8; (256 << 10).min(remaining as usize)];
-                match reader.read(&mut buf).await {
-                    Ok(0) => {
-                        let e = std::io::Error::other("the blob ended before its size");
-                        Some((
-                            Err(OciDistributionError::IoError(e)),
-                            (reader, hasher, 0, true),
-                        ))
+    // Each piece is read on the blocking pool (a positioned read of the
+    // file: the source may be a decompressed tar that has no name).
+    let state = (Some(reader), Sha256::new(), blob.size);
+    let stream = futures_util::stream::unfold(state, move |(reader, mut hasher, remaining)| {
+        let expected = expected.clone();
+        let corrupt = corrupt.clone();
+        let bar = bar.clone();
+        async move {
+            let mut reader = reader.filter(|_| remaining > 0)?;
+            let want = (256 << 10).min(remaining as usize);
+            let read = tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; want];
+                let read = reader.read(&mut buf);
+                (reader, buf, read)
+            })
+            .await;
+            let fail = |e: std::io::Error, hasher| {
+                Some((Err(OciDistributionError::IoError(e)), (None, hasher, 0)))
+            };
+            let (reader, mut buf, read) = match read {
+                Ok(done) => done,
+                Err(e) => return fail(std::io::Error::other(e), hasher),
+            };
+            match read {
+                Ok(0) => fail(
+                    std::io::Error::other("the blob ended before its size"),
+                    hasher,
+                ),
+                Ok(n) => {
+                    buf.truncate(n);
+                    hasher.update(&buf);
+                    if let Some(bar) = &bar {
+                        bar.inc(n as u64);
                     }
-                    Ok(n) => {
-                        buf.truncate(n);
-                        hasher.update(&buf);
-                        if let Some(bar) = &bar {
-                            bar.inc(n as u64);
-                        }
-                        let remaining = remaining - n as u64;
-                        if remaining == 0
-                            && crate::plan::digest_of(std::mem::take(&mut hasher)) != expected
-                        {
-                            corrupt.store(true, Ordering::Relaxed);
-                            let e = std::io::Error::other("the blob does not match its digest");
-                            return Some((
-                                Err(OciDistributionError::IoError(e)),
-                                (reader, hasher, 0, true),
-                            ));
-                        }
-                        Some((Ok(Bytes::from(buf)), (reader, hasher, remaining, false)))
+                    let remaining = remaining - n as u64;
+                    if remaining == 0
+                        && crate::plan::digest_of(std::mem::take(&mut hasher)) != expected
+                    {
+                        corrupt.store(true, Ordering::Relaxed);
+                        return fail(
+                            std::io::Error::other("the blob does not match its digest"),
+                            hasher,
+                        );
                     }
-                    Err(e) => Some((
-                        Err(OciDistributionError::IoError(e)),
-                        (reader, hasher, 0, true),
-                    )),
+                    Some((Ok(Bytes::from(buf)), (Some(reader), hasher, remaining)))
                 }
+                Err(e) => fail(e, hasher),
             }
-        });
+        }
+    });
     client
         .push_blob_stream(image, stream, &blob.digest, Some(blob.size))
         .await

@@ -5,20 +5,69 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
 use deploykit::{Error, Result};
-use tempfile::TempPath;
 
 /// Where one blob's bytes are: a file, from `offset`, `size` bytes.
 #[derive(Debug, Clone)]
 pub struct Place {
+    /// The file, for messages; for a compressed tar, the file given.
     pub path: PathBuf,
+    /// The decompressed copy of a compressed tar, which has no name: read
+    /// through this descriptor, which keeps it alive.
+    file: Option<Arc<File>>,
     pub offset: u64,
     pub size: u64,
+}
+
+impl Place {
+    /// The place's bytes through a reader of its own: reads at a position
+    /// (pread), so any number of readers share one open file.
+    pub fn reader(&self) -> std::io::Result<PlaceReader> {
+        let file = match &self.file {
+            Some(file) => file.clone(),
+            None => Arc::new(File::open(&self.path)?),
+        };
+        Ok(PlaceReader {
+            file,
+            pos: self.offset,
+            end: self.offset.saturating_add(self.size),
+        })
+    }
+}
+
+/// The bytes of one [`Place`], read at their offsets in the file.
+#[derive(Debug)]
+pub struct PlaceReader {
+    file: Arc<File>,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for PlaceReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = read_at(&self.file, &mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, at)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, at)
 }
 
 /// An image source.
@@ -30,15 +79,16 @@ pub enum Source {
     Archive {
         path: PathBuf,
         entries: HashMap<String, (u64, u64)>,
-        /// The decompressed copy of a compressed tar, removed when dropped.
-        _temp: Option<Arc<TempPath>>,
+        /// The decompressed copy of a compressed tar (`path` is the file
+        /// given): a file with no name, gone when the last descriptor closes.
+        file: Option<Arc<File>>,
     },
     /// A `docker save` tar, classic or Docker 25+ (both have
     /// `manifest.json`); symlink entries resolved to what they point at.
     DockerSave {
         path: PathBuf,
         entries: HashMap<String, (u64, u64)>,
-        _temp: Option<Arc<TempPath>>,
+        file: Option<Arc<File>>,
     },
 }
 
@@ -73,36 +123,54 @@ impl Source {
             None
         };
         let Some(outer) = outer else {
-            return Self::open_tar(path, path, None);
+            return Self::open_tar(path, None);
         };
         // A compressed tar cannot be read in place (no offsets): it is
-        // decompressed once into a temporary file, removed at exit.
+        // decompressed once into a temporary file in $TMPDIR that has no
+        // name (unlinked at once), read through its descriptor: the system
+        // frees it when the process ends, however it ends (a signal, a
+        // SIGKILL), and nothing is left behind.
         let temp = decompress(path, outer)?;
         deploykit::cli::note(format!(
             "--from {shown}: a {outer}-compressed tar, decompressed into a temporary file first"
         ));
-        let inner = temp.to_path_buf();
-        Self::open_tar(path, &inner, Some(Arc::new(temp)))
+        Self::open_tar(path, Some(Arc::new(temp)))
     }
 
-    /// A tar at `tar` (given as `given`), told apart by its entries.
-    fn open_tar(given: &Path, tar: &Path, temp: Option<Arc<TempPath>>) -> Result<Self> {
-        let shown = given.display();
-        let entries = index_tar(given, tar)?;
+    /// The tar at `path`, or its decompressed copy `file`, told apart by
+    /// its entries.
+    fn open_tar(path: &Path, file: Option<Arc<File>>) -> Result<Self> {
+        let shown = path.display();
+        let whole = Place {
+            path: path.to_path_buf(),
+            file: file.clone(),
+            offset: 0,
+            size: u64::MAX,
+        };
+        let end = match &file {
+            Some(file) => file.metadata(),
+            None => std::fs::metadata(path),
+        }
+        .map(|m| m.len())
+        .map_err(|e| Error::input(format!("--from {shown}"), &e))?;
+        let reader = whole
+            .reader()
+            .map_err(|e| Error::input(format!("--from {shown}"), &e))?;
+        let entries = index_tar(path, reader, end)?;
         // Docker 25+ writes an OCI layout and manifest.json: the latter
         // says what docker would load, so both forms go one way.
         if entries.contains_key("manifest.json") {
             return Ok(Source::DockerSave {
-                path: tar.to_path_buf(),
+                path: path.to_path_buf(),
                 entries,
-                _temp: temp,
+                file,
             });
         }
         if entries.contains_key("oci-layout") && entries.contains_key("index.json") {
             return Ok(Source::Archive {
-                path: tar.to_path_buf(),
+                path: path.to_path_buf(),
                 entries,
-                _temp: temp,
+                file,
             });
         }
         Err(Error::usage(format!(
@@ -120,16 +188,27 @@ impl Source {
                     .len();
                 Ok(Place {
                     path,
+                    file: None,
                     offset: 0,
                     size,
                 })
             }
-            Source::Archive { path, entries, .. } | Source::DockerSave { path, entries, .. } => {
+            Source::Archive {
+                path,
+                entries,
+                file,
+            }
+            | Source::DockerSave {
+                path,
+                entries,
+                file,
+            } => {
                 let (offset, size) = entries.get(name).copied().ok_or_else(|| {
                     Error::usage(format!("{}: the archive has no {name}", path.display()))
                 })?;
                 Ok(Place {
                     path: path.clone(),
+                    file: file.clone(),
                     offset,
                     size,
                 })
@@ -160,21 +239,18 @@ pub fn read_place(place: &Place, what: &str) -> Result<Vec<u8>> {
             place.size
         )));
     }
-    let mut file =
-        File::open(&place.path).map_err(|e| Error::input(format!("reading {what}"), &e))?;
-    file.seek(SeekFrom::Start(place.offset))
-        .map_err(|e| Error::input(format!("reading {what}"), &e))?;
     let mut bytes = vec![0; place.size as usize];
-    file.read_exact(&mut bytes)
+    place
+        .reader()
+        .and_then(|mut reader| reader.read_exact(&mut bytes))
         .map_err(|e| Error::input(format!("reading {what}"), &e))?;
     Ok(bytes)
 }
 
-/// Every regular entry of the tar at `path`: its name (without `./`) and
-/// the offset and size of its bytes in the file.
-fn index_tar(given: &Path, path: &Path) -> Result<HashMap<String, (u64, u64)>> {
-    let shown = given.display();
-    let file = File::open(path).map_err(|e| Error::input(format!("--from {shown}"), &e))?;
+/// Every regular entry of the tar `file` (`end` bytes, from `path`): its
+/// name (without `./`) and the offset and size of its bytes in the file.
+fn index_tar(path: &Path, file: impl Read, end: u64) -> Result<HashMap<String, (u64, u64)>> {
+    let shown = path.display();
     let mut archive = tar::Archive::new(file);
     let bad = |e: std::io::Error| {
         Error::usage(format!(
@@ -221,7 +297,6 @@ fn index_tar(given: &Path, path: &Path) -> Result<HashMap<String, (u64, u64)>> {
             }
         }
     }
-    let end = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if entries.values().any(|(offset, size)| offset + size > end) {
         return Err(Error::usage(format!(
             "--from {shown}: the tar is truncated"
@@ -235,24 +310,23 @@ fn index_tar(given: &Path, path: &Path) -> Result<HashMap<String, (u64, u64)>> {
     Ok(entries)
 }
 
-/// The tar inside the gzip or zstd file at `path`, in a temporary file
-/// (in $TMPDIR) that is removed when the returned path is dropped.
-fn decompress(path: &Path, outer: &str) -> Result<TempPath> {
+/// The tar inside the gzip or zstd file at `path`, in a temporary file in
+/// $TMPDIR that has no name from the start (O_TMPFILE where the file system
+/// has it, else created and unlinked at once): it lives as long as the
+/// returned descriptor, and the system frees it however the process ends.
+fn decompress(path: &Path, outer: &str) -> Result<File> {
     let shown = path.display();
     let file = File::open(path).map_err(|e| Error::input(format!("--from {shown}"), &e))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix("oci-push-")
-        .suffix(".tar")
-        .tempfile()
+    let mut temp = tempfile::tempfile()
         .map_err(|e| Error::output("making a temporary file for the decompressed tar", &e))?;
     let input = std::io::BufReader::with_capacity(1 << 20, file);
     let copied = match outer {
-        "gzip" => gunzip(input, temp.as_file_mut()),
+        "gzip" => gunzip(input, &mut temp),
         _ => zstd::stream::read::Decoder::with_buffer(input)
-            .and_then(|mut d| std::io::copy(&mut d, temp.as_file_mut())),
+            .and_then(|mut d| std::io::copy(&mut d, &mut temp)),
     };
     match copied {
-        Ok(_) => Ok(temp.into_temp_path()),
+        Ok(_) => Ok(temp),
         // A full disk is ours to say; anything else is the file's fault.
         Err(e) if e.raw_os_error().is_some() && e.kind() != std::io::ErrorKind::InvalidData => {
             Err(Error::output(

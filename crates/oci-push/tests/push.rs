@@ -1846,3 +1846,212 @@ fn a_tag_head_without_a_digest_is_checked_by_its_bytes() {
         registry.log()
     );
 }
+
+// The digest file: checked before anything is sent, written 0600 when new;
+// a compressed tar's decompressed copy: never left in $TMPDIR.
+
+/// oci-push as a shell with `umask 000` runs it.
+fn push_under_umask_000() -> Tool {
+    deploy_tests::tool("bash").args([
+        "-c",
+        "umask 000; exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_oci-push"),
+    ])
+}
+
+/// The permission bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Every name in `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A push with `--digest-file path` refused (exit 2) before the registry
+/// heard anything; the message.
+#[track_caller]
+fn digest_file_refused(path: &str, seed: &str) -> String {
+    let registry = ScriptedRegistry::start(&[]);
+    let (dir, _) = layout(&[("v1", &Image::small(seed))]);
+    let out = push_to(
+        &registry,
+        &from(&dir),
+        &["--tag", "1", "--digest-file", path],
+    );
+    let err = out.failure(2).to_string();
+    assert!(
+        err.contains(&format!("--digest-file {path}: ")),
+        "the flag and the path are named: {err}"
+    );
+    assert_eq!(registry.log(), "", "nothing may be sent");
+    err
+}
+
+#[test]
+fn a_digest_file_in_a_missing_directory_is_exit_2_before_anything_is_sent() {
+    let err = digest_file_refused("/nonexistent/d", "digest-file-no-dir");
+    assert!(
+        err.contains("the directory /nonexistent does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_digest_file_that_is_a_directory_is_exit_2_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = digest_file_refused(dir.path().to_str().unwrap(), "digest-file-a-dir");
+    assert!(err.contains("is a directory"), "{err}");
+}
+
+/// /proc takes no new file, even from root (the tests may run as root,
+/// whom a mode 0555 directory does not stop).
+#[test]
+fn a_digest_file_in_a_directory_that_takes_no_file_is_exit_2_before_anything_is_sent() {
+    let err = digest_file_refused("/proc/digest", "digest-file-proc");
+    assert!(
+        err.contains("the directory /proc cannot be written"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_new_digest_file_is_0600_under_umask_000() {
+    let (dir, digests) = layout(&[("v1", &Image::small("digest-file-0600"))]);
+    let file = dir.path().join("digest.txt");
+    push_under_umask_000()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+            "--digest-file",
+            file.to_str().unwrap(),
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{}\n", digests[0])
+    );
+    assert_eq!(mode(&file), 0o600);
+}
+
+/// The file is replaced through a temporary file and a rename: the old
+/// file's mode is carried over, and nothing else is left in its directory.
+#[test]
+fn an_existing_digest_file_keeps_its_mode_and_nothing_else_is_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let (src, digests) = layout(&[("v1", &Image::small("digest-file-kept"))]);
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("digest.txt");
+    std::fs::write(
+        &file,
+        "an older digest, longer than the new one by far, far, far\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    push_under_umask_000()
+        .args([
+            "--from",
+            &from(&src),
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+            "--digest-file",
+            file.to_str().unwrap(),
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{}\n", digests[0])
+    );
+    assert_eq!(mode(&file), 0o644);
+    assert_eq!(names_in(out_dir.path()), ["digest.txt"]);
+}
+
+/// A push of a gzipped docker-save tar with a TMPDIR of its own, to a
+/// registry that never answers a manifest PUT, sent `signal` once the
+/// registry has heard from it (the tar is decompressed by then); returns
+/// the run and its TMPDIR.
+fn signalled_mid_push(signal: &str) -> (Output, tempfile::TempDir) {
+    let registry = ScriptedRegistry::start(&["PUT:manifest:stall:0"]);
+    let (_dir, tar) = saved(&Image::small(&unique("signal")), DockerSave::Classic);
+    let gz = deploy_tests::images::gzip_file(std::path::Path::new(&tar));
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = tmp.path().with_extension("pid");
+    let run = deploy_tests::tool("bash")
+        .args([
+            "-c",
+            "echo $$ > \"$PID_FILE\"; exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_oci-push"),
+            "--from",
+            gz.to_str().unwrap(),
+            "--to",
+            &format!("{}/web", registry.address),
+            "--tag",
+            "1",
+        ])
+        .env("PID_FILE", &pid_file)
+        .env("TMPDIR", tmp.path())
+        .timeout(std::time::Duration::from_secs(30));
+    let out = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(25);
+            while registry.count(&["/v2/web/"]) == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the push never reached the registry"
+                );
+            }
+            let pid = std::fs::read_to_string(&pid_file).unwrap();
+            let sent = std::process::Command::new("kill")
+                .args([&format!("-{signal}"), pid.trim()])
+                .status()
+                .unwrap();
+            assert!(sent.success(), "kill -{signal} {pid}");
+        });
+        run.run()
+    });
+    let _ = std::fs::remove_file(&pid_file);
+    assert_eq!(
+        out.code, -1,
+        "killed by SIG{signal}; stderr:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("a gzip-compressed tar"),
+        "the tar was decompressed: {}",
+        out.stderr
+    );
+    (out, tmp)
+}
+
+#[test]
+fn sigterm_during_a_push_of_a_tar_gz_leaves_nothing_in_tmpdir() {
+    let (_, tmp) = signalled_mid_push("TERM");
+    assert_eq!(names_in(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn sigint_during_a_push_of_a_tar_gz_leaves_nothing_in_tmpdir() {
+    let (_, tmp) = signalled_mid_push("INT");
+    assert_eq!(names_in(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn sigkill_during_a_push_of_a_tar_gz_leaves_nothing_in_tmpdir() {
+    let (_, tmp) = signalled_mid_push("KILL");
+    assert_eq!(names_in(tmp.path()), Vec::<String>::new());
+}

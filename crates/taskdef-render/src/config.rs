@@ -120,6 +120,18 @@ impl Config {
                 if value.trim().is_empty() {
                     return Err(Error::usage(format!("{flag} is empty")));
                 }
+                let wanted = match field {
+                    "cpu" => Some(("vcpu", "CPU units (256, 1024) or vCPUs (1 vCPU, .5 vcpu)")),
+                    "memory" => Some(("gb", "MiB (512, 2048) or GB (2 GB, 0.5GB)")),
+                    _ => None,
+                };
+                if let Some((unit, form)) = wanted
+                    && !task_size(value, unit)
+                {
+                    return Err(Error::usage(format!(
+                        "{flag} {value:?}: expected {form}, as RegisterTaskDefinition takes it"
+                    )));
+                }
                 task_fields.push((field, value.clone()));
             }
         }
@@ -164,6 +176,9 @@ impl Config {
             return Err(Error::usage(
                 "--output-file needs a file path: stdout already carries the JSON object",
             ));
+        }
+        if let Some(path) = &args.output_file {
+            deploykit::output::check("--output-file", path)?;
         }
 
         let stdin_is_a_file = matches!(&source, Source::File(p) if stream::is_stdin_path(p))
@@ -258,6 +273,24 @@ fn check_family(family: &str) -> Result<()> {
     match deploykit::ecs::api::task_definition_ref_problem(family) {
         None => Ok(()),
         Some(problem) => Err(Error::usage(format!("--family {family:?}: {problem}"))),
+    }
+}
+
+/// A task-level `cpu` or `memory` as ECS reads it: a whole number (CPU
+/// units, MiB), or a number of `unit` (`1 vCPU`, `.25 vcpu`, `2 GB`,
+/// `0.5GB`), any case, a space before the unit or none.
+fn task_size(value: &str, unit: &str) -> bool {
+    let value = value.trim().to_ascii_lowercase();
+    let whole = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if whole(&value) {
+        return true;
+    }
+    let Some(number) = value.strip_suffix(unit).map(str::trim_end) else {
+        return false;
+    };
+    match number.split_once('.') {
+        Some((int, frac)) => (int.is_empty() || whole(int)) && whole(frac),
+        None => whole(number),
     }
 }
 

@@ -24,6 +24,7 @@ pub use config::{Config, Source};
 /// The whole tool: flags and stdin in, the JSON object out.
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let config = Config::from_args(args, &stdin)?;
+    config.aws.check()?;
     // Stdin read as a file (`-t -`, `--env-file -`) is no pipe object.
     let envelope = if config.stdin_is_a_file {
         Envelope::new()
@@ -46,9 +47,16 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
 /// DescribeTaskDefinition with its tags, as the JSON ECS sent: every field,
 /// even one newer than this SDK build, reaches the output.
 fn fetch(aws_args: &AwsArgs, family: &str) -> Result<Value> {
+    // An ARN's region is where the definition is.
+    let mut aws_args = aws_args.clone();
+    aws_args.follow_arns([("--family".to_string(), family)])?;
     aws::runtime()?.block_on(async {
-        let config = aws::load(aws_args).await?;
-        let client = aws_sdk_ecs::Client::new(&config);
+        let config = aws::load(&aws_args).await?;
+        let client = aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&config)
+                .interceptor(aws::StallWatch)
+                .build(),
+        );
         let body = CaptureBody::default();
         client
             .describe_task_definition()
@@ -63,8 +71,11 @@ fn fetch(aws_args: &AwsArgs, family: &str) -> Result<Value> {
     })
 }
 
+/// The bare definition, as `write_json` prints it, into `--output-file`:
+/// 0600 when new (it can hold environment values), atomically.
 fn write_definition(path: &std::path::Path, td: &Value) -> Result<()> {
-    let doing = || format!("writing {}", path.display());
-    let mut file = std::fs::File::create(path).map_err(|e| Error::output(doing(), &e))?;
-    stream::write_json(&mut file, td).map_err(|e| Error::output(doing(), &e))
+    let mut bytes = Vec::new();
+    stream::write_json(&mut bytes, td)
+        .map_err(|e| Error::output(format!("writing {}", path.display()), &e))?;
+    deploykit::output::write("--output-file", path, &bytes)
 }

@@ -193,6 +193,9 @@ fn image_from_stdin(envelope: &Envelope) -> Result<Option<String>> {
     };
     match image.get("uri") {
         Some(Value::String(uri)) if !uri.is_empty() => Ok(Some(uri.clone())),
+        Some(Value::String(_)) => Err(Error::usage(
+            "stdin: \"image.uri\" is empty, expected the image URI; pass --image to choose the image",
+        )),
         Some(other) => Err(Error::usage(format!(
             "stdin: \"image.uri\" is {}, expected the image URI as a string",
             kind(other)

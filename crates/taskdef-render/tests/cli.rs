@@ -831,6 +831,106 @@ fn output_file_holds_the_bare_definition() {
     assert_eq!(read_json(&path), doc["taskDefinition"]);
 }
 
+// --output-file: checked before any work (exit 2), written 0600 when new.
+
+/// taskdef-render as a shell with `umask 000` runs it.
+fn render_under_umask_000() -> deploy_tests::Tool {
+    deploy_tests::tool("bash").args([
+        "-c",
+        "umask 000; exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_taskdef-render"),
+    ])
+}
+
+/// The permission bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// A render of the fixture into `--output-file path`.
+fn render_into(tool: deploy_tests::Tool, path: &std::path::Path) -> Output {
+    tool.args([
+        "-t",
+        &described(),
+        "-c",
+        "web",
+        "--image",
+        "x:2",
+        "--output-file",
+        path.to_str().unwrap(),
+    ])
+    .run()
+}
+
+#[test]
+fn an_output_file_in_a_missing_directory_is_exit_2() {
+    let out = render_into(render(), std::path::Path::new("/nonexistent/x"));
+    let err = out.failure(2);
+    assert!(
+        err.contains("--output-file /nonexistent/x: the directory /nonexistent does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_output_file_that_is_a_directory_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = render_into(render(), dir.path());
+    let err = out.failure(2);
+    assert!(
+        err.contains(&format!(
+            "--output-file {}: is a directory",
+            dir.path().display()
+        )),
+        "{err}"
+    );
+}
+
+/// Checked with the flags, before DescribeTaskDefinition: the endpoint here
+/// refuses connections, and the run never gets that far.
+#[test]
+fn an_output_file_is_checked_before_the_definition_is_fetched() {
+    let out = render()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args(["--family", "web", "--output-file", "/nonexistent/x"])
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("--output-file /nonexistent/x"), "{err}");
+}
+
+/// It can hold environment values: nobody else's to read.
+#[test]
+fn a_new_output_file_is_0600_under_umask_000() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("td.json");
+    let doc = render_into(render_under_umask_000(), &path).success();
+    assert_eq!(read_json(&path), doc["taskDefinition"]);
+    assert_eq!(mode(&path), 0o600);
+}
+
+/// Replaced through a temporary file and a rename: the old file's mode is
+/// carried over, and nothing else is left in its directory.
+#[test]
+fn an_existing_output_file_keeps_its_mode_and_nothing_else_is_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("td.json");
+    std::fs::write(&path, "{}").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let doc = render_into(render_under_umask_000(), &path).success();
+    assert_eq!(read_json(&path), doc["taskDefinition"]);
+    assert_eq!(mode(&path), 0o640);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["td.json"]);
+}
+
 #[test]
 fn help_has_examples_and_version_prints() {
     let out = render().args(["--help"]).run();

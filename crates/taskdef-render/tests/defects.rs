@@ -364,3 +364,76 @@ fn env_file_from_stdin_with_a_definition_file() {
         json!([{"name": "A", "value": "1"}, {"name": "B", "value": "two"}])
     );
 }
+
+// Found on the way to the fail-safe issue (its item 7), one test each.
+
+#[test]
+fn a_cpu_ecs_would_refuse_is_exit_2_naming_it() {
+    let out = render()
+        .args(["--cpu", "lots"])
+        .stdin_json(&one(web()))
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("--cpu \"lots\": expected CPU units (256, 1024) or vCPUs"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_memory_ecs_would_refuse_is_exit_2_naming_it() {
+    let out = render()
+        .args(["--memory", "abc"])
+        .stdin_json(&one(web()))
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("--memory \"abc\": expected MiB (512, 2048) or GB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cpu_and_memory_in_the_forms_ecs_reads_are_kept() {
+    for (cpu, memory) in [("256", "512"), ("1 vCPU", "2 GB"), (".25 vcpu", "0.5GB")] {
+        let doc = render()
+            .args(["--cpu", cpu, "--memory", memory])
+            .stdin_json(&one(web()))
+            .run()
+            .success();
+        assert_eq!(doc["taskDefinition"]["cpu"], cpu);
+        assert_eq!(doc["taskDefinition"]["memory"], memory);
+    }
+}
+
+#[test]
+fn a_jq_value_nested_too_deep_is_exit_2_not_a_crash() {
+    let out = render()
+        .args(["--jq", ".x = (reduce range(10000) as $i (1; [.]))"])
+        .stdin_json(&one(web()))
+        .run();
+    let err = out.failure(2);
+    assert!(err.contains("nested more than 128 levels deep"), "{err}");
+}
+
+#[test]
+fn an_error_raised_with_an_arg_masks_the_whole_value() {
+    let out = render()
+        .args(["--arg", "pw", "hunter2 99 abc", "--jq", "error($pw)"])
+        .stdin_json(&one(web()))
+        .run();
+    let err = out.failure(2);
+    assert!(!err.contains("hunter") && !err.contains("abc"), "{err}");
+}
+
+#[test]
+fn an_empty_image_uri_on_stdin_is_said_to_be_empty() {
+    let mut doc = one(web());
+    doc["image"] = json!({"uri": ""});
+    let out = render().stdin_json(&doc).run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("stdin: \"image.uri\" is empty, expected the image URI"),
+        "{err}"
+    );
+}

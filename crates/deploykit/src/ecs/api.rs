@@ -215,9 +215,25 @@ pub fn console_url(region: &str, cluster: &str, service: &str) -> String {
     } else {
         format!("{region}.console.aws.amazon.com")
     };
+    let (cluster, service) = (path_segment(cluster), path_segment(service));
     format!(
         "https://{host}/ecs/v2/clusters/{cluster}/services/{service}/deployments?region={region}"
     )
+}
+
+/// A name made safe for a URL's path, and so for the terminal that shows
+/// the link: every byte but ECS's name characters (letters, digits, `-`,
+/// `_`) percent-encoded. A name read from stdin may hold anything.
+fn path_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// The name at the end of an ARN (`arn:...:cluster/prod` → `prod`), or the
