@@ -7,8 +7,10 @@ requests of METHOD on KIND (blob, upload, manifest) with STATUS instead
 (COUNT 0: every one); a STATUS of +NNN does the work first, then answers
 NNN (an answer lost after the commit); `bare` does the work and answers
 without headers (no Location, no digest: as ECR answers a manifest PUT);
-`stall` never answers. Every request is logged on stderr
-as METHOD PATH STATUS.
+`stall` never answers. `upload-host=HOST:PORT` makes every upload's
+Location absolute, on that other host (where a second one listens). Every
+request is logged on stderr as METHOD PATH STATUS, with ` auth` added when
+it carried an Authorization header.
 """
 import hashlib
 import http.server
@@ -18,7 +20,11 @@ import time
 import uuid
 
 RULES = []
+UPLOAD_HOST = None
 for arg in sys.argv[1:]:
+    if arg.startswith("upload-host="):
+        UPLOAD_HOST = arg.split("=", 1)[1]
+        continue
     method, kind, status, count = arg.split(":")
     RULES.append({"method": method, "kind": kind, "status": status,
                   "left": int(count) or -1})
@@ -52,7 +58,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif after:
             self.after = None
             status, headers, body = int(after), (), b'{"errors":[{"code":"UNKNOWN","message":"scripted"}]}'
-        sys.stderr.write(f"{self.command} {self.path.split('?')[0]} {status}\n")
+        auth = " auth" if self.headers.get("Authorization") else ""
+        sys.stderr.write(f"{self.command} {self.path.split('?')[0]} {status}{auth}\n")
         sys.stderr.flush()
         self.send_response(status)
         for k, v in headers:
@@ -110,7 +117,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.answer(201, [("Location", f"/v2/{repo}/blobs/{digest}")])
                 upload = uuid.uuid4().hex
                 UPLOADS[upload] = b""
-                return self.answer(202, [("Location", f"/v2/{repo}/blobs/uploads/{upload}"), ("Range", "0-0")])
+                where = f"http://{UPLOAD_HOST}" if UPLOAD_HOST else ""
+                return self.answer(202, [("Location", f"{where}/v2/{repo}/blobs/uploads/{upload}"), ("Range", "0-0")])
             if self.command == "PATCH":
                 UPLOADS[upload] = UPLOADS.get(upload, b"") + self.body()
                 return self.answer(202, [("Location", f"/v2/{repo}/blobs/uploads/{upload}"), ("Range", f"0-{len(UPLOADS[upload]) - 1}")])

@@ -1122,17 +1122,28 @@ async fn stream_layer_once(
     let http = &target.http;
     let base = target.base();
     let authorization = target.authorization(reference).await?;
-    let with_auth = |request: reqwest::RequestBuilder| match &authorization {
-        Some(value) => request.header(reqwest::header::AUTHORIZATION, value),
-        None => request,
+    // Credentials go to the registry's own scheme, host and port only: an
+    // upload Location elsewhere (a storage host, a plain-http URL) gets none,
+    // as docker and go-containerregistry do (CVE-2020-15157).
+    let authorized = |method: reqwest::Method, url: &str| {
+        let request = http.request(method, url);
+        match &authorization {
+            Some(value) if crate::push::same_origin(&base, url) => {
+                request.header(reqwest::header::AUTHORIZATION, value)
+            }
+            _ => request,
+        }
     };
-    let start = with_auth(http.post(format!("{base}/v2/{}/blobs/uploads/", target.repository)))
-        .send()
-        .await
-        .map_err(sent)?;
-    let location = upload_location(&base, start).map_err(|(e, t)| fail(e, t))?;
+    let start = authorized(
+        reqwest::Method::POST,
+        &format!("{base}/v2/{}/blobs/uploads/", target.repository),
+    )
+    .send()
+    .await
+    .map_err(sent)?;
+    let location = upload_location(start).map_err(|(e, t)| fail(e, t))?;
     let body = reqwest::Body::wrap_stream(tokio_stream(rx));
-    let patched = with_auth(http.patch(&location))
+    let patched = authorized(reqwest::Method::PATCH, &location)
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .body(body)
         .send()
@@ -1168,13 +1179,13 @@ async fn stream_layer_once(
         form: if layer.gzip { Compress::Gzip } else { compress },
         from: None,
     };
-    let location = upload_location(&base, patched).map_err(|(e, t)| fail(e, t))?;
+    let location = upload_location(patched).map_err(|(e, t)| fail(e, t))?;
     let separator = if location.contains('?') { '&' } else { '?' };
     let put = format!(
         "{location}{separator}digest={}",
         pushed.digest.replace(':', "%3A")
     );
-    let done = with_auth(http.put(put))
+    let done = authorized(reqwest::Method::PUT, &put)
         .header(reqwest::header::CONTENT_LENGTH, 0)
         .send()
         .await;
@@ -1207,7 +1218,6 @@ async fn stream_layer_once(
 /// The upload's next URL, from a 202's Location (absolute or not); else
 /// why not, and whether another try may work.
 fn upload_location(
-    base: &str,
     response: reqwest::Response,
 ) -> std::result::Result<String, (String, Option<String>)> {
     let status = response.status();
@@ -1225,13 +1235,13 @@ fn upload_location(
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .ok_or(("no Location in the registry's answer".to_string(), None))?;
-    Ok(
-        if location.starts_with("http://") || location.starts_with("https://") {
-            location.to_string()
-        } else {
-            format!("{base}{location}")
-        },
-    )
+    // A relative Location is relative to the URL that answered (which may
+    // be an upload host of its own), as HTTP says.
+    response
+        .url()
+        .join(location)
+        .map(String::from)
+        .map_err(|e| (format!("the registry's Location is no URL: {e}"), None))
 }
 
 /// The receiving end of the channel as a stream for the request body.

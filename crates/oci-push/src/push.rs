@@ -578,6 +578,19 @@ async fn push_manifest(
     Ok(())
 }
 
+/// Whether `url` is on the registry at `base` (`scheme://host:port`): the
+/// same scheme, host and port, so that its credentials may go there.
+pub fn same_origin(base: &str, url: &str) -> bool {
+    match (reqwest::Url::parse(base), reqwest::Url::parse(url)) {
+        (Ok(base), Ok(url)) => {
+            base.scheme() == url.scheme()
+                && base.host_str() == url.host_str()
+                && base.port_or_known_default() == url.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
 /// The digest at the end of a manifest's Location, if it ends in one.
 fn stored_digest(location: &str) -> Option<&str> {
     let path = location.split(['?', '#']).next()?;
@@ -661,6 +674,28 @@ mod tests {
                 .to_string()
                 .contains("authentication failed at r")
         );
+    }
+
+    #[test]
+    fn credentials_go_to_the_registrys_own_origin_only() {
+        let base = "https://r.example:5000";
+        assert!(same_origin(
+            base,
+            "https://r.example:5000/v2/web/blobs/uploads/1"
+        ));
+        assert!(!same_origin(base, "https://storage.example/upload/1"));
+        assert!(!same_origin(
+            base,
+            "http://r.example:5000/v2/web/blobs/uploads/1"
+        ));
+        assert!(!same_origin(
+            base,
+            "https://r.example:5001/v2/web/blobs/uploads/1"
+        ));
+        assert!(same_origin(
+            "https://r.example",
+            "https://r.example:443/v2/"
+        ));
     }
 
     #[test]

@@ -2055,3 +2055,49 @@ fn sigkill_during_a_push_of_a_tar_gz_leaves_nothing_in_tmpdir() {
     let (_, tmp) = signalled_mid_push("KILL");
     assert_eq!(names_in(tmp.path()), Vec::<String>::new());
 }
+
+/// A registry whose upload Location is on another host (a storage
+/// service, or an attacker's): the upload goes there, the registry's
+/// credentials do not. The second registry records whether a request
+/// carried an Authorization header.
+#[test]
+fn credentials_are_not_sent_to_an_upload_location_on_another_host() {
+    let storage = ScriptedRegistry::start(&[]);
+    let host = format!("upload-host={}", storage.address);
+    let registry = ScriptedRegistry::start(&[host.as_str()]);
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("image.tar");
+    docker_save(
+        &tar,
+        &Image::small("elsewhere"),
+        "web:1",
+        DockerSave::Classic,
+    );
+    let out = push()
+        .args([
+            "--from",
+            tar.to_str().unwrap(),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1", "--username", "ci-user", "--password-stdin"])
+        .stdin("pw-for-the-registry-only\n")
+        .run();
+    out.success();
+    assert!(
+        registry.count(&["POST /v2/web/blobs/uploads/", " auth"]) > 0,
+        "the registry itself gets the credentials: {}",
+        registry.log()
+    );
+    assert!(
+        storage.count(&["PATCH /v2/web/blobs/uploads/"]) > 0,
+        "the upload went to the other host: {}",
+        storage.log()
+    );
+    assert_eq!(
+        storage.count(&[" auth"]),
+        0,
+        "credentials reached the other host: {}",
+        storage.log()
+    );
+}
