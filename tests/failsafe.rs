@@ -637,7 +637,148 @@ macro_rules! a_malformed_region_is_exit_2 {
 a_malformed_region_is_exit_2! {
     ecr_login_refuses_a_malformed_region: "ecr-login", [];
     taskdef_render_refuses_a_malformed_region: "taskdef-render", ["--family", "web"];
-    ecs_deploy_refuses_a_malformed_region: "ecs-deploy", ["--service", "web", "--task-definition-arn", "web:1"];
+    ecs_deploy_refuses_a_malformed_region: "ecs-deploy", ["--service", "web", "--family", "web:1"];
     ecs_wait_refuses_a_malformed_region: "ecs-wait", ["--service", "web"];
-    ecs_run_refuses_a_malformed_region: "ecs-run", ["--task-definition", "web:1"];
+    ecs_run_refuses_a_malformed_region: "ecs-run", ["--family", "web:1"];
+}
+
+// One command line (issue "one command line", item 1): the old spellings
+// warn and still work, the new rules hold. No AWS needed: each run ends at
+// a usage error after the flags were read.
+
+#[test]
+fn ecs_deploy_task_definition_arn_is_family_with_a_warning() {
+    let out = run(
+        "ecs-deploy",
+        &["--task-definition-arn", "web:latest", "--service", "web"],
+        "",
+    );
+    let err = out.failure(2);
+    assert!(
+        err.contains("ecs-deploy: warning: --task-definition-arn is now --family"),
+        "{err}"
+    );
+    assert!(err.contains("ecs-deploy: --family: "), "{err}");
+}
+
+#[test]
+fn oci_push_timeout_in_seconds_is_idle_timeout_with_a_warning() {
+    let out = run(
+        "oci-push",
+        &[
+            "--timeout",
+            "60",
+            "--from",
+            "/nonexistent",
+            "--to",
+            "127.0.0.1:1/web",
+            "--tag",
+            "a",
+        ],
+        "",
+    );
+    let err = out.failure(2);
+    assert!(
+        err.contains("oci-push: warning: --timeout is now --idle-timeout, which takes a duration (--idle-timeout 60s)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn oci_push_idle_timeout_takes_a_duration() {
+    let out = run(
+        "oci-push",
+        &[
+            "--idle-timeout",
+            "soon",
+            "--from",
+            "/x",
+            "--to",
+            "127.0.0.1:1/web",
+            "--tag",
+            "a",
+        ],
+        "",
+    );
+    assert!(
+        out.failure(2)
+            .contains("--idle-timeout: expected a duration"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn oci_push_region_other_than_the_ecr_hosts_is_exit_2() {
+    let out = run(
+        "oci-push",
+        &[
+            "--region",
+            "eu-west-1",
+            "--from",
+            "/x",
+            "--to",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web",
+            "--tag",
+            "a",
+        ],
+        "",
+    );
+    assert!(
+        out.failure(2).contains("--region \"eu-west-1\", but the ECR registry 123456789012.dkr.ecr.us-east-1.amazonaws.com is in \"us-east-1\""),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn taskdef_render_task_definition_and_family_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let td = definition_file(&dir);
+    let out = run("taskdef-render", &["-t", &td, "--family", "web"], "");
+    assert!(
+        out.failure(2)
+            .contains("--task-definition and --family: give one"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_environment_name_follows_one_rule_in_every_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let td = definition_file(&dir);
+    // Dotted and dashed names are names (ecs-run refused them).
+    let doc = run(
+        "taskdef-render",
+        &[
+            "-t",
+            &td,
+            "-e",
+            "spring.profiles.active=prod",
+            "-e",
+            "app-mode=x",
+        ],
+        "",
+    )
+    .success();
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["environment"][0]["name"],
+        "spring.profiles.active"
+    );
+    // A name with a space is refused everywhere (taskdef-render took it).
+    for (tool, source) in [
+        ("taskdef-render", ["-t", td.as_str()]),
+        ("ecs-run", ["--family", "x"]),
+    ] {
+        let out = run(tool, &[source[0], source[1], "--env", "my secret=1"], "");
+        let err = out.failure(2);
+        assert!(
+            err.contains(
+                "--env (use 1 of 1): the name before \"=\" is no environment variable name"
+            ),
+            "{tool}: {err}"
+        );
+        assert!(!err.contains("my secret"), "{err}");
+    }
 }

@@ -380,7 +380,7 @@ fn ecs_deploy_into_ecs_wait_times_out_with_exit_3() {
         &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": family, "desiredCount": 2}),
     );
     let script = format!(
-        "{d} --task-definition-arn {family}:1 --cluster {cluster} --service web | {w} --timeout 3s",
+        "{d} --family {family}:1 --cluster {cluster} --service web | {w} --timeout 3s",
         d = workspace_bin("ecs-deploy").display(),
         w = workspace_bin("ecs-wait").display(),
     );
@@ -401,7 +401,7 @@ fn ecs_deploy_of_two_services_into_ecs_wait_reports_both() {
         &json!({"cluster": cluster, "serviceName": "worker", "taskDefinition": family, "desiredCount": 1}),
     );
     let script = format!(
-        "set -o pipefail; {d} --task-definition-arn {family}:1 --cluster {cluster} --service web --service worker | {w}",
+        "set -o pipefail; {d} --family {family}:1 --cluster {cluster} --service web --service worker | {w}",
         d = workspace_bin("ecs-deploy").display(),
         w = workspace_bin("ecs-wait").display(),
     );

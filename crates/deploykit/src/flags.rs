@@ -28,6 +28,36 @@ pub fn pairs(flag: &str, args: &[String], form: &str) -> Result<Vec<(String, Str
         .collect()
 }
 
+/// An environment variable name, one rule for every tool and the env-file
+/// parser: a letter or `_`, then letters, digits, `_`, `.` and `-`, at most
+/// 255 characters. ECS takes any string, but a container's shell and most
+/// runtimes read these; a dotted `spring.profiles.active` or a dashed
+/// `app-mode` is fine, and a pasted URL or sentence (a secret, likely, put
+/// where the name goes) is refused.
+pub fn env_name_ok(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && name.len() <= 255
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// [`pairs`] of environment variables: each name checked with
+/// [`env_name_ok`], a bad one named by its place (`use 2 of 3`), never its
+/// text: it may be a secret pasted whole.
+pub fn env_pairs(flag: &str, args: &[String]) -> Result<Vec<(String, String)>> {
+    let pairs = pairs(flag, args, "KEY=VALUE")?;
+    for (i, (key, _)) in pairs.iter().enumerate() {
+        if !env_name_ok(key) {
+            return Err(Error::usage(format!(
+                "{flag} (use {} of {}): the name before \"=\" is no environment variable name (a letter or _, then letters, digits, _, . and -)",
+                i + 1,
+                pairs.len()
+            )));
+        }
+    }
+    Ok(pairs)
+}
+
 /// A bare name (`--unset-env KEY`). A `KEY=VALUE` here is almost always
 /// `--env` meant: the key is named, the value is not.
 pub fn name(flag: &str, arg: &str, meant: &str) -> Result<String> {

@@ -23,7 +23,7 @@ Examples:
   ecs-deploy -t ecs/task-definition.json --cluster prod --service web --skip-unchanged
 
   # A revision registered elsewhere (Terraform, CDK), and old revisions cleaned up
-  ecs-deploy --task-definition-arn web:1 --cluster prod --service web --keep-revisions 5
+  ecs-deploy --family web:1 --cluster prod --service web --keep-revisions 5
 
   # Back to the revision the service ran before
   ecs-deploy --rollback --cluster prod --service web
@@ -31,7 +31,7 @@ Examples:
   # Deploy and wait for the rollout in one step (ecs-wait's wait, its flags)
   ecs-deploy -t ecs/task-definition.json --cluster prod --service web --wait --timeout 15m
 
-Input, first found wins: --task-definition-arn; --task-definition FILE (- for stdin;
+Input, first found wins: --family; --task-definition FILE (- for stdin;
 a bare definition or the {\"taskDefinition\": ...} that describe-task-definition
 prints); the taskDefinition key of the JSON object on stdin.
 
@@ -75,8 +75,12 @@ pub struct Args {
     #[arg(long, short = 't', value_name = "FILE", help_heading = "Input")]
     pub task_definition: Option<String>,
 
-    /// Deploy this registered revision as it is: FAMILY:REVISION or an ARN (nothing is registered)
-    #[arg(long, value_name = "ARN", help_heading = "Input")]
+    /// Deploy this registered revision as it is: FAMILY[:REV] or an ARN (nothing is registered)
+    #[arg(long, value_name = "FAMILY[:REV]|ARN", help_heading = "Input")]
+    pub family: Option<String>,
+
+    /// The old name of --family (a deprecation warning)
+    #[arg(long, value_name = "ARN", hide = true)]
     pub task_definition_arn: Option<String>,
 
     /// Send fields that this build's ECS API model does not know, as they are (fields newer than this build)

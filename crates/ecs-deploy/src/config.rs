@@ -50,7 +50,7 @@ impl Config {
                 .map(|s| ("--service".to_string(), s.as_str())),
         );
         if let Source::Arn(arn) = &self.source {
-            found.push(("--task-definition-arn".to_string(), arn.as_str()));
+            found.push(("--family".to_string(), arn.as_str()));
         }
         if let Some(arn) = envelope
             .get("taskDefinition")
@@ -62,20 +62,27 @@ impl Config {
         found
     }
 
-    pub fn from_args(args: Args) -> Result<Self> {
-        let source = match (
-            &args.task_definition,
-            &args.task_definition_arn,
-            args.rollback,
-        ) {
+    pub fn from_args(mut args: Args) -> Result<Self> {
+        if let Some(old) = args.task_definition_arn.take() {
+            deploykit::cli::warn(
+                "--task-definition-arn is now --family (the same FAMILY[:REV] or ARN)",
+            );
+            if args.family.is_some() {
+                return Err(Error::usage(
+                    "--family and --task-definition-arn (its old name): give one",
+                ));
+            }
+            args.family = Some(old);
+        }
+        let source = match (&args.task_definition, &args.family, args.rollback) {
             (Some(_), Some(_), _) => {
                 return Err(Error::usage(
-                    "--task-definition and --task-definition-arn: give one, not both",
+                    "--task-definition and --family: give one, not both (a file to register, or a registered revision)",
                 ));
             }
             (Some(_), _, true) | (_, Some(_), true) => {
                 return Err(Error::usage(
-                    "--rollback goes back to a revision the service ran: it takes no --task-definition or --task-definition-arn (--to-revision N names one)",
+                    "--rollback goes back to a revision the service ran: it takes no --task-definition or --family (--to-revision N names one)",
                 ));
             }
             (Some(file), None, false) if file.is_empty() => {
@@ -133,7 +140,7 @@ impl Config {
         }
         if args.skip_unchanged && !matches!(source, Source::File(_) | Source::Stdin) {
             return Err(Error::usage(
-                "--skip-unchanged compares a definition to register: it does not go with --task-definition-arn or --rollback",
+                "--skip-unchanged compares a definition to register: it does not go with --family or --rollback",
             ));
         }
         if args.desired_count.is_some_and(|n| n < 0) {
@@ -187,7 +194,7 @@ impl Config {
 fn check_revision_name(name: &str) -> Result<()> {
     match deploykit::ecs::api::task_definition_ref_problem(name) {
         None => Ok(()),
-        Some(problem) => Err(Error::usage(format!("--task-definition-arn: {problem}"))),
+        Some(problem) => Err(Error::usage(format!("--family: {problem}"))),
     }
 }
 

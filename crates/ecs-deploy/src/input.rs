@@ -20,7 +20,7 @@ pub fn read(config: &Config, stdin: &Stdin) -> Result<(Envelope, Option<Definiti
                 Some(_) => from_doc(&envelope, "stdin", config.allow_unknown_fields)?,
                 None => {
                     return Err(Error::usage(
-                        "no task definition: give --task-definition FILE or --task-definition-arn ARN, or pipe in an object with a \"taskDefinition\" key (as taskdef-render and aws ecs describe-task-definition print)",
+                        "no task definition: give --task-definition FILE or --family FAMILY[:REV] (or an ARN), or pipe in an object with a \"taskDefinition\" key (as taskdef-render and aws ecs describe-task-definition print)",
                     ));
                 }
             };

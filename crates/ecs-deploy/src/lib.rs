@@ -97,7 +97,7 @@ pub async fn wait_after<C: ecs_wait::Clock>(
 }
 
 /// Everything after the input: `definition` is what [`input::read`] made
-/// ready (none for `--task-definition-arn` and `--rollback`).
+/// ready (none for `--family` and `--rollback`).
 pub async fn deploy(
     config: &Config,
     client: &Client,

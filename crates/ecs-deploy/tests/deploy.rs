@@ -399,7 +399,7 @@ fn an_edited_describe_output_registers_a_new_revision() {
 }
 
 #[test]
-fn task_definition_arn_deploys_that_revision_and_registers_nothing() {
+fn family_deploys_that_revision_and_registers_nothing() {
     let (cluster, family, mut td) = deployed();
     td["containerDefinitions"][0]["image"] = json!("web:2");
     register(&td);
@@ -409,7 +409,7 @@ fn task_definition_arn_deploys_that_revision_and_registers_nothing() {
             &cluster,
             "--service",
             "web",
-            "--task-definition-arn",
+            "--family",
             &format!("{family}:1"),
         ])
         .run()
@@ -506,7 +506,7 @@ fn rollback_to_revision_goes_to_that_one() {
             &cluster,
             "--service",
             "web",
-            "--task-definition-arn",
+            "--family",
             &format!("{family}:3"),
         ])
         .run()
@@ -756,7 +756,7 @@ fn wait_without_a_service_is_a_usage_error() {
 fn an_earlier_rollback_report_is_dropped_by_a_new_deploy() {
     let (cluster, family, _) = deployed();
     let out = deploy()
-        .args(["--task-definition-arn", &format!("{family}:1")])
+        .args(["--family", &format!("{family}:1")])
         .args(["--cluster", &cluster, "--service", "web"])
         .stdin_json(
             &json!({"rollback": {"from": "a", "to": "b", "method": "stopServiceDeployment",

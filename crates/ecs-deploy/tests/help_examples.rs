@@ -81,10 +81,7 @@ fn every_help_example_runs() {
                 "--task-definition web ",
                 &format!("--task-definition {family} "),
             )
-            .replace(
-                "--task-definition-arn web:1",
-                &format!("--task-definition-arn {family}:2"),
-            );
+            .replace("--family web:1", &format!("--family {family}:2"));
         assert!(
             command.contains("ecs-deploy"),
             "an example without ecs-deploy: {example}"

@@ -13,15 +13,16 @@ Examples:
     | ecs-deploy --cluster prod --service web
 
   # A registered revision, its placement given by hand
-  ecs-run --cluster prod --task-definition web:12 --launch-type FARGATE \\
+  ecs-run --cluster prod --family web:12 --launch-type FARGATE \\
     --subnet subnet-0abc --security-group sg-0abc --command '[\"./manage.py\", \"migrate\"]'
 
   # Another container of the task, more environment, stopped when it runs too long
-  ecs-run --cluster prod --task-definition web --like-service web --container worker \\
+  ecs-run --cluster prod --family web --like-service web -c worker \\
     --env DRY_RUN=1 --timeout 15m --stop-on-timeout
 
-Input: --task-definition ARN|FAMILY[:REVISION], else stdin's taskDefinition (as
-taskdef-render and ecs-deploy print it). A definition with no taskDefinitionArn is
+Input: --family FAMILY[:REV]|ARN (a registered revision), else --task-definition FILE
+(- for stdin; bare or as describe-task-definition prints it), else stdin's
+taskDefinition (as taskdef-render and ecs-deploy print it). A definition with no taskDefinitionArn is
 registered first, as ecs-deploy registers it (cleaned, checked against the ECS API
 model, sent as its own JSON), and written back into taskDefinition, so that the
 ecs-deploy after it registers nothing; one that names its revision and equals it
@@ -63,9 +64,13 @@ pub struct Args {
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub cluster: String,
 
-    /// A registered revision to run: FAMILY[:REVISION] or an ARN (default: stdin's taskDefinition)
-    #[arg(long, value_name = "ARN", help_heading = "Input")]
+    /// Task definition file to register and run, bare or as describe-task-definition prints it ("-" for stdin)
+    #[arg(long, short = 't', value_name = "FILE", help_heading = "Input")]
     pub task_definition: Option<String>,
+
+    /// A registered revision to run: FAMILY[:REV] or an ARN (default: stdin's taskDefinition)
+    #[arg(long, value_name = "FAMILY[:REV]|ARN", help_heading = "Input")]
+    pub family: Option<String>,
 
     /// Send fields this build's ECS API model does not know when registering stdin's definition
     #[arg(long, help_heading = "Input")]
@@ -100,7 +105,7 @@ pub struct Args {
     pub assign_public_ip: bool,
 
     /// The container to run the command in and watch (default: the only one, else the first essential one)
-    #[arg(long, value_name = "NAME", help_heading = "Task")]
+    #[arg(long, short = 'c', value_name = "NAME", help_heading = "Task")]
     pub container: Option<String>,
 
     /// The command: a JSON array of strings, or shell words
@@ -108,7 +113,7 @@ pub struct Args {
     pub command: Option<String>,
 
     /// Environment variable for the container (repeatable)
-    #[arg(long, value_name = "KEY=VALUE", help_heading = "Task")]
+    #[arg(long, short = 'e', value_name = "KEY=VALUE", help_heading = "Task")]
     pub env: Vec<String>,
 
     /// startedBy of the task
@@ -120,9 +125,13 @@ pub struct Args {
     )]
     pub started_by: String,
 
-    /// Tag for the task (repeatable)
+    /// Resource tag for the task (repeatable)
     #[arg(long, value_name = "KEY=VALUE", help_heading = "Task")]
-    pub tag: Vec<String>,
+    pub tags: Vec<String>,
+
+    /// The old name of --tags (a deprecation warning)
+    #[arg(long = "tag", value_name = "KEY=VALUE", hide = true)]
+    pub old_tag: Vec<String>,
 
     /// How long to wait for the task to stop (90s, 15m, 1h)
     #[arg(
@@ -155,6 +164,18 @@ pub struct Args {
 }
 
 impl deploykit::cli::Streams for Args {
+    fn stdin_role(&self) -> deploykit::cli::StdinRole {
+        if self
+            .task_definition
+            .as_deref()
+            .is_some_and(deploykit::stream::is_stdin_path)
+        {
+            deploykit::cli::StdinRole::File("--task-definition -")
+        } else {
+            deploykit::cli::StdinRole::Object
+        }
+    }
+
     fn null_input(&self) -> bool {
         self.null_input
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use deploykit::aws::AwsArgs;
 use deploykit::ecs::api::task_definition_ref_problem;
-use deploykit::{Error, Result, flags};
+use deploykit::{Error, Result, cli, flags};
 
 use crate::args::{Args, LaunchType};
 
@@ -22,7 +22,10 @@ pub struct Provider {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub cluster: String,
+    /// `--family`: a registered revision to run.
     pub task_definition: Option<String>,
+    /// `--task-definition FILE|-`: a definition to register and run.
+    pub task_definition_file: Option<String>,
     pub allow_unknown_fields: bool,
     pub like_service: Option<String>,
     pub launch_type: Option<LaunchType>,
@@ -44,11 +47,38 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_args(args: Args) -> Result<Self> {
-        if let Some(name) = &args.task_definition
+    pub fn from_args(mut args: Args) -> Result<Self> {
+        // The old form, `--task-definition FAMILY[:REV]|ARN`: a value that
+        // is no file and reads as a registered revision is taken as --family.
+        if args.family.is_none()
+            && let Some(value) = &args.task_definition
+            && !deploykit::stream::is_stdin_path(value)
+            && !std::path::Path::new(value).exists()
+            && task_definition_ref_problem(value).is_none()
+        {
+            cli::warn(format!(
+                "--task-definition {value}: no such file, taken as --family {value} (--task-definition is a JSON file in every tool now; a registered revision is --family)"
+            ));
+            args.family = args.task_definition.take();
+        }
+        if args.family.is_some() && args.task_definition.is_some() {
+            return Err(Error::usage(
+                "--family and --task-definition: give one (a registered revision, or a file to register)",
+            ));
+        }
+        if let Some(name) = &args.family
             && let Some(problem) = task_definition_ref_problem(name)
         {
-            return Err(Error::usage(format!("--task-definition: {problem}")));
+            return Err(Error::usage(format!("--family: {problem}")));
+        }
+        if args.task_definition.as_deref() == Some("") {
+            return Err(Error::usage("--task-definition is empty"));
+        }
+        if !args.old_tag.is_empty() {
+            cli::warn(
+                "--tag is now --tags (a resource tag of the task; --tag is an image tag in oci-push)",
+            );
+            args.tags.append(&mut args.old_tag);
         }
         if args.launch_type.is_some() && !args.capacity_provider.is_empty() {
             return Err(Error::usage(
@@ -69,18 +99,8 @@ impl Config {
             .map(|p| provider(p))
             .collect::<Result<Vec<_>>>()?;
         let command = args.command.as_deref().map(command).transpose()?;
-        let env = flags::pairs("--env", &args.env, "KEY=VALUE")?;
-        // The text before '=' may be a secret pasted whole: not repeated.
-        for (i, (key, _)) in env.iter().enumerate() {
-            if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(Error::usage(format!(
-                    "--env (use {} of {}): the name before \"=\" is not a variable name (letters, digits and _)",
-                    i + 1,
-                    env.len()
-                )));
-            }
-        }
-        let tags = flags::pairs("--tag", &args.tag, "KEY=VALUE")?;
+        let env = flags::env_pairs("--env", &args.env)?;
+        let tags = flags::pairs("--tags", &args.tags, "KEY=VALUE")?;
         let timeout = flags::duration(&args.timeout)
             .filter(|d| !d.is_zero())
             .ok_or_else(|| Error::usage("--timeout: expected a duration such as 90s, 15m or 1h"))?;
@@ -94,7 +114,8 @@ impl Config {
         }
         Ok(Config {
             cluster: args.cluster,
-            task_definition: args.task_definition,
+            task_definition: args.family,
+            task_definition_file: args.task_definition,
             allow_unknown_fields: args.allow_unknown_fields,
             like_service: args.like_service,
             launch_type: args.launch_type,

@@ -35,17 +35,48 @@ const FAST_FOR: Duration = Duration::from_secs(15);
 /// The whole tool: flags and stdin in, the JSON object out.
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let config = Config::from_args(args)?;
-    let envelope = stdin.envelope()?;
-    let definition = match (&config.task_definition, envelope.get("taskDefinition")) {
-        (Some(_), _) => None,
-        (None, Some(_)) => Some(definition::from_doc(
+    let from_stdin = config
+        .task_definition_file
+        .as_deref()
+        .is_some_and(deploykit::stream::is_stdin_path);
+    // Stdin read as the file is no pipe object.
+    let envelope = if from_stdin {
+        Envelope::new()
+    } else {
+        stdin.envelope()?
+    };
+    let definition = match (
+        &config.task_definition,
+        &config.task_definition_file,
+        envelope.get("taskDefinition"),
+    ) {
+        (Some(_), _, _) => None,
+        (None, Some(path), _) => {
+            let origin = if from_stdin { "stdin" } else { path.as_str() };
+            let bytes = deploykit::stream::read_file(path, "task definition", &stdin)?;
+            let mut doc = deploykit::stream::parse_envelope(&bytes, origin)?;
+            if doc.is_empty() {
+                return Err(Error::usage(format!(
+                    "{origin}: empty, expected a task definition"
+                )));
+            }
+            if !doc.contains_key("taskDefinition") {
+                doc = Envelope::from_iter([("taskDefinition".to_string(), Value::Object(doc))]);
+            }
+            Some(definition::from_doc(
+                &doc,
+                origin,
+                config.allow_unknown_fields,
+            )?)
+        }
+        (None, None, Some(_)) => Some(definition::from_doc(
             &envelope,
             "stdin",
             config.allow_unknown_fields,
         )?),
-        (None, None) => {
+        (None, None, None) => {
             return Err(Error::usage(
-                "no task definition: give --task-definition FAMILY[:REVISION] or an ARN, or pipe in an object with a \"taskDefinition\" key (as taskdef-render and ecs-deploy print)",
+                "no task definition: give --family FAMILY[:REV] (or an ARN) or --task-definition FILE, or pipe in an object with a \"taskDefinition\" key (as taskdef-render and ecs-deploy print)",
             ));
         }
     };
@@ -53,7 +84,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     aws_args.check()?;
     let mut arns = vec![("--cluster".to_string(), config.cluster.as_str())];
     if let Some(arn) = &config.task_definition {
-        arns.push(("--task-definition".to_string(), arn.as_str()));
+        arns.push(("--family".to_string(), arn.as_str()));
     }
     if let Some(arn) = envelope
         .get("taskDefinition")

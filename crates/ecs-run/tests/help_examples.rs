@@ -30,7 +30,7 @@ fn check(example: &str, doc: &Value, stderr: &str, place: &Place<'_>) {
             doc["service"]["taskDefinition"], doc["taskDefinition"]["taskDefinitionArn"],
             "{example}"
         );
-    } else if example.contains("--container worker") {
+    } else if example.contains("-c worker") {
         assert!(containers.contains(&"worker"), "{example}: {doc}");
         assert!(
             stderr.contains("(container \"worker\")"),
@@ -102,14 +102,8 @@ fn every_help_example_runs() {
     for example in deploy_tests::help_examples(&help, "Input:") {
         let command = example
             .replace("--cluster prod", &format!("--cluster {cluster}"))
-            .replace(
-                "--task-definition web:12",
-                &format!("--task-definition {family}:1"),
-            )
-            .replace(
-                "--task-definition web ",
-                &format!("--task-definition {family} "),
-            )
+            .replace("--family web:12", &format!("--family {family}:1"))
+            .replace("--family web ", &format!("--family {family} "))
             .replace("subnet-0abc", &subnet)
             .replace("sg-0abc", &group);
         let (doc, stderr) = deploy_tests::run_example(&example, &command, dir.path());

@@ -24,7 +24,7 @@ fn config() -> Config {
         "ecs-run",
         "--cluster",
         "prod",
-        "--task-definition",
+        "--family",
         "mig:1",
         "--interval",
         "100ms",

@@ -84,12 +84,7 @@ impl Drop for SlowTasks {
 
 fn run_like_web(cluster: &str, family: &str, extra: &[&str]) -> Output {
     ecs_run()
-        .args([
-            "--cluster",
-            cluster,
-            "--task-definition",
-            &format!("{family}:1"),
-        ])
+        .args(["--cluster", cluster, "--family", &format!("{family}:1")])
         .args(["--like-service", "web", "--interval", "100ms"])
         .args(extra)
         .run()
@@ -311,7 +306,7 @@ fn the_containers_logs_appear_on_stderr_in_order_once() {
     let group = format!("/ecs/{family}");
     moto_call("logs", "CreateLogGroup", &json!({"logGroupName": group}));
     let script = format!(
-        r#"{run} --cluster {cluster} --task-definition {family}:1 --like-service web --interval 1s > out.json &
+        r#"{run} --cluster {cluster} --family {family}:1 --like-service web --interval 1s > out.json &
 pid=$!
 for i in $(seq 1 50); do
   task=$(aws ecs list-tasks --cluster {cluster} --query 'taskArns[0]' --output text)
@@ -431,7 +426,7 @@ fn a_container_stdins_definition_lacks_is_refused_before_registering() {
 fn a_bad_env_name_is_not_repeated() {
     let out = deploy_tests::tool(env!("CARGO_BIN_EXE_ecs-run"))
         .args([
-            "--task-definition",
+            "--family",
             "web",
             "--env",
             "postgres://app:hunter2@db/x?a=b",
@@ -448,12 +443,7 @@ fn a_bad_env_name_is_not_repeated() {
 fn a_run_that_cannot_start_still_prints_the_object() {
     let (cluster, family) = setup("cannot-start");
     let out = ecs_run()
-        .args([
-            "--cluster",
-            &cluster,
-            "--task-definition",
-            &format!("{family}:1"),
-        ])
+        .args(["--cluster", &cluster, "--family", &format!("{family}:1")])
         .args(["--like-service", "web", "--launch-type", "EC2"])
         .stdin_json(&json!({"keep": "me"}))
         .run();
@@ -489,12 +479,12 @@ macro_rules! usage_error {
 }
 
 usage_error! {
-    a_command_with_an_open_quote: ["--task-definition", "web", "--command", "echo 'open"] => "--command";
-    launch_type_and_capacity_provider: ["--task-definition", "web", "--launch-type", "FARGATE", "--capacity-provider", "FARGATE"] => "--launch-type and --capacity-provider";
-    a_revision_that_is_no_number: ["--task-definition", "web:latest"] => "--task-definition";
-    a_timeout_that_is_no_duration: ["--task-definition", "web", "--timeout", "soon"] => "--timeout";
+    a_command_with_an_open_quote: ["--family", "web", "--command", "echo 'open"] => "--command";
+    launch_type_and_capacity_provider: ["--family", "web", "--launch-type", "FARGATE", "--capacity-provider", "FARGATE"] => "--launch-type and --capacity-provider";
+    a_revision_that_is_no_number: ["--family", "web:latest"] => "--family";
+    a_timeout_that_is_no_duration: ["--family", "web", "--timeout", "soon"] => "--timeout";
     no_task_definition_at_all: [] => "no task definition";
-    a_security_group_without_a_subnet: ["--task-definition", "web", "--security-group", "sg-1"] => "need --subnet";
+    a_security_group_without_a_subnet: ["--family", "web", "--security-group", "sg-1"] => "need --subnet";
 }
 
 /// An ECS endpoint that accepts and never answers: stderr names the call
@@ -509,7 +499,7 @@ fn a_stalled_endpoint_is_named_and_the_run_ends_at_its_timeout() {
         .env("AWS_ACCESS_KEY_ID", "t")
         .env("AWS_SECRET_ACCESS_KEY", "t")
         .env("AWS_REGION", "us-east-1")
-        .args(["--task-definition", "web:1", "--timeout", "13s"])
+        .args(["--family", "web:1", "--timeout", "13s"])
         .timeout(std::time::Duration::from_secs(60))
         .run();
     assert_ne!(out.code, 0, "{}", out.stderr);
@@ -525,5 +515,76 @@ fn a_stalled_endpoint_is_named_and_the_run_ends_at_its_timeout() {
             .contains(&format!("at {endpoint}/: no answer in 10s")),
         "{}",
         out.stderr
+    );
+}
+
+/// `-t FILE`: a definition in a file is registered (as ecs-deploy would)
+/// and run, like one on stdin.
+#[test]
+fn a_task_definition_file_is_registered_and_run() {
+    let (cluster, family) = setup("file");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("td.json");
+    let mut td = definition(&family);
+    td["containerDefinitions"][0]["image"] = json!("r.example/app:2");
+    std::fs::write(&file, serde_json::to_vec(&td).unwrap()).unwrap();
+    let out = ecs_run()
+        .args(["--cluster", &cluster, "-t", file.to_str().unwrap()])
+        .args([
+            "--like-service",
+            "web",
+            "--interval",
+            "100ms",
+            "--tags",
+            "run=file",
+        ])
+        .run();
+    let doc = out.success();
+    assert_eq!(doc["task"]["containers"][0]["exitCode"], 0);
+    let registered = doc["taskDefinition"]["taskDefinitionArn"].as_str().unwrap();
+    assert!(registered.ends_with(&format!("{family}:2")), "{registered}");
+    assert_eq!(
+        run_task_sent(&cluster)["tags"],
+        json!([{"key": "run", "value": "file"}])
+    );
+}
+
+/// The old spellings: `--task-definition FAMILY:REV` (no such file) is
+/// taken as `--family`, and `--tag` as `--tags`, each with a warning.
+#[test]
+fn the_old_spellings_still_run_and_warn() {
+    let (cluster, family) = setup("old");
+    let out = ecs_run()
+        .args([
+            "--cluster",
+            &cluster,
+            "--task-definition",
+            &format!("{family}:1"),
+        ])
+        .args([
+            "--like-service",
+            "web",
+            "--interval",
+            "100ms",
+            "--tag",
+            "run=old",
+        ])
+        .run();
+    out.success();
+    assert!(
+        out.stderr.contains(&format!(
+            "ecs-run: warning: --task-definition {family}:1: no such file, taken as --family {family}:1"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("ecs-run: warning: --tag is now --tags"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        run_task_sent(&cluster)["tags"],
+        json!([{"key": "run", "value": "old"}])
     );
 }

@@ -116,9 +116,13 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
 
-    /// Seconds a registry may stay silent (no answer, no bytes) before the request fails and is tried again
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub timeout: u64,
+    /// How long a registry may stay silent before the request fails and is tried again (90s, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub idle_timeout: String,
+
+    /// The old name of --idle-timeout, in bare seconds (a deprecation warning)
+    #[arg(long = "timeout", value_name = "SECONDS", hide = true)]
+    pub old_timeout: Option<u64>,
 
     /// Blobs uploaded at once
     #[arg(long, value_name = "N", default_value_t = 4)]
@@ -131,6 +135,9 @@ pub struct Args {
     /// Also write the pushed digest to this file
     #[arg(long, value_name = "PATH")]
     pub digest_file: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "AWS (ECR's API, for an ECR registry)")]
+    pub aws: deploykit::aws::AwsArgs,
 }
 
 impl deploykit::cli::Streams for Args {
@@ -152,6 +159,19 @@ impl deploykit::cli::Streams for Args {
 pub struct Destination {
     pub registry: String,
     pub repository: String,
+}
+
+/// `--idle-timeout` (or the old `--timeout SECONDS`, with a warning).
+pub fn idle_timeout(args: &Args) -> Result<std::time::Duration> {
+    if let Some(secs) = args.old_timeout {
+        deploykit::cli::warn(format!(
+            "--timeout is now --idle-timeout, which takes a duration (--idle-timeout {secs}s)"
+        ));
+        return Ok(std::time::Duration::from_secs(secs.max(1)));
+    }
+    deploykit::flags::duration(&args.idle_timeout)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::usage("--idle-timeout: expected a duration such as 30s, 90s or 5m"))
 }
 
 /// `--to`, or `--repository` with stdin's `registry.endpoint`; both checked.

@@ -10,7 +10,12 @@ use deploykit::{Error, Result, cli};
 
 /// Makes sure `repository` exists in the ECR registry `host` (the image's
 /// logical name), creating it when asked.
-pub async fn ensure_repository(host: &str, repository: &str, create: bool) -> Result<()> {
+pub async fn ensure_repository(
+    host: &str,
+    repository: &str,
+    create: bool,
+    aws_args: &AwsArgs,
+) -> Result<()> {
     let Some((registry_id, region)) = deploykit::registry::ecr_host(host) else {
         if create {
             cli::warn(format!(
@@ -19,9 +24,10 @@ pub async fn ensure_repository(host: &str, repository: &str, create: bool) -> Re
         }
         return Ok(());
     };
+    // The registry's host names its region; --profile is the caller's.
     let config = aws::load(&AwsArgs {
         region: Some(region.to_string()),
-        profile: None,
+        profile: aws_args.profile.clone(),
     })
     .await?;
     let client = aws_sdk_ecr::Client::from_conf(

@@ -48,6 +48,18 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         (stdin.envelope()?, None)
     };
     let dest = args::destination(&args, &envelope)?;
+    let idle_timeout = args::idle_timeout(&args)?;
+    args.aws.check()?;
+    if let (Some(flag), Some((_, region))) = (
+        &args.aws.region,
+        deploykit::registry::ecr_host(&dest.registry),
+    ) && flag != region
+    {
+        return Err(Error::usage(format!(
+            "--region {flag:?}, but the ECR registry {} is in {region:?}: drop --region, or push to the {flag} registry",
+            dest.registry
+        )));
+    }
     let tags = args::tags(&args)?;
     let reuse_from = args::reuse_from(&args, &dest.repository)?;
     let mount_from = args::mount_from(&args)?;
@@ -124,7 +136,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let insecure = args.insecure || at.insecure || is_loopback(&at.host);
     // A registry that stops answering fails the request (tried again), not
     // the CI job's own time-out hours later.
-    let read_timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    let read_timeout = idle_timeout;
     let connect_timeout = read_timeout.min(std::time::Duration::from_secs(30));
     let client = oci_client::Client::new(ClientConfig {
         protocol: if insecure {
@@ -163,7 +175,13 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let (top, platforms, stats) = runtime.block_on(async {
         // Only real credentials are stored: an anonymous entry makes the
         // client ping /v2/ before every request.
-        ecr::ensure_repository(&dest.registry, &dest.repository, args.create_repository).await?;
+        ecr::ensure_repository(
+            &dest.registry,
+            &dest.repository,
+            args.create_repository,
+            &args.aws,
+        )
+        .await?;
         if !matches!(auth, RegistryAuth::Anonymous) {
             client.store_auth_if_needed(&at.host, &auth).await;
         }

@@ -62,7 +62,7 @@ pub struct Args {
     pub task_definition: Option<String>,
 
     /// Fetch the task definition and its tags from ECS: FAMILY, FAMILY:REVISION or an ARN
-    #[arg(long, value_name = "NAME[:REV]", help_heading = "Input")]
+    #[arg(long, value_name = "FAMILY[:REV]|ARN", help_heading = "Input")]
     pub family: Option<String>,
 
     /// Container to edit; may be left out when the definition has one container

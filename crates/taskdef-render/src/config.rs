@@ -61,12 +61,12 @@ impl Config {
     /// Validates the flags; reads the env files (`-` is stdin).
     pub fn from_args(args: Args, stdin: &Stdin) -> Result<Self> {
         let source = match (&args.task_definition, &args.family) {
-            (Some(file), family) => {
-                if family.is_some() {
-                    cli::warn(
-                        "--family is ignored: the task definition comes from --task-definition",
-                    );
-                }
+            (Some(_), Some(_)) => {
+                return Err(Error::usage(
+                    "--task-definition and --family: give one, not both (a file to edit, or a registered revision to fetch)",
+                ));
+            }
+            (Some(file), None) => {
                 if file.is_empty() {
                     return Err(Error::usage("--task-definition is empty"));
                 }
@@ -93,7 +93,7 @@ impl Config {
             let text = stream::read_text(file, "--env-file", stdin)?;
             env.extend(dotenv::parse(&text, &format!("--env-file {file}"))?);
         }
-        env.extend(pairs("--env", &args.env, "KEY=VALUE")?);
+        env.extend(deploykit::flags::env_pairs("--env", &args.env)?);
         let unset_env = names("--unset-env", &args.unset_env, "--env")?;
         let secrets = pairs("--secret", &args.secret, "NAME=VALUE_FROM")?;
         if let Some((name, _)) = secrets.iter().find(|(_, from)| from.is_empty()) {

@@ -89,9 +89,7 @@ fn unescape_until_quote(text: &str) -> Option<String> {
 }
 
 fn valid_key(key: &str) -> bool {
-    let mut chars = key.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+    deploykit::flags::env_name_ok(key)
 }
 
 #[cfg(test)]
