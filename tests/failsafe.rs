@@ -782,3 +782,67 @@ fn an_environment_name_follows_one_rule_in_every_tool() {
         assert!(!err.contains("my secret"), "{err}");
     }
 }
+
+#[test]
+fn a_malformed_region_inside_an_arn_is_named_as_the_arns() {
+    let out = run(
+        "ecs-wait",
+        &[
+            "-n",
+            "--cluster",
+            "arn:aws:ecs:EU-West-1:123456789012:cluster/prod",
+            "--service",
+            "web",
+        ],
+        "",
+    );
+    let err = out.failure_unechoed(2);
+    assert!(
+        err.contains("--cluster: its ARN names the region \"EU-West-1\", which is no region name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_like_service_arn_in_another_region_than_the_cluster_is_exit_2() {
+    let out = run(
+        "ecs-run",
+        &[
+            "--family",
+            "web:1",
+            "--cluster",
+            "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+            "--like-service",
+            "arn:aws:ecs:eu-west-1:123456789012:service/prod/web",
+        ],
+        "",
+    );
+    assert!(
+        out.failure(2).contains("one run works in one region"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A name read from stdin with a line break and a GitHub Actions workflow
+/// command after it: the command never starts a line of the log.
+#[test]
+fn a_name_on_stdin_cannot_forge_a_workflow_command() {
+    let cluster = deploy_tests::unique("forge");
+    deploy_tests::moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    let out = deploy_tests::tool(workspace_bin("ecs-wait"))
+        .aws()
+        .args(["--timeout", "3s"])
+        .stdin_json(&json!({"service": {"serviceName": "web\n::error title=forged::deploy succeeded", "clusterArn": cluster}}))
+        .run();
+    assert!(
+        out.stderr.contains("forged"),
+        "the name was printed: {}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.lines().any(|l| l.trim_start().starts_with("::")),
+        "{}",
+        out.stderr
+    );
+}

@@ -139,3 +139,28 @@ impl ScriptedEcs {
             .env("AWS_DEFAULT_REGION", "us-east-1")
     }
 }
+
+/// An AWS endpoint in front of moto that never answers one API action
+/// (`tests/support/stalling_proxy.py`): a stall in the middle of a run.
+/// Stopped when dropped.
+pub struct StallingProxy {
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
+    pub url: String,
+    _server: Server,
+}
+
+impl StallingProxy {
+    /// In front of the emulators' moto, stalling `action` (`DescribeTasks`).
+    pub fn start(action: &str) -> Self {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/stalling_proxy.py"
+        );
+        let args = [crate::emulators().endpoint.clone(), action.to_string()];
+        let server = Server::start(script, &args, "stalling proxy");
+        StallingProxy {
+            url: format!("http://127.0.0.1:{}", server.port),
+            _server: server,
+        }
+    }
+}

@@ -61,6 +61,11 @@ impl AwsArgs {
             let Some(region) = region_of_arn(arn) else {
                 continue;
             };
+            if check_region(region).is_err() {
+                return Err(Error::usage(format!(
+                    "{place}: its ARN names the region {region:?}, which is no region name such as us-east-1"
+                )));
+            }
             if let Some(flag) = &self.region
                 && flag != region
             {

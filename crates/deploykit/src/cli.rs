@@ -137,19 +137,19 @@ pub trait Streams {
 }
 
 /// Runs a tool: flags, stdin, the upstream-failure rule, `run`, stdout, exit.
-pub fn main<A: clap::Parser + Streams>(
+pub fn main<A: clap::Parser + Streams + Send>(
     tool: &'static str,
-    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
 ) -> ExitCode {
     main_from(tool, std::env::args_os(), run)
 }
 
 /// [`main`] with the command line given (a tool invoked under another name,
 /// such as a Docker credential helper, rewrites it first).
-pub fn main_from<A: clap::Parser + Streams>(
+pub fn main_from<A: clap::Parser + Streams + Send>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
-    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
 ) -> ExitCode {
     main_with(tool, argv, true, run)
 }
@@ -158,19 +158,19 @@ pub fn main_from<A: clap::Parser + Streams>(
 /// Docker credential helper): stdin is not the pipe's object, so an `error`
 /// in it is not an upstream failure, and stdout is that protocol's, so a
 /// failure prints no object.
-pub fn main_outside_the_pipe<A: clap::Parser + Streams>(
+pub fn main_outside_the_pipe<A: clap::Parser + Streams + Send>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
-    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
 ) -> ExitCode {
     main_with(tool, argv, false, run)
 }
 
-fn main_with<A: clap::Parser + Streams>(
+fn main_with<A: clap::Parser + Streams + Send>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     in_the_pipe: bool,
-    run: impl FnOnce(A, Stdin) -> Result<Outcome>,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
 ) -> ExitCode {
     let _ = TOOL.set(tool);
     let argv: Vec<OsString> = argv.into_iter().collect();
@@ -237,12 +237,41 @@ fn main_with<A: clap::Parser + Streams>(
     }
     #[cfg(debug_assertions)]
     panic_on_cue();
-    let code = match args.and_then(|args| run(args, stdin)) {
+    let work = move || args.and_then(|args| run(args, stdin));
+    // On a thread with a deep stack: a value nested deep in a --jq filter
+    // (or a document) is built, compared and freed by recursion, and the
+    // main thread's 8 MiB ends in a stack overflow, a signal that leaves
+    // stdout empty. The pages are only touched when used.
+    // Where no such thread can be had (a tight `ulimit -v`), the work runs
+    // here, as before.
+    let work = Mutex::new(Some(work));
+    let take = || work.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let result = std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("work".into())
+            .stack_size(WORK_STACK)
+            .spawn_scoped(scope, || take().map(|work| work()));
+        match spawned {
+            Ok(handle) => handle.join().ok().flatten(),
+            Err(_) => None,
+        }
+    });
+    let result = match result {
+        Some(result) => result,
+        None => match take() {
+            Some(work) => work(),
+            None => Err(Error::failed("internal error: the work thread ended early")),
+        },
+    };
+    let code = match result {
         Ok(outcome) => finish(tool, outcome),
         Err(e) => report_failure(&e),
     };
     ExitCode::from(code)
 }
+
+/// The stack of the thread a tool's work runs on.
+const WORK_STACK: usize = 512 << 20;
 
 /// What a failure prints on stdout: the object received (`{}` until stdin
 /// is read, or when stdin was not the pipe's object), or nothing when stdout
@@ -547,25 +576,66 @@ fn emit(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(line));
 }
 
-/// A message as a terminal may show it: any control character but a line
-/// break or a tab escaped (`\u{1b}`), since a name or a log line read from
-/// stdin or AWS may hold one that would move the cursor or clear the screen.
+/// A line of someone else's text (a container's log line) on stderr, as
+/// [`emit`] shows ours, but with its own line breaks escaped too: every
+/// line it makes begins as we wrote it (`web | ...`).
+#[allow(clippy::print_stderr)]
+pub fn foreign_line(line: &str) {
+    let line = line.replace('\n', "\\n").replace('\r', "\\r");
+    let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(&line));
+}
+
+/// Characters that reorder what a terminal shows (bidirectional overrides
+/// and isolates: a name that reads otherwise than it is).
+fn reorders(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// A message as a terminal and a CI log may show it: any control character
+/// but a line break or a tab escaped (`\u{1b}`), and the bidirectional
+/// controls too, since a name or a log line read from stdin or AWS may hold
+/// one that would move the cursor, clear the screen or reorder the line;
+/// and no line after the first may begin with `::` or `##` (GitHub Actions'
+/// and Azure's workflow commands: a name holding `\n::error::...` would
+/// otherwise forge one).
 fn terminal_safe(line: &str) -> std::borrow::Cow<'_, str> {
-    if !line
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    let unsafe_char = |c: char| (c.is_control() && c != '\n' && c != '\t') || reorders(c);
+    let command = |l: &str| {
+        let rest = l.trim_start();
+        rest.starts_with("::") || rest.starts_with("##")
+    };
+    let forged = line.split('\n').skip(1).any(command);
+    if !forged && !line.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(line);
     }
-    line.chars()
+    let escaped: String = line
+        .chars()
         .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
+            if unsafe_char(c) {
                 c.escape_unicode().to_string()
             } else {
                 c.to_string()
             }
         })
-        .collect::<String>()
+        .collect();
+    escaped
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| {
+            if i > 0 && command(l) {
+                let rest = l.trim_start();
+                let indent = &l[..l.len() - rest.len()];
+                let first = rest.chars().next().unwrap_or(':');
+                format!("{indent}{}{}", first.escape_unicode(), &rest[1..])
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
         .into()
 }
 
@@ -577,6 +647,20 @@ mod tests {
     fn control_characters_are_escaped_for_the_terminal() {
         assert_eq!(terminal_safe("web\u{1b}[2J: x\r"), "web\\u{1b}[2J: x\\u{d}");
         assert_eq!(terminal_safe("two\n\tlines"), "two\n\tlines");
+        assert_eq!(terminal_safe("a\u{202E}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn a_workflow_command_cannot_be_forged_on_a_line_of_its_own() {
+        assert_eq!(
+            terminal_safe("web\n::error title=x::deploy succeeded"),
+            "web\n\\u{3a}:error title=x::deploy succeeded"
+        );
+        assert_eq!(
+            terminal_safe("web\n  ##vso[task]x"),
+            "web\n  \\u{23}#vso[task]x"
+        );
+        assert_eq!(terminal_safe("a :: b"), "a :: b");
     }
 
     #[test]

@@ -152,7 +152,10 @@ fn mask(message: &str, mut values: Vec<String>) -> String {
         // As it is, and as it shows inside a JSON string (escaped).
         let quoted = serde_json::to_string(value).unwrap_or_default();
         let escaped = quoted.trim_start_matches('"').trim_end_matches('"');
-        for form in [value.as_str(), escaped] {
+        // jaq also escapes DEL, which serde_json leaves as it is.
+        let jaq_lower = escaped.replace('\u{7f}', "\\u007f");
+        let jaq_upper = escaped.replace('\u{7f}', "\\u007F");
+        for form in [value.as_str(), escaped, &jaq_lower, &jaq_upper] {
             if !form.is_empty() && message.contains(form) {
                 message = message.replace(form, "…");
             }
@@ -378,6 +381,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!text.contains("s3cr3t"), "{text}");
+        // A value jaq escapes otherwise than serde_json (DEL).
+        let f = Filter::compile("error($pw)", &[("pw".into(), json!("pa\u{7f}ssword"))]).unwrap();
+        let text = f.run(&json!({})).unwrap_err().to_string();
+        assert!(!text.contains("ssword"), "{text}");
         // The filter's own words stay.
         let f = Filter::compile("error(\"image not set\")", &[]).unwrap();
         let text = f.run(&json!({})).unwrap_err().to_string();

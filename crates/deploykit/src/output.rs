@@ -5,18 +5,22 @@
 //! the umask (a rendered task definition can hold environment values); an
 //! existing file keeps its mode.
 //!
-//! A whole file ([`write`]) is written atomically: a temporary file in the
-//! same directory, renamed over the path (over the file a symlink points
-//! to), so a reader never sees half of it and a failed run leaves the old
-//! one. Something that is not a regular file (`/dev/stdout`, a pipe) is
-//! written in place. An append ([`append`]: `$GITHUB_OUTPUT`, which the
-//! runner creates) adds to the file as it is.
+//! A whole file ([`write`]) that is new is written atomically: a temporary
+//! file in the same directory, renamed to the path (the file a symlink
+//! points to), so no reader sees half of it. An existing file is the user's
+//! and is written in place: it keeps its owner, mode and hard links, and
+//! `/dev/stdout` or `/dev/stderr` (links to whatever those are) stay what
+//! they are. An append ([`append`]: `$GITHUB_OUTPUT`, which the runner
+//! creates) adds to the file as it is.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
+
+/// The longest file name most file systems take.
+const MAX_NAME: usize = 255;
 
 /// The mode of a file these functions create.
 pub const NEW_FILE_MODE: u32 = 0o600;
@@ -57,11 +61,10 @@ fn check_path(flag: &str, path: &Path, appending: bool) -> Result<()> {
             options
                 .open(&target)
                 .map_err(|e| Error::input(shown(), &e))?;
-            // An append, or a device or pipe, is written in place: the
-            // directory need not take a new file.
-            if appending || !meta.is_file() {
-                return Ok(());
-            }
+            // An existing file (a device, a pipe) is written in place:
+            // the directory need not take a new file.
+            let _ = (appending, meta);
+            return Ok(());
         }
         // A part of the path that is a file is said below, by name.
         Err(e)
@@ -70,6 +73,12 @@ fn check_path(flag: &str, path: &Path, appending: bool) -> Result<()> {
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
             ) => {}
         Err(e) => return Err(Error::input(shown(), &e)),
+    }
+    if target.file_name().is_some_and(|name| name.len() > MAX_NAME) {
+        return Err(Error::usage(format!(
+            "{}: the file name is longer than {MAX_NAME} bytes",
+            shown()
+        )));
     }
     let dir = parent(&target);
     match fs::metadata(dir) {
@@ -115,35 +124,26 @@ pub fn write(flag: &str, path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let target = resolve_symlink(path);
-    let existing = match fs::metadata(&target) {
-        Ok(meta) if !meta.is_file() => {
-            // Nothing to rename over: a device or a pipe is written as it is.
-            let mut file = OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(&target)?;
+    match fs::metadata(path) {
+        // An existing file is the user's: written in place, so it keeps its
+        // owner, mode and hard links, and `/dev/stdout` (a link to whatever
+        // stdout is) stays what it is.
+        Ok(_) => {
+            let mut file = OpenOptions::new().write(true).truncate(true).open(path)?;
             return file.write_all(bytes);
         }
-        Ok(meta) => Some(meta.permissions()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
-    };
+    }
+    let target = resolve_symlink(path);
     let dir = parent(&target);
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Created 0600 by tempfile, removed when dropped unless persisted.
+    // Created 0600 by tempfile, removed when dropped unless persisted; a
+    // short name of its own, so a long target name does not overflow it.
     let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+        .prefix(".tmp")
+        .suffix(".part")
         .tempfile_in(dir)?;
     temp.write_all(bytes)?;
-    if let Some(permissions) = existing {
-        // Set on the open file, so the umask plays no part.
-        temp.as_file().set_permissions(permissions)?;
-    }
     temp.as_file().sync_all()?;
     temp.persist(&target).map_err(|e| e.error)?;
     // The rename is durable once the directory is; not every file system
@@ -230,6 +230,28 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"{}\n");
         assert_eq!(mode(&path), 0o600);
         assert_eq!(names(dir.path()), ["out.json"]);
+    }
+
+    #[test]
+    fn an_existing_file_is_written_in_place_keeping_its_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        let link = dir.path().join("hard.json");
+        fs::write(&path, b"old").unwrap();
+        fs::hard_link(&path, &link).unwrap();
+        write("--output-file", &path, b"new").unwrap();
+        assert_eq!(fs::read(&link).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_name_too_long_is_exit_2_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = check("--digest-file", &dir.path().join("d".repeat(256))).unwrap_err();
+        assert_eq!(e.exit().code(), 2);
+        assert!(
+            e.to_string().contains("too long") || e.to_string().contains("longer than 255"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -14,7 +14,6 @@ mod config;
 pub mod logs;
 mod placement;
 
-use std::io::Write;
 use std::time::Duration;
 
 use aws_sdk_ecs::Client;
@@ -85,6 +84,9 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let mut arns = vec![("--cluster".to_string(), config.cluster.as_str())];
     if let Some(arn) = &config.task_definition {
         arns.push(("--family".to_string(), arn.as_str()));
+    }
+    if let Some(arn) = &config.like_service {
+        arns.push(("--like-service".to_string(), arn.as_str()));
     }
     if let Some(arn) = envelope
         .get("taskDefinition")
@@ -246,8 +248,36 @@ async fn attempt(
         .map(|log| logs::Stream::new(log, &container.name, name_of(&task_arn)));
     let started = tokio::time::Instant::now();
     let mut last_status = String::new();
+    let mut last_seen = json!({"taskArn": task_arn});
     let task = loop {
-        let task = describe_task(client, &config.cluster, &task_arn).await?;
+        // A poll that ECS leaves unanswered ends at --timeout, as the wait
+        // does: the time-out's report, its StopTask, exit 3. One that fails
+        // for a while (throttling, a 5xx) is tried at the next poll.
+        let left = config.timeout.saturating_sub(started.elapsed());
+        let asked = tokio::time::timeout(
+            left.max(Duration::from_millis(100)),
+            describe_task(client, &config.cluster, &task_arn),
+        )
+        .await;
+        let task = match asked {
+            Ok(Ok(task)) => task,
+            Ok(Err(e)) if e.is_transient() && started.elapsed() < config.timeout => {
+                cli::warn(format!("{e}; asking again at the next poll"));
+                tokio::time::sleep(config.interval.min(left).max(Duration::from_millis(10))).await;
+                continue;
+            }
+            Ok(Err(e)) if !e.is_transient() => return Err(e),
+            Ok(Err(_)) | Err(_) => {
+                cli::warn(format!(
+                    "task {}: ECS did not answer before --timeout",
+                    name_of(&task_arn)
+                ));
+                return Ok(Some(
+                    timed_out(config, client, envelope, &task_arn, last_seen).await,
+                ));
+            }
+        };
+        last_seen = task.clone();
         let status = task["lastStatus"].as_str().unwrap_or_default().to_string();
         if status != last_status {
             cli::note(format!("task {}: {status}", name_of(&task_arn)));
@@ -407,9 +437,8 @@ fn say_stopped(report: &Value) {
                 .unwrap_or_default()
         ));
     }
-    let mut err = std::io::stderr().lock();
     for line in lines {
-        let _ = writeln!(err, "{}: {line}", cli::tool());
+        cli::note(line);
     }
 }
 

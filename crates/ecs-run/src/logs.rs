@@ -2,8 +2,6 @@
 //! stderr while the task runs and once more when it has stopped, each event
 //! once: GetLogEvents from the head, following nextForwardToken.
 
-use std::io::Write;
-
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::Region;
 use serde_json::Value;
@@ -145,14 +143,13 @@ impl Stream {
                     return printed;
                 }
             };
-            let mut err = std::io::stderr().lock();
             for event in page.events() {
                 let line = format!(
                     "{} | {}",
                     self.container,
                     event.message().unwrap_or_default().trim_end_matches('\n')
                 );
-                let _ = writeln!(err, "{line}");
+                deploykit::cli::foreign_line(&line);
                 printed.push(line);
             }
             let next = page.next_forward_token().map(str::to_string);

@@ -588,3 +588,40 @@ fn the_old_spellings_still_run_and_warn() {
         json!([{"key": "run", "value": "old"}])
     );
 }
+
+/// ECS stops answering DescribeTasks while the task runs: the run still
+/// ends at --timeout as a time-out (exit 3, the report, StopTask), not as a
+/// failed call (it was exit 1, the task left running).
+#[test]
+fn a_poll_ecs_leaves_unanswered_ends_as_a_timeout_and_stops_the_task() {
+    let (cluster, family) = setup("stall");
+    let proxy = deploy_tests::scripted::StallingProxy::start("DescribeTasks");
+    let out = ecs_run()
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(["--cluster", &cluster, "--family", &format!("{family}:1")])
+        .args([
+            "--like-service",
+            "web",
+            "--timeout",
+            "6s",
+            "--stop-on-timeout",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .run();
+    let doc = out.failure_report(3);
+    assert!(doc["task"]["taskArn"].is_string(), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped (--stop-on-timeout)"),
+        "{doc}"
+    );
+    assert_eq!(
+        deploy_tests::moto_calls("ecs", "StopTask")
+            .iter()
+            .filter(|b| b["cluster"] == cluster)
+            .count(),
+        1
+    );
+}

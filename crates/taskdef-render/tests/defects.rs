@@ -437,3 +437,13 @@ fn an_empty_image_uri_on_stdin_is_said_to_be_empty() {
         "{err}"
     );
 }
+
+#[test]
+fn a_jq_value_built_deep_inside_the_filter_is_no_crash() {
+    // Never output: built, freed and compared inside the filter.
+    let out = render()
+        .args(["--jq", "(reduce range(1000000) as $i (1; [.])) as $d | . "])
+        .stdin_json(&one(web()))
+        .run();
+    out.success();
+}
