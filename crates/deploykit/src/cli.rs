@@ -115,6 +115,18 @@ pub enum StdinRole {
     Unread,
 }
 
+impl StdinRole {
+    /// `File(flag)` when a file flag's value names stdin (`-t -`,
+    /// `--env-file /dev/stdin`), else `Object`: `[("--task-definition -",
+    /// args.task_definition.as_deref())]`.
+    pub fn of_files<'a>(files: impl IntoIterator<Item = (&'static str, Option<&'a str>)>) -> Self {
+        files
+            .into_iter()
+            .find(|(_, path)| path.is_some_and(crate::stream::is_stdin_path))
+            .map_or(StdinRole::Object, |(flag, _)| StdinRole::File(flag))
+    }
+}
+
 /// What a tool's flags say about its streams. Every tool's `Args`
 /// implements it; the defaults are the pipe's: an object in, an object out.
 pub trait Streams {

@@ -52,13 +52,7 @@ impl Config {
         if let Source::Arn(arn) = &self.source {
             found.push(("--family".to_string(), arn.as_str()));
         }
-        if let Some(arn) = envelope
-            .get("taskDefinition")
-            .and_then(|td| td.get("taskDefinitionArn"))
-            .and_then(serde_json::Value::as_str)
-        {
-            found.push(("stdin's taskDefinition.taskDefinitionArn".to_string(), arn));
-        }
+        found.extend(deploykit::ecs::definition::arn_on_stdin(envelope));
         found
     }
 

@@ -165,15 +165,10 @@ pub struct Args {
 
 impl deploykit::cli::Streams for Args {
     fn stdin_role(&self) -> deploykit::cli::StdinRole {
-        if self
-            .task_definition
-            .as_deref()
-            .is_some_and(deploykit::stream::is_stdin_path)
-        {
-            deploykit::cli::StdinRole::File("--task-definition -")
-        } else {
-            deploykit::cli::StdinRole::Object
-        }
+        deploykit::cli::StdinRole::of_files([(
+            "--task-definition -",
+            self.task_definition.as_deref(),
+        )])
     }
 
     fn null_input(&self) -> bool {

@@ -88,13 +88,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     if let Some(arn) = &config.like_service {
         arns.push(("--like-service".to_string(), arn.as_str()));
     }
-    if let Some(arn) = envelope
-        .get("taskDefinition")
-        .and_then(|td| td.get("taskDefinitionArn"))
-        .and_then(serde_json::Value::as_str)
-    {
-        arns.push(("stdin's taskDefinition.taskDefinitionArn".to_string(), arn));
-    }
+    arns.extend(definition::arn_on_stdin(&envelope));
     aws_args.follow_arns(arns)?;
     let config = Config {
         aws: aws_args,

@@ -184,20 +184,14 @@ impl deploykit::cli::Streams for Args {
     }
 
     fn stdin_role(&self) -> deploykit::cli::StdinRole {
-        if self
-            .task_definition
-            .as_deref()
-            .is_some_and(deploykit::stream::is_stdin_path)
-        {
-            deploykit::cli::StdinRole::File("--task-definition -")
-        } else if self
+        let env_file = self
             .env_file
             .iter()
-            .any(|f| deploykit::stream::is_stdin_path(f))
-        {
-            deploykit::cli::StdinRole::File("--env-file -")
-        } else {
-            deploykit::cli::StdinRole::Object
-        }
+            .find(|f| deploykit::stream::is_stdin_path(f))
+            .map(String::as_str);
+        deploykit::cli::StdinRole::of_files([
+            ("--task-definition -", self.task_definition.as_deref()),
+            ("--env-file -", env_file),
+        ])
     }
 }

@@ -146,3 +146,14 @@ fn same_as(def: &Definition, arn: &str, why: &str, answer: Result<Value>) -> Opt
         }
     }
 }
+
+/// The ARN of the task definition stdin's object carries
+/// (`taskDefinition.taskDefinitionArn`, as describe and register print it),
+/// named for a message: its region is the calls' ([`crate::aws::AwsArgs::follow_arns`]).
+pub fn arn_on_stdin(envelope: &crate::stream::Envelope) -> Option<(String, &str)> {
+    envelope
+        .get("taskDefinition")
+        .and_then(|td| td.get("taskDefinitionArn"))
+        .and_then(Value::as_str)
+        .map(|arn| ("stdin's taskDefinition.taskDefinitionArn".to_string(), arn))
+}
