@@ -164,3 +164,25 @@ impl StallingProxy {
         }
     }
 }
+
+/// A TCP proxy in front of `upstream` (`HOST:PORT`) that forwards what the
+/// client sends at `rate` bytes a second and, with `stop` > 0, stops after
+/// `stop` bytes (`tests/support/slow_proxy.py`): a slow link, and a link
+/// that stalls. Stopped when dropped.
+pub struct SlowProxy {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    _server: Server,
+}
+
+impl SlowProxy {
+    pub fn start(upstream: &str, rate: u64, stop: u64) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/slow_proxy.py");
+        let args = [upstream.to_string(), rate.to_string(), stop.to_string()];
+        let server = Server::start(script, &args, "slow proxy");
+        SlowProxy {
+            address: format!("127.0.0.1:{}", server.port),
+            _server: server,
+        }
+    }
+}

@@ -1039,11 +1039,33 @@ async fn stream_layer(
     crate::retry::retry(&what, crate::retry::DEFAULT, |_| async {
         let what = format!("layer {}…", crate::push::short(&layer.diff_id));
         let bar = tally.bar(&what, layer.place.size);
-        let sent = stream_layer_once(target, reference, layer, compress, bar.clone()).await;
+        let progress = crate::idle::Progress::default();
+        let sent = crate::idle::within(
+            &progress,
+            target.idle,
+            stream_layer_once(
+                target,
+                reference,
+                layer,
+                compress,
+                bar.clone(),
+                progress.clone(),
+            ),
+        )
+        .await;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        sent
+        // Silence is tried again, as a dropped connection is.
+        sent.unwrap_or_else(|silent| {
+            Err(Failure {
+                transient: Some(silent.to_string()),
+                error: Error::failed(format!(
+                    "uploading layer {} to {}: {silent}",
+                    layer.diff_id, target.registry
+                )),
+            })
+        })
     })
     .await
 }
@@ -1056,6 +1078,7 @@ async fn stream_layer_once(
     layer: &Layer,
     compress: Compress,
     bar: Option<indicatif::ProgressBar>,
+    progress: crate::idle::Progress,
 ) -> std::result::Result<Pushed, Failure> {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     let place = layer.place.clone();
@@ -1119,7 +1142,8 @@ async fn stream_layer_once(
         transient,
     };
     let sent = |e: reqwest::Error| fail(e.to_string(), crate::retry::request(&e));
-    let http = &target.http;
+    // No read time-out: crate::idle watches the upload.
+    let http = &target.upload_http;
     let base = target.base();
     let authorization = target.authorization(reference).await?;
     // Credentials go to the registry's own scheme, host and port only: an
@@ -1142,7 +1166,7 @@ async fn stream_layer_once(
     .await
     .map_err(sent)?;
     let location = upload_location(start).map_err(|(e, t)| fail(e, t))?;
-    let body = reqwest::Body::wrap_stream(tokio_stream(rx));
+    let body = reqwest::Body::wrap_stream(tokio_stream(rx, progress));
     let patched = authorized(reqwest::Method::PATCH, &location)
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .body(body)
@@ -1244,11 +1268,19 @@ fn upload_location(
         .map_err(|e| (format!("the registry's Location is no URL: {e}"), None))
 }
 
-/// The receiving end of the channel as a stream for the request body.
+/// The receiving end of the channel as a stream for the request body, each
+/// piece it hands on marked as progress.
 fn tokio_stream(
     mut rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    progress: crate::idle::Progress,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+    futures_util::stream::poll_fn(move |cx| {
+        let polled = rx.poll_recv(cx);
+        if polled.is_ready() {
+            progress.mark();
+        }
+        polled
+    })
 }
 
 #[cfg(test)]

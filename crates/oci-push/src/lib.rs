@@ -16,6 +16,7 @@
 mod args;
 mod docker;
 mod ecr;
+mod idle;
 mod location;
 mod plan;
 mod push;
@@ -136,26 +137,39 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     let insecure = args.insecure || at.insecure || is_loopback(&at.host);
     // A registry that stops answering fails the request (tried again), not
     // the CI job's own time-out hours later.
+    // Uploads have no read time-out (it would run from the request's start
+    // and cap a slow transfer that progresses): crate::idle watches them.
     let read_timeout = idle_timeout;
     let connect_timeout = read_timeout.min(std::time::Duration::from_secs(30));
-    let client = oci_client::Client::new(ClientConfig {
-        protocol: if insecure {
-            ClientProtocol::HttpsExcept(vec![at.host.clone()])
-        } else {
-            ClientProtocol::Https
-        },
-        use_monolithic_push: true,
-        user_agent: USER_AGENT,
-        read_timeout: Some(read_timeout),
-        connect_timeout: Some(connect_timeout),
-        ..Default::default()
-    });
-    let http = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .read_timeout(read_timeout)
-        .connect_timeout(connect_timeout)
+    let oci = |read_timeout: Option<std::time::Duration>| {
+        oci_client::Client::new(ClientConfig {
+            protocol: if insecure {
+                ClientProtocol::HttpsExcept(vec![at.host.clone()])
+            } else {
+                ClientProtocol::Https
+            },
+            use_monolithic_push: true,
+            user_agent: USER_AGENT,
+            read_timeout,
+            connect_timeout: Some(connect_timeout),
+            ..Default::default()
+        })
+    };
+    let http = |read_timeout: Option<std::time::Duration>| {
+        let builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(connect_timeout);
+        match read_timeout {
+            Some(t) => builder.read_timeout(t),
+            None => builder,
+        }
         .build()
-        .map_err(|e| Error::failed(format!("setting up the HTTP client: {e}")))?;
+        .map_err(|e| Error::failed(format!("setting up the HTTP client: {e}")))
+    };
+    let client = oci(Some(read_timeout));
+    let upload_client = oci(None);
+    let upload_http = http(None)?;
+    let http = http(Some(read_timeout))?;
     let target = push::Target {
         client: &client,
         registry: &dest.registry,
@@ -169,6 +183,9 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         auth: auth.clone(),
         insecure,
         http,
+        upload_client: &upload_client,
+        upload_http,
+        idle: idle_timeout,
     };
     let started = std::time::Instant::now();
     let runtime = deploykit::aws::runtime()?;
@@ -184,6 +201,16 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         .await?;
         if !matches!(auth, RegistryAuth::Anonymous) {
             client.store_auth_if_needed(&at.host, &auth).await;
+            // The uploads' client holds its own login (a bearer token, when
+            // the registry hands out tokens, fetched here once).
+            upload_client.store_auth_if_needed(&at.host, &auth).await;
+            let _ = upload_client
+                .auth(
+                    &target.reference("latest"),
+                    &auth,
+                    oci_client::RegistryOperation::Push,
+                )
+                .await;
         }
         match what {
             What::Oci(plan) => {

@@ -55,6 +55,13 @@ pub struct Target<'a> {
     /// For the requests oci-client cannot make as we need them (a layer
     /// streamed with no digest yet, manifests), with the same time-outs.
     pub http: reqwest::Client,
+    /// The same two clients with no read time-out, for the uploads, which
+    /// [`crate::idle`] watches instead: a slow upload that progresses
+    /// never times out.
+    pub upload_client: &'a Client,
+    pub upload_http: reqwest::Client,
+    /// `--idle-timeout`.
+    pub idle: std::time::Duration,
 }
 
 impl Target<'_> {
@@ -325,10 +332,26 @@ pub async fn upload_blob(
         }
         let corrupt = Arc::new(AtomicBool::new(false));
         let bar = tally.bar(&format!("blob {}…", short(&blob.digest)), blob.size);
-        let sent = upload(target.client, image, blob, corrupt.clone(), bar.clone()).await;
+        let progress = crate::idle::Progress::default();
+        let sent = crate::idle::within(
+            &progress,
+            target.idle,
+            upload(target.upload_client, image, blob, corrupt.clone(), bar.clone(), progress.clone()),
+        )
+        .await;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
+        let sent = match sent {
+            Ok(sent) => sent,
+            // Tried again, as a dropped connection is.
+            Err(silent) => {
+                return Err(Failure {
+                    transient: Some(silent.to_string()),
+                    error: Error::failed(format!("{what} to {}: {silent}", target.registry)),
+                });
+            }
+        };
         match sent {
             Ok(_) => Ok(()),
             Err(_) if corrupt.load(Ordering::Relaxed) => Err(Failure::fatal(Error::usage(format!(
@@ -373,6 +396,7 @@ async fn upload(
     blob: &Blob,
     corrupt: Arc<AtomicBool>,
     bar: Option<ProgressBar>,
+    progress: crate::idle::Progress,
 ) -> std::result::Result<String, OciDistributionError> {
     let reader = blob.place.reader()?.take(blob.size);
     let expected = blob.digest.clone();
@@ -386,6 +410,7 @@ async fn upload(
         let expected = expected.clone();
         let corrupt = corrupt.clone();
         let bar = bar.clone();
+        let progress = progress.clone();
         async move {
             let mut reader = reader.filter(|_| remaining > 0)?;
             let want = (256 << 10).min(remaining as usize);
@@ -409,6 +434,7 @@ async fn upload(
                 ),
                 Ok(n) => {
                     buf.truncate(n);
+                    progress.mark();
                     hasher.update(&buf);
                     if let Some(bar) = &bar {
                         bar.inc(n as u64);

@@ -2101,3 +2101,78 @@ fn credentials_are_not_sent_to_an_upload_location_on_another_host() {
         storage.log()
     );
 }
+
+/// `len` bytes that do not compress (xorshift from `seed`): a layer the
+/// same size on the wire as on disk.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// 12 MiB through a link of 2 MiB/s takes 6 s, twice `--idle-timeout 3s`:
+/// bytes keep going, so it is pushed. Under the old per-request time-out,
+/// which ran from the request's start, it failed on every try.
+#[test]
+fn a_layer_slower_than_the_idle_timeout_but_moving_is_pushed() {
+    use deploy_tests::scripted::SlowProxy;
+    let layer = noise(7, 12 << 20);
+    let image = Image::new(&[&[("blob.bin", &layer)]]);
+    let (dir, digests) = layout(&[("v1", &image)]);
+    let proxy = SlowProxy::start(&emulators().registry, 2 << 20, 0);
+    let to = format!("{}/{}", proxy.address, unique("slow"));
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &to,
+            "--tag",
+            "1",
+            "--idle-timeout",
+            "3s",
+        ])
+        .timeout(std::time::Duration::from_secs(120))
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+    assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
+}
+
+/// A link that stops forwarding after 1 MiB of a 12 MiB layer (a docker
+/// save tar, compressed on the way: the other uploader): each try ends
+/// once nothing has moved for `--idle-timeout`, and the push fails saying so.
+#[test]
+fn a_link_that_stops_fails_each_try_after_the_idle_timeout() {
+    use deploy_tests::scripted::SlowProxy;
+    let layer = noise(11, 12 << 20);
+    let image = Image::new(&[&[("blob.bin", &layer)]]);
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("image.tar");
+    docker_save(&tar, &image, "web:1", DockerSave::Classic);
+    let proxy = SlowProxy::start(&emulators().registry, 64 << 20, 1 << 20);
+    let to = format!("{}/{}", proxy.address, unique("stall"));
+    let out = push()
+        .args([
+            "--from",
+            tar.to_str().unwrap(),
+            "--to",
+            &to,
+            "--tag",
+            "1",
+            "--idle-timeout",
+            "2s",
+        ])
+        .timeout(std::time::Duration::from_secs(90))
+        .run();
+    let err = out.failure(1);
+    assert!(
+        err.contains("nothing sent or received for 2s (--idle-timeout)"),
+        "{err}"
+    );
+}
