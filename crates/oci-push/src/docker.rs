@@ -1143,7 +1143,7 @@ async fn stream_layer_once(
     };
     let sent = |e: reqwest::Error| fail(e.to_string(), crate::retry::request(&e));
     // No read time-out: crate::idle watches the upload.
-    let http = &target.upload_http;
+    let (_, http) = target.uploads.clients().await?;
     let base = target.base();
     let authorization = target.authorization(reference).await?;
     // Credentials go to the registry's own scheme, host and port only: an

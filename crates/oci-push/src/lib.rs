@@ -141,10 +141,11 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     // and cap a slow transfer that progresses): crate::idle watches them.
     let read_timeout = idle_timeout;
     let connect_timeout = read_timeout.min(std::time::Duration::from_secs(30));
-    let oci = |read_timeout: Option<std::time::Duration>| {
+    let host = at.host.clone();
+    let oci = move |read_timeout: Option<std::time::Duration>| {
         oci_client::Client::new(ClientConfig {
             protocol: if insecure {
-                ClientProtocol::HttpsExcept(vec![at.host.clone()])
+                ClientProtocol::HttpsExcept(vec![host.clone()])
             } else {
                 ClientProtocol::Https
             },
@@ -155,7 +156,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             ..Default::default()
         })
     };
-    let http = |read_timeout: Option<std::time::Duration>| {
+    let http = move |read_timeout: Option<std::time::Duration>| {
         let builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(connect_timeout);
@@ -167,9 +168,21 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         .map_err(|e| Error::failed(format!("setting up the HTTP client: {e}")))
     };
     let client = oci(Some(read_timeout));
-    let upload_client = oci(None);
-    let upload_http = http(None)?;
-    let http = http(Some(read_timeout))?;
+    let http_client = http(Some(read_timeout))?;
+    let uploads = {
+        let oci = oci.clone();
+        push::Uploads::new(
+            move || Ok((oci(None), http(None)?)),
+            &at.host,
+            auth.clone(),
+            oci_client::Reference::with_tag(
+                at.host.clone(),
+                at.repository.clone(),
+                "latest".into(),
+            ),
+        )
+    };
+    let http = http_client;
     let target = push::Target {
         client: &client,
         registry: &dest.registry,
@@ -183,8 +196,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         auth: auth.clone(),
         insecure,
         http,
-        upload_client: &upload_client,
-        upload_http,
+        uploads: &uploads,
         idle: idle_timeout,
     };
     let started = std::time::Instant::now();
@@ -201,16 +213,6 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         .await?;
         if !matches!(auth, RegistryAuth::Anonymous) {
             client.store_auth_if_needed(&at.host, &auth).await;
-            // The uploads' client holds its own login (a bearer token, when
-            // the registry hands out tokens, fetched here once).
-            upload_client.store_auth_if_needed(&at.host, &auth).await;
-            let _ = upload_client
-                .auth(
-                    &target.reference("latest"),
-                    &auth,
-                    oci_client::RegistryOperation::Push,
-                )
-                .await;
         }
         match what {
             What::Oci(plan) => {

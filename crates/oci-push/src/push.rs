@@ -58,10 +58,53 @@ pub struct Target<'a> {
     /// The same two clients with no read time-out, for the uploads, which
     /// [`crate::idle`] watches instead: a slow upload that progresses
     /// never times out.
-    pub upload_client: &'a Client,
-    pub upload_http: reqwest::Client,
+    pub uploads: &'a Uploads,
     /// `--idle-timeout`.
     pub idle: std::time::Duration,
+}
+
+/// The clients that upload, made at the first upload (a push that sends
+/// nothing, an unchanged re-push, never pays for them), with the login.
+pub struct Uploads {
+    make: Box<dyn Fn() -> Result<(Client, reqwest::Client)> + Send + Sync>,
+    host: String,
+    auth: RegistryAuth,
+    login_at: Reference,
+    made: tokio::sync::OnceCell<(Client, reqwest::Client)>,
+}
+
+impl Uploads {
+    pub fn new(
+        make: impl Fn() -> Result<(Client, reqwest::Client)> + Send + Sync + 'static,
+        host: &str,
+        auth: RegistryAuth,
+        login_at: Reference,
+    ) -> Self {
+        Uploads {
+            make: Box::new(make),
+            host: host.to_string(),
+            auth,
+            login_at,
+            made: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// oci-client's and ours, logged in (a bearer token fetched once, when
+    /// the registry hands out tokens).
+    pub async fn clients(&self) -> Result<&(Client, reqwest::Client)> {
+        self.made
+            .get_or_try_init(|| async {
+                let (client, http) = (self.make)()?;
+                if !matches!(self.auth, RegistryAuth::Anonymous) {
+                    client.store_auth_if_needed(&self.host, &self.auth).await;
+                    let _ = client
+                        .auth(&self.login_at, &self.auth, RegistryOperation::Push)
+                        .await;
+                }
+                Ok((client, http))
+            })
+            .await
+    }
 }
 
 impl Target<'_> {
@@ -333,10 +376,11 @@ pub async fn upload_blob(
         let corrupt = Arc::new(AtomicBool::new(false));
         let bar = tally.bar(&format!("blob {}…", short(&blob.digest)), blob.size);
         let progress = crate::idle::Progress::default();
+        let (upload_client, _) = target.uploads.clients().await.map_err(Failure::fatal)?;
         let sent = crate::idle::within(
             &progress,
             target.idle,
-            upload(target.upload_client, image, blob, corrupt.clone(), bar.clone(), progress.clone()),
+            upload(upload_client, image, blob, corrupt.clone(), bar.clone(), progress.clone()),
         )
         .await;
         if let Some(bar) = bar {
