@@ -1287,6 +1287,17 @@ fn tokio_stream(
 mod tests {
     use super::*;
 
+    /// The tests that compress share the process's one budget of blocks in
+    /// flight: one at a time, so the test that counts the tokens back sees
+    /// no other test's (it failed, now and then, when they ran at once).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn alone() -> std::sync::MutexGuard<'static, ()> {
+        ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// 3.5 MiB that compress, but not to nothing.
     fn sample() -> Vec<u8> {
         (0..(3 << 20) + (1 << 19))
@@ -1304,6 +1315,7 @@ mod tests {
 
     #[test]
     fn parallel_gzip_is_one_valid_gzip_stream_of_the_input() {
+        let _alone = alone();
         let input = sample();
         let mut out = Vec::new();
         parallel_compress(&input[..], &mut out, Compress::Gzip).unwrap();
@@ -1313,6 +1325,7 @@ mod tests {
 
     #[test]
     fn parallel_gzip_gives_the_same_bytes_every_time() {
+        let _alone = alone();
         let input = sample();
         let run = || {
             let mut out = Vec::new();
@@ -1324,6 +1337,7 @@ mod tests {
 
     #[test]
     fn parallel_zstd_is_one_valid_zstd_stream_of_the_input() {
+        let _alone = alone();
         let input = sample();
         let mut out = Vec::new();
         parallel_compress(&input[..], &mut out, Compress::Zstd).unwrap();
@@ -1336,6 +1350,7 @@ mod tests {
     /// each still comes out whole, none waits forever for a token.
     #[test]
     fn layers_compressed_at_once_share_the_budget_and_all_finish() {
+        let _alone = alone();
         let inputs: Vec<Vec<u8>> = (0..4u8)
             .map(|k| sample().into_iter().map(|b| b ^ k).collect())
             .collect();
@@ -1364,6 +1379,7 @@ mod tests {
 
     #[test]
     fn parallel_gzip_of_nothing_is_an_empty_gzip_member() {
+        let _alone = alone();
         let mut out = Vec::new();
         parallel_compress(&b""[..], &mut out, Compress::Gzip).unwrap();
         assert_eq!(&out[..2], &[0x1f, 0x8b]);
