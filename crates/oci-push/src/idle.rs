@@ -86,14 +86,7 @@ pub async fn within<F: Future>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn block_on<T>(f: impl Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
+    use crate::retry::tests::block_on;
 
     #[test]
     fn a_request_that_keeps_moving_outlives_the_idle_time() {

@@ -115,7 +115,7 @@ pub fn oci(e: &OciDistributionError) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::cell::Cell;
 
@@ -124,7 +124,9 @@ mod tests {
         first: Duration::ZERO,
     };
 
-    fn block_on<T>(f: impl Future<Output = T>) -> T {
+    /// A future run to its end on a runtime with a clock (this crate's
+    /// async unit tests).
+    pub(crate) fn block_on<T>(f: impl Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
