@@ -49,7 +49,7 @@ fn check_path(flag: &str, path: &Path, appending: bool) -> Result<()> {
         Ok(meta) if meta.is_dir() => {
             return Err(Error::usage(format!("{}: is a directory", shown())));
         }
-        Ok(meta) => {
+        Ok(_) => {
             // Opened as it will be, without truncating or creating anything:
             // a read-only file is refused as the shell's `>` refuses it.
             let mut options = OpenOptions::new();
@@ -63,7 +63,6 @@ fn check_path(flag: &str, path: &Path, appending: bool) -> Result<()> {
                 .map_err(|e| Error::input(shown(), &e))?;
             // An existing file (a device, a pipe) is written in place:
             // the directory need not take a new file.
-            let _ = (appending, meta);
             return Ok(());
         }
         // A part of the path that is a file is said below, by name.
