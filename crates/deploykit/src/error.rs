@@ -37,6 +37,7 @@ pub struct Error {
     message: String,
     broken_pipe: bool,
     transient: bool,
+    denied: bool,
 }
 
 /// The result type of the toolkit.
@@ -49,6 +50,7 @@ impl Error {
             message: message.into(),
             broken_pipe: false,
             transient: false,
+            denied: false,
         }
     }
 
@@ -109,6 +111,19 @@ impl Error {
     /// Whether [`Error::transient`] marked it.
     pub fn is_transient(&self) -> bool {
         self.transient
+    }
+
+    /// Marks a refusal by AWS for want of a permission (AccessDenied): a
+    /// tool that can do without the call goes on, and says so.
+    #[must_use]
+    pub fn denied(mut self) -> Self {
+        self.denied = true;
+        self
+    }
+
+    /// Whether [`Error::denied`] marked it.
+    pub fn is_denied(&self) -> bool {
+        self.denied
     }
 
     /// Whether this is stdout closed by the reader (nothing to report).

@@ -147,7 +147,7 @@ pub struct Args {
     pub wait: bool,
 
     #[command(flatten)]
-    pub wait_args: ecs_wait::WaitArgs,
+    pub wait_args: deploykit::ecs::wait::WaitArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -34,7 +34,7 @@ pub struct Config {
     pub keep_revisions: Option<u32>,
     /// `--wait`: how to wait once the services are updated (its targets
     /// come from the update's answers).
-    pub wait: Option<ecs_wait::Plan>,
+    pub wait: Option<deploykit::ecs::wait::Plan>,
     pub aws: AwsArgs,
 }
 
@@ -158,7 +158,7 @@ impl Config {
                     "--wait waits for a service's rollout: give --service too",
                 ));
             }
-            Some(ecs_wait::Plan::with(w, Vec::new())?)
+            Some(deploykit::ecs::wait::Plan::with(w, Vec::new())?)
         } else {
             if let Some((_, flag)) = wait_flags.iter().find(|(given, _)| *given) {
                 return Err(Error::usage(format!(

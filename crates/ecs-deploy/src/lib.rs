@@ -46,7 +46,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         let outcome = deploy(&config, &client, &region, envelope, definition).await?;
         match &config.wait {
             Some(plan) => {
-                let clock = ecs_wait::SystemClock::start();
+                let clock = deploykit::ecs::wait::SystemClock::start();
                 wait_after(&config, plan, &client, &clock, outcome).await
             }
             None => Ok(outcome),
@@ -57,9 +57,9 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
 /// `--wait`: once the update succeeded, ecs-wait's wait for each service
 /// updated, its report added to the object. A deploy that failed is
 /// returned as it is: there is no rollout to wait for.
-pub async fn wait_after<C: ecs_wait::Clock>(
+pub async fn wait_after<C: deploykit::ecs::wait::Clock>(
     config: &Config,
-    plan: &ecs_wait::Plan,
+    plan: &deploykit::ecs::wait::Plan,
     client: &Client,
     clock: &C,
     outcome: Outcome,
@@ -78,9 +78,14 @@ pub async fn wait_after<C: ecs_wait::Clock>(
     };
     let mut targets = Vec::new();
     for (i, service) in services.into_iter().enumerate() {
-        match ecs_wait::from_service(service, &format!("services[{i}]"), Some(&config.cluster)) {
+        match deploykit::ecs::wait::from_service(
+            service,
+            &format!("services[{i}]"),
+            Some(&config.cluster),
+        ) {
             Ok(mut target) => {
-                target.rollback = ecs_wait::rollback_goal(&envelope, target.deployment.as_deref());
+                target.rollback =
+                    deploykit::ecs::wait::rollback_goal(&envelope, target.deployment.as_deref());
                 targets.push(target);
             }
             Err(e) => return Ok(Outcome::failed(envelope, e)),
@@ -90,7 +95,7 @@ pub async fn wait_after<C: ecs_wait::Clock>(
     plan.several = envelope.contains_key("services");
     plan.targets = targets;
     Ok(
-        ecs_wait::wait(client, clock, &plan, &|line| cli::note(line))
+        deploykit::ecs::wait::wait(client, clock, &plan, &|line| cli::note(line))
             .await
             .into_outcome(envelope),
     )

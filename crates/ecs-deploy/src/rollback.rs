@@ -8,7 +8,6 @@
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{ServiceDeploymentStatus, StopServiceDeploymentStopType};
-use deploykit::aws::CaptureBody;
 use deploykit::ecs::api::{self, name_of};
 use deploykit::stream::Envelope;
 use deploykit::{Error, Outcome, Result, cli};
@@ -233,22 +232,7 @@ async fn deployment_status(client: &Client, arn: &str) -> String {
 }
 
 async fn deployment_status_of(client: &Client, arn: &str) -> Result<String> {
-    let capture = CaptureBody::default();
-    client
-        .describe_service_deployments()
-        .service_deployment_arns(arn)
-        .customize()
-        .interceptor(capture.clone())
-        .send()
-        .await
-        .map_err(|e| {
-            api::call_error(
-                "DescribeServiceDeployments",
-                format!("describing service deployment {arn}"),
-                e,
-            )
-        })?;
-    let answer = capture.json("DescribeServiceDeployments")?;
+    let answer = api::describe_service_deployments(client, &[arn.to_string()]).await?;
     Ok(answer["serviceDeployments"][0]["status"]
         .as_str()
         .unwrap_or_default()

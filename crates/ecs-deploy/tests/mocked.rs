@@ -296,7 +296,7 @@ async fn rollback_after_a_finished_deploy_goes_to_what_the_service_ran_before() 
 #[derive(Default)]
 struct FakeClock(std::sync::Mutex<Duration>);
 
-impl ecs_wait::Clock for FakeClock {
+impl deploykit::ecs::wait::Clock for FakeClock {
     fn now(&self) -> Duration {
         *self.0.lock().unwrap()
     }

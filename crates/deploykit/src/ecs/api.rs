@@ -148,6 +148,41 @@ pub async fn describe_services(client: &Client, cluster: &str, names: &[String])
     Ok(json!({"services": services, "failures": failures}))
 }
 
+/// DescribeServiceDeployments for `arns` (twenty a call, as ECS allows), as
+/// ECS sent it, merged: `{"serviceDeployments": [...], "failures": [...]}`.
+/// A refusal is [`Error::is_denied`]: the permission is often missing from
+/// CI roles written for the classic waiter, and callers can do without.
+pub async fn describe_service_deployments(client: &Client, arns: &[String]) -> Result<Value> {
+    let mut deployments = Vec::new();
+    let mut failures = Vec::new();
+    for chunk in arns.chunks(20) {
+        let capture = CaptureBody::default();
+        client
+            .describe_service_deployments()
+            .set_service_deployment_arns(Some(chunk.to_vec()))
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                let doing = match chunk {
+                    [one] => format!("describing service deployment {one}"),
+                    _ => "describing service deployments".to_string(),
+                };
+                call_error("DescribeServiceDeployments", doing, e)
+            })?;
+        let answer = capture.json("DescribeServiceDeployments")?;
+        deployments.extend(
+            answer["serviceDeployments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        failures.extend(answer["failures"].as_array().cloned().unwrap_or_default());
+    }
+    Ok(json!({"serviceDeployments": deployments, "failures": failures}))
+}
+
 /// DescribeTasks for `arns` in `cluster` (a hundred a call, as ECS allows),
 /// as ECS sent it, merged: `{"tasks": [...], "failures": [...]}`. `doing`
 /// says what for, in an error.
@@ -197,9 +232,12 @@ where
         Some("AccessDeniedException") => "; the caller's IAM policy must allow it",
         _ => "",
     };
+    let denied = err.code() == Some("AccessDeniedException");
     let e = Error::failed(format!("{doing} (ecs:{action}): {said}{hint}"));
     if aws::is_transient(&err) {
         e.transient()
+    } else if denied {
+        e.denied()
     } else {
         e
     }

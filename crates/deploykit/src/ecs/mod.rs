@@ -1,6 +1,6 @@
 //! ECS, shared by every tool that reads or registers task definitions or
 //! updates services or follows their rollouts (taskdef-render, ecs-deploy,
-//! ecs-wait; ecs-run next):
+//! ecs-wait, ecs-run):
 //!
 //! - [`model`]: the ECS API model at run time (aws-sdk-ecs's schemas): a
 //!   definition's field names and types checked, and converted where there
@@ -16,6 +16,8 @@
 //!   register, and registered unless the revision it names (or another
 //!   candidate) says the same ([`compare`]): one way for ecs-deploy and
 //!   ecs-run.
+//! - [`wait`]: the wait engine of ecs-wait and ecs-deploy --wait: follow
+//!   rollouts until they end, and say why one failed.
 //!
 //! Nothing here prints: findings and reports go back to the tool.
 
@@ -25,5 +27,6 @@ pub mod clean;
 pub mod compare;
 pub mod definition;
 pub mod model;
+pub mod wait;
 
 pub use model::{Finding, Found, check_task_definition};

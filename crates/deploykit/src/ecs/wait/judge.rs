@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use crate::args::Until;
+use super::args::Until;
 
 /// Where the rollout's state was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +151,7 @@ pub fn by_rollout_state(service: &Value, id: &str, rules: Rules<'_>) -> Look {
                 p["id"].as_str().unwrap_or("?"),
                 p["taskDefinition"]
                     .as_str()
-                    .map_or("?", deploykit::ecs::api::name_of)
+                    .map_or("?", crate::ecs::api::name_of)
             ),
             None => format!("deployment {id} is gone and the service has no PRIMARY deployment"),
         };
@@ -274,7 +274,7 @@ pub fn by_service_deployment(service: &Value, sd: &Value, rules: Rules<'_>) -> L
         if let Some(rev) = &look.serving_revision {
             parts.push(format!(
                 "now serving service revision {}",
-                deploykit::ecs::api::name_of(rev)
+                crate::ecs::api::name_of(rev)
             ));
         }
         parts.join("; ")

@@ -7,9 +7,10 @@
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::DesiredStatus;
-use deploykit::Result;
-use deploykit::ecs::api::{call_error, describe_tasks, name_of};
 use serde_json::{Value, json};
+
+use crate::Result;
+use crate::ecs::api::{call_error, describe_tasks, name_of};
 
 /// At most this many tasks are reported: one screen.
 pub const MAX_REPORTED: usize = 10;
@@ -67,29 +68,26 @@ pub async fn stopped(
     // ECS keeps stopped tasks for about an hour: a service that kept
     // failing may have hundreds, listed 100 a page in no useful order.
     let mut arns: Vec<String> = Vec::new();
-    let mut token = None;
+    let mut pages = client
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(name_of(service))
+        .desired_status(DesiredStatus::Stopped)
+        .max_results(100)
+        .into_paginator()
+        .send();
     for _ in 0..MAX_PAGES {
-        let listed = client
-            .list_tasks()
-            .cluster(cluster)
-            .service_name(name_of(service))
-            .desired_status(DesiredStatus::Stopped)
-            .max_results(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "ListTasks",
-                    format!("listing stopped tasks of service {:?}", name_of(service)),
-                    e,
-                )
-            })?;
-        arns.extend(listed.task_arns().iter().cloned());
-        token = listed.next_token().map(str::to_string);
-        if token.is_none() {
+        let Some(listed) = pages.next().await else {
             break;
-        }
+        };
+        let listed = listed.map_err(|e| {
+            call_error(
+                "ListTasks",
+                format!("listing stopped tasks of service {:?}", name_of(service)),
+                e,
+            )
+        })?;
+        arns.extend(listed.task_arns().iter().cloned());
     }
     let answer = describe_tasks(client, cluster, &arns, "describing the stopped tasks").await?;
     let mut tasks: Vec<&Value> = answer["tasks"]
