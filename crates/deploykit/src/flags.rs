@@ -101,6 +101,34 @@ fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
+/// An AWS account id: 12 digits.
+pub fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `--command`: a JSON array of strings (`'["npm","start"]'`, the form
+/// ECS stores) or shell words (`'npm run "start:prod"'`). Empty is refused
+/// in either form: `[]` would not clear a command but leave the image's
+/// (ECS ignores an empty override), which is not what was typed. The text
+/// is the user's command and may hold a secret (a connection string): an
+/// error never repeats it, nor serde's reading of it.
+pub fn command(text: &str) -> Result<Vec<String>> {
+    let words = if text.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<String>>(text).map_err(|_| {
+            Error::usage("--command: starts with '[' but is not a JSON array of strings")
+        })?
+    } else {
+        shlex::split(text)
+            .ok_or_else(|| Error::usage("--command: unbalanced quotes, so not valid shell words"))?
+    };
+    if words.is_empty() {
+        return Err(Error::usage(
+            "--command: empty (to keep the image's own command, leave --command out)",
+        ));
+    }
+    Ok(words)
+}
+
 /// `500ms`, `90s`, `30m`, `1h`, `1h30m`, `2d`; a bare number is seconds.
 pub fn duration(text: &str) -> Option<std::time::Duration> {
     let text = text.trim();
@@ -212,6 +240,32 @@ mod tests {
     }
 
     #[test]
+    fn commands_as_json_or_shell_words() {
+        assert_eq!(command(r#"["a", "b c"]"#).unwrap(), ["a", "b c"]);
+        assert_eq!(command("pnpm db:migrate").unwrap(), ["pnpm", "db:migrate"]);
+        assert_eq!(
+            command(r#"sh -c 'echo "hi there"'"#).unwrap(),
+            ["sh", "-c", "echo \"hi there\""]
+        );
+        for bad in ["[1, 2]", "echo 'open", "  ", "[]", "[ ]"] {
+            let e = command(bad).unwrap_err();
+            assert_eq!(e.exit().code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn command_errors_do_not_repeat_it() {
+        for bad in [
+            "psql 'postgres://u:hunter2@db",
+            r#"["psql", hunter2]"#,
+            r#"["hunter2", 1]"#,
+        ] {
+            let e = command(bad).unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
     fn durations() {
         use std::time::Duration;
         assert_eq!(duration("90s"), Some(Duration::from_secs(90)));
@@ -228,6 +282,7 @@ mod tests {
             "-1h",
             "1.5h",
             "9223372036854775807d",
+            "9223372036854775807s",
             "ms",
         ] {
             assert_eq!(duration(bad), None, "{bad}");

@@ -807,11 +807,6 @@ fn credentials_with(
     }
 }
 
-/// An AWS account id: 12 digits.
-pub fn is_account_id(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// `(registry id, region)` of an Amazon ECR registry host
 /// (`ID.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`, dual-stack
 /// `ID.dkr-ecr[-fips].REGION.on.aws`); ecr-login and oci-push both ask.
@@ -827,7 +822,7 @@ pub fn ecr_host(host: &str) -> Option<(&str, &str)> {
     };
     let (id, rest) = rest.split_once('.')?;
     let region = prefixes.iter().find_map(|p| rest.strip_prefix(p))?;
-    let id_ok = is_account_id(id);
+    let id_ok = crate::flags::is_account_id(id);
     let region_ok = !region.is_empty() && !region.contains('.');
     (id_ok && region_ok).then_some((id, region))
 }

@@ -36,10 +36,21 @@ impl Config {
     pub fn from_args(args: Args) -> Result<Self> {
         let mut registry_ids = Vec::new();
         for id in &args.registry_id {
-            if !registry::is_account_id(id) {
-                return Err(Error::usage(
-                    "--registry-id: expected an AWS account id, 12 digits (the value is not repeated here)",
-                ));
+            if !deploykit::flags::is_account_id(id) {
+                // An account id is no secret: say which value is wrong,
+                // unless it is too long to be one (a token pasted in the
+                // wrong place).
+                let got = if id.chars().count() <= 20 {
+                    format!("{id:?}")
+                } else {
+                    format!(
+                        "a value of {} characters (not repeated here)",
+                        id.chars().count()
+                    )
+                };
+                return Err(Error::usage(format!(
+                    "--registry-id: expected an AWS account id, 12 digits; got {got}"
+                )));
             }
             if !registry_ids.contains(id) {
                 registry_ids.push(id.clone());
@@ -131,11 +142,7 @@ const MAX_VALIDITY: u64 = 30 * 86400;
 
 /// `90s`, `30m`, `1h`, `1h30m`, `2d`; a bare number is seconds; at most 30d.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    parse_any_duration(text).filter(|d| d.as_secs() <= MAX_VALIDITY)
-}
-
-fn parse_any_duration(text: &str) -> Option<Duration> {
-    deploykit::flags::duration(text)
+    deploykit::flags::duration(text).filter(|d| d.as_secs() <= MAX_VALIDITY)
 }
 
 #[cfg(test)]
@@ -143,27 +150,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+    fn min_validity_is_at_most_30_days() {
+        // The grammar is deploykit::flags::duration's, tested there.
+        assert_eq!(
+            parse_duration("30d"),
+            Some(Duration::from_secs(MAX_VALIDITY))
+        );
+        assert_eq!(parse_duration("31d"), None);
+        assert_eq!(parse_duration("18446744073709551615"), None);
         assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
-        assert_eq!(parse_duration("600"), Some(Duration::from_secs(600)));
-    }
-
-    #[test]
-    fn not_durations() {
-        for bad in [
-            "",
-            "h",
-            "1x",
-            "1h30",
-            "-1h",
-            "1.5h",
-            "31d",
-            "9223372036854775807s",
-            "18446744073709551615",
-        ] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
+        assert_eq!(parse_duration("1x"), None);
     }
 }

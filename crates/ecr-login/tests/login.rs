@@ -460,7 +460,26 @@ fn a_malformed_registry_id_is_refused_before_any_call() {
         "{}",
         out.stderr
     );
-    assert!(!out.stderr.contains("12345"), "the value is not repeated");
+    // An account id is no secret: the message says which value is wrong.
+    assert!(out.stderr.contains("got \"12345\""), "{}", out.stderr);
+}
+
+/// A long value is no account id but may be a token pasted in the wrong
+/// place: its length is said, not the value.
+#[test]
+fn a_registry_id_too_long_to_be_one_is_not_repeated() {
+    let token = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY";
+    let out = login()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .args(["--registry-id", token])
+        .run();
+    assert!(
+        out.failure(2).contains("a value of 38 characters"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(token), "{}", out.stderr);
+    assert!(!out.stdout.contains(token), "{}", out.stdout);
 }
 
 #[test]

@@ -98,7 +98,11 @@ impl Config {
             .iter()
             .map(|p| provider(p))
             .collect::<Result<Vec<_>>>()?;
-        let command = args.command.as_deref().map(command).transpose()?;
+        let command = args
+            .command
+            .as_deref()
+            .map(deploykit::flags::command)
+            .transpose()?;
         let env = flags::env_pairs("--env", &args.env)?;
         let tags = flags::pairs("--tags", &args.tags, "KEY=VALUE")?;
         let timeout = flags::duration(&args.timeout)
@@ -165,42 +169,9 @@ fn provider(text: &str) -> Result<Provider> {
     })
 }
 
-/// A JSON array of strings, or shell words. The text is the user's command
-/// (it may hold secrets): errors do not repeat it.
-fn command(text: &str) -> Result<Vec<String>> {
-    let words = if text.trim_start().starts_with('[') {
-        serde_json::from_str::<Vec<String>>(text).map_err(|_| {
-            Error::usage("--command: starts with '[' but is not a JSON array of strings")
-        })?
-    } else {
-        shlex::split(text)
-            .ok_or_else(|| Error::usage("--command: not valid shell words (an unclosed quote?)"))?
-    };
-    if words.is_empty() {
-        return Err(Error::usage("--command: empty"));
-    }
-    Ok(words)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn commands_as_json_or_shell_words() {
-        assert_eq!(command(r#"["a", "b c"]"#).unwrap(), ["a", "b c"]);
-        assert_eq!(command("pnpm db:migrate").unwrap(), ["pnpm", "db:migrate"]);
-        assert_eq!(command("sh -c 'exit 3'").unwrap(), ["sh", "-c", "exit 3"]);
-        assert!(command("[1, 2]").is_err());
-        assert!(command("echo 'open").is_err());
-        assert!(command("  ").is_err());
-    }
-
-    #[test]
-    fn command_errors_do_not_repeat_it() {
-        let e = command("psql 'postgres://u:hunter2@db").unwrap_err();
-        assert!(!e.to_string().contains("hunter2"), "{e}");
-    }
 
     #[test]
     fn capacity_providers() {

@@ -480,6 +480,7 @@ macro_rules! usage_error {
 
 usage_error! {
     a_command_with_an_open_quote: ["--family", "web", "--command", "echo 'open"] => "--command";
+    an_empty_json_command: ["--family", "web", "--command", "[]"] => "leave --command out";
     launch_type_and_capacity_provider: ["--family", "web", "--launch-type", "FARGATE", "--capacity-provider", "FARGATE"] => "--launch-type and --capacity-provider";
     a_revision_that_is_no_number: ["--family", "web:latest"] => "--family";
     a_timeout_that_is_no_duration: ["--family", "web", "--timeout", "soon"] => "--timeout";

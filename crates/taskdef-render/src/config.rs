@@ -103,7 +103,11 @@ impl Config {
         }
         let log_options = pairs("--log-option", &args.log_option, "KEY=VALUE")?;
         let docker_labels = pairs("--docker-label", &args.docker_label, "KEY=VALUE")?;
-        let command = args.command.as_deref().map(parse_command).transpose()?;
+        let command = args
+            .command
+            .as_deref()
+            .map(deploykit::flags::command)
+            .transpose()?;
 
         let mut task_fields = Vec::new();
         for (flag, field, value) in [
@@ -217,27 +221,6 @@ impl Config {
     }
 }
 
-/// `--command '["npm","start"]'` or `--command 'npm run "start:prod"'`.
-fn parse_command(text: &str) -> Result<Vec<String>> {
-    if text.trim_start().starts_with('[') {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::usage(format!("--command: not a valid JSON array: {e}")))?;
-        let items = value.as_array().into_iter().flatten();
-        let words: Option<Vec<String>> = items.map(|v| v.as_str().map(str::to_string)).collect();
-        return match words {
-            Some(words) if value.is_array() => Ok(words),
-            _ => Err(Error::usage(
-                "--command: the JSON array must hold only strings",
-            )),
-        };
-    }
-    match shlex::split(text) {
-        Some(words) if !words.is_empty() => Ok(words),
-        Some(_) => Err(Error::usage("--command is empty")),
-        None => Err(Error::usage("--command: unbalanced quotes")),
-    }
-}
-
 fn jq_vars(args: &Args) -> Result<Vec<(String, Value)>> {
     let mut vars = Vec::new();
     for pair in args.arg.chunks(2) {
@@ -297,21 +280,6 @@ fn task_size(value: &str, unit: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn commands_from_json_or_shell_words() {
-        assert_eq!(
-            parse_command(r#"["npm", "start"]"#).unwrap(),
-            ["npm", "start"]
-        );
-        assert_eq!(
-            parse_command(r#"sh -c 'echo "hi there"'"#).unwrap(),
-            ["sh", "-c", "echo \"hi there\""]
-        );
-        assert!(parse_command("[1, 2]").is_err());
-        assert!(parse_command("echo 'open").is_err());
-        assert!(parse_command("   ").is_err());
-    }
 
     #[test]
     fn families() {

@@ -328,6 +328,22 @@ fn command_as_json_array() {
     );
 }
 
+/// `[]` does not clear a command (ECS keeps the image's for an empty one):
+/// refused, as ecs-run refuses it, with what to do instead.
+#[test]
+fn an_empty_command_is_refused() {
+    for empty in ["[]", "  "] {
+        let out = render()
+            .args(["-t", &described(), "-c", "worker", "--command", empty])
+            .run();
+        assert!(
+            out.failure(2).contains("leave --command out"),
+            "{empty:?}: {}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn jq_edits_with_arguments() {
     let out = render()

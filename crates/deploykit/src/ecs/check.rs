@@ -281,7 +281,7 @@ fn placeholder(at: &Path, s: &str, patterns: &[Regex]) -> Option<(String, String
     }
     if let Some(caps) = f.ecr_account.captures(s) {
         let account = caps.get(1).map_or("", |m| m.as_str());
-        if !is_account_id(account) {
+        if !crate::flags::is_account_id(account) {
             return found(account, "an ECR registry account that is not 12 digits");
         }
     }
@@ -290,11 +290,7 @@ fn placeholder(at: &Path, s: &str, patterns: &[Regex]) -> Option<(String, String
 
 /// An ARN's account field: 12 digits, empty (S3) or `aws` (managed policies).
 fn valid_account(account: &str) -> bool {
-    account.is_empty() || account == "aws" || is_account_id(account)
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+    account.is_empty() || account == "aws" || crate::flags::is_account_id(account)
 }
 
 /// `<account-id>` in `123.dkr.ecr/<account-id>/x`: a `<`, a word of
