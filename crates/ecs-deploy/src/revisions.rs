@@ -18,33 +18,27 @@ pub fn family_and_revision(arn: &str) -> Option<(&str, u32)> {
 /// prefix: `web` would list `web-api` too), newest first, as (ARN, revision).
 pub async fn active(client: &Client, family: &str) -> Result<Vec<(String, u32)>> {
     let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_task_definitions()
-            .family_prefix(family)
-            .status(TaskDefinitionStatus::Active)
-            .sort(SortOrder::Desc)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                api::call_error(
-                    "ListTaskDefinitions",
-                    format!("listing the revisions of {family:?}"),
-                    e,
-                )
-            })?;
+    let mut pages = client
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            api::call_error(
+                "ListTaskDefinitions",
+                format!("listing the revisions of {family:?}"),
+                e,
+            )
+        })?;
         for arn in page.task_definition_arns() {
             if let Some((f, revision)) = family_and_revision(arn)
                 && f == family
             {
                 found.push((arn.clone(), revision));
             }
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
         }
     }
     found.sort_by_key(|(_, revision)| std::cmp::Reverse(*revision));

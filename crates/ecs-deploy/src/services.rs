@@ -107,41 +107,35 @@ async fn missing_cluster(client: &Client, cluster: &str) -> Error {
     ))
 }
 
+/// At most this many pages of names are read for a suggestion.
+const MAX_PAGES: usize = 10;
+
 async fn list_clusters(client: &Client) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    let mut token = None;
-    for _ in 0..10 {
-        let page = client
-            .list_clusters()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| api::call_error("ListClusters", "listing clusters", e))?;
-        names.extend(page.cluster_arns().iter().map(|a| name_of(a).to_string()));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
+    let mut pages = client.list_clusters().into_paginator().send();
+    for _ in 0..MAX_PAGES {
+        let Some(page) = pages.next().await else {
             break;
-        }
+        };
+        let page = page.map_err(|e| api::call_error("ListClusters", "listing clusters", e))?;
+        names.extend(page.cluster_arns().iter().map(|a| name_of(a).to_string()));
     }
     Ok(names)
 }
 
 async fn list_services(client: &Client, cluster: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    let mut token = None;
-    for _ in 0..10 {
-        let page = client
-            .list_services()
-            .cluster(cluster)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| api::call_error("ListServices", "listing services", e))?;
-        names.extend(page.service_arns().iter().map(|a| name_of(a).to_string()));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
+    let mut pages = client
+        .list_services()
+        .cluster(cluster)
+        .into_paginator()
+        .send();
+    for _ in 0..MAX_PAGES {
+        let Some(page) = pages.next().await else {
             break;
-        }
+        };
+        let page = page.map_err(|e| api::call_error("ListServices", "listing services", e))?;
+        names.extend(page.service_arns().iter().map(|a| name_of(a).to_string()));
     }
     Ok(names)
 }
@@ -164,7 +158,7 @@ pub fn close_matches(wanted: &str, names: &[String]) -> Vec<String> {
         .filter(|n| n.as_str() != wanted)
         .filter_map(|n| {
             let lower = n.to_lowercase();
-            let distance = edit_distance(&wanted_lower, &lower);
+            let distance = strsim::levenshtein(&wanted_lower, &lower);
             let near = distance <= (wanted.len() / 3).max(2)
                 || lower.contains(&wanted_lower)
                 || wanted_lower.contains(&lower);
@@ -173,23 +167,6 @@ pub fn close_matches(wanted: &str, names: &[String]) -> Vec<String> {
         .collect();
     scored.sort();
     scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
 }
 
 /// UpdateService for every usable target at once; each gets its `service`

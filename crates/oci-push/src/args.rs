@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use deploykit::stream::Envelope;
 use deploykit::{Error, Result};
+use oci_client::Reference;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -233,43 +234,26 @@ pub fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
     })
 }
 
-/// A repository name as the distribution spec allows it.
+/// A repository name as the distribution spec allows it: lowercase
+/// letters and digits, separated by one `.` or `_`, two `__` or any number
+/// of `-`, components separated by `/`. The grammar is oci-client's (the
+/// distribution spec's reference regexp), asked through a placeholder host;
+/// the messages stay ours, naming the flag.
 fn repository_ok(repository: &str) -> bool {
-    // The distribution spec's repository components: lowercase letters and
-    // digits, separated by one `.` or `_`, two `__`, or any number of `-`.
-    let component_ok = |c: &str| {
-        let bytes = c.as_bytes();
-        let mut ok = !c.is_empty()
-            && bytes[0].is_ascii_alphanumeric()
-            && bytes[bytes.len() - 1].is_ascii_alphanumeric();
-        let mut i = 0;
-        while ok && i < bytes.len() {
-            let b = bytes[i];
-            if b.is_ascii_lowercase() || b.is_ascii_digit() {
-                i += 1;
-                continue;
-            }
-            let run = bytes[i..]
-                .iter()
-                .take_while(|&&x| !(x.is_ascii_lowercase() || x.is_ascii_digit()))
-                .count();
-            let sep = &c[i..i + run];
-            ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
-            i += run;
-        }
-        ok
-    };
-    repository.len() <= 255 && repository.split('/').all(component_ok)
+    !repository.is_empty()
+        && Reference::try_from(format!("r.invalid/{repository}:t")).is_ok_and(|r| {
+            r.registry() == "r.invalid"
+                && r.repository() == repository
+                && r.tag() == Some("t")
+                && r.digest().is_none()
+        })
 }
 
-/// A tag as the distribution spec allows it.
+/// A tag as the distribution spec allows it: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`
+/// (oci-client's grammar, as for [`repository_ok`]).
 fn tag_ok(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= 128
-        && (tag.as_bytes()[0].is_ascii_alphanumeric() || tag.starts_with('_'))
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    Reference::try_from(format!("r.invalid/x:{tag}"))
+        .is_ok_and(|r| r.repository() == "x" && r.tag() == Some(tag) && r.digest().is_none())
 }
 
 /// `--reuse-from` values as (repository, tag): a TAG of `repository`, or
@@ -321,4 +305,53 @@ pub fn tags(args: &Args) -> Result<Vec<String>> {
         }
     }
     Ok(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories_as_the_distribution_spec_allows() {
+        for ok in ["web", "team/web", "a.b_c__d--e/f-g", "a0/1b"] {
+            assert!(repository_ok(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Web",
+            "team/",
+            "/web",
+            "a..b",
+            "a___b",
+            "-a",
+            "a-",
+            "team//web",
+            "web:1",
+            "web@sha256:0",
+            "a b",
+        ] {
+            assert!(!repository_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_as_the_distribution_spec_allows() {
+        let longest = "a".repeat(128);
+        for ok in ["v1.2.3", "_x", "Latest", "a-b_c.d", longest.as_str()] {
+            assert!(tag_ok(ok), "{ok}");
+        }
+        let too_long = "a".repeat(129);
+        for bad in [
+            "",
+            ".x",
+            "-x",
+            "a/b",
+            "a:b",
+            "a@b",
+            "a b",
+            too_long.as_str(),
+        ] {
+            assert!(!tag_ok(bad), "{bad}");
+        }
+    }
 }

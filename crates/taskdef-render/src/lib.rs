@@ -12,8 +12,8 @@ mod dotenv;
 mod expand;
 pub mod render;
 
-use aws_sdk_ecs::types::TaskDefinitionField;
-use deploykit::aws::{self, AwsArgs, CaptureBody};
+use deploykit::aws::{self, AwsArgs};
+use deploykit::ecs::api;
 use deploykit::stream::{self, Envelope, Stdin};
 use deploykit::{Error, Outcome, Result};
 use serde_json::Value;
@@ -57,17 +57,7 @@ fn fetch(aws_args: &AwsArgs, family: &str) -> Result<Value> {
                 .interceptor(aws::StallWatch)
                 .build(),
         );
-        let body = CaptureBody::default();
-        client
-            .describe_task_definition()
-            .task_definition(family)
-            .include(TaskDefinitionField::Tags)
-            .customize()
-            .interceptor(body.clone())
-            .send()
-            .await
-            .map_err(|e| aws::call_error(format!("fetching task definition {family:?}"), e))?;
-        body.json("DescribeTaskDefinition")
+        api::describe_task_definition(&client, family).await
     })
 }
 

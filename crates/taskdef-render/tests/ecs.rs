@@ -120,7 +120,9 @@ fn family_as_an_arn_fetches_that_revision() {
 fn unknown_family_is_an_aws_failure_said_in_one_line() {
     let out = render().aws().args(["--family", &unique("missing")]).run();
     let err = out.failure(1);
-    assert!(err.contains("fetching task definition"), "{err}");
+    // What was being done, and the action an IAM policy must allow.
+    assert!(err.contains("describing task definition"), "{err}");
+    assert!(err.contains("(ecs:DescribeTaskDefinition)"), "{err}");
     assert!(err.contains("ClientException"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "no raw HTTP dump: {err}");
 }
