@@ -324,7 +324,14 @@ fn ecs_deploy_exits_1_when_ecs_refuses() {
         ])
         .run();
     out.failure(1);
-    error_says(&out.json(), "ecs-deploy", &[&format!("{family}:9")]);
+    error_says(
+        &out.json(),
+        "ecs-deploy",
+        &[
+            &format!("{family}:9"),
+            "(ecs:DescribeTaskDefinition): ClientException",
+        ],
+    );
 }
 
 /// A field the ECS model does not know: exit 2 naming its path, and no
