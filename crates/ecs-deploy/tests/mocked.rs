@@ -176,16 +176,19 @@ async fn rollback_of_a_deployment_in_progress_asks_ecs_to_roll_it_back() {
 async fn throttling_on_update_service_is_retried() {
     let describe = describe_services(service("ECS", "ACTIVE", json!([])));
     let register = register();
+    // What the retried UpdateService answers, told apart from DescribeServices'.
+    let updated = service(
+        "ECS",
+        "ACTIVE",
+        json!([{"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": TD_2, "rolloutState": "IN_PROGRESS"}]),
+    );
     let update = mock!(Client::update_service)
         .sequence()
         .http_status(
             400,
             ok(json!({"__type": "ThrottlingException", "message": "Rate exceeded"})),
         )
-        .http_status(
-            200,
-            ok(json!({"service": service("ECS", "ACTIVE", json!([]))})),
-        )
+        .http_status(200, ok(json!({"service": updated})))
         .build();
     let client = client(&[&describe, &register, &update]);
     let outcome = run(&args(&[]), &client, definition()).await.unwrap();
@@ -193,7 +196,7 @@ async fn throttling_on_update_service_is_retried() {
     let (doc, error) = outcome.into_parts();
     let doc = doc.expect("an object");
     assert!(error.is_none(), "{error:?}");
-    assert_eq!(doc["service"], service("ECS", "ACTIVE", json!([])));
+    assert_eq!(doc["service"], updated, "the retried call's answer");
     assert_eq!(doc["taskDefinition"]["taskDefinitionArn"], TD_2);
 }
 
