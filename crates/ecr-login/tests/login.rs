@@ -203,10 +203,35 @@ fn docker_config_flag_picks_the_directory() {
 #[test]
 fn docker_config_variable_is_honoured() {
     let dir = tempfile::tempdir().unwrap();
-    let (out, _home) = login().env("DOCKER_CONFIG", dir.path()).run_with_home();
+    let (out, home) = login().env("DOCKER_CONFIG", dir.path()).run_with_home();
     no_secret(&out);
-    out.success();
-    assert!(dir.path().join("config.json").exists());
+    let doc = out.success();
+    let config = dir.path().join("config.json");
+    assert!(config.exists());
+    assert_eq!(
+        doc["registry"]["credentialsIn"],
+        config.display().to_string()
+    );
+    // The login as ecr-login writes it: base64 of `AWS:<password>` under
+    // the host alone, with its expiry beside it. Compared without
+    // printing it: a failure must not show the secret.
+    let written = read_json(&config);
+    let entry = &written["auths"][HOST];
+    assert!(
+        entry.is_object(),
+        "no auths entry for {HOST}; hosts: {:?}",
+        written["auths"]
+            .as_object()
+            .map(|m| m.keys().collect::<Vec<_>>())
+    );
+    assert!(
+        entry["auth"].as_str() == Some(b64(&format!("AWS:{ACCOUNT}-auth-token")).as_str()),
+        "auths[{HOST}].auth is not base64 of AWS:<moto's password>"
+    );
+    assert_eq!(entry["ecrLoginExpiresAt"], MOTO_EXPIRY);
+    let keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["auth", "ecrLoginExpiresAt", "ecrLoginDefault"]);
+    assert!(!config_in(home.path()).exists(), "HOME/.docker left alone");
 }
 
 #[test]

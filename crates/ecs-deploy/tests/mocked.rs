@@ -155,42 +155,49 @@ async fn rollback_of_a_deployment_in_progress_asks_ecs_to_roll_it_back() {
     ]))
     .unwrap();
     let outcome = run(&config, &client, None).await.unwrap();
-    let doc = format!("{outcome:?}");
+    let (doc, error) = outcome.into_parts();
+    let doc = doc.expect("an object");
+    assert!(error.is_none(), "{error:?}");
     assert_eq!(stop.num_calls(), 1);
     assert_eq!(
         update.num_calls(),
         0,
         "no UpdateService: ECS rolls back itself"
     );
-    assert!(doc.contains("stopServiceDeployment"), "{doc}");
-    assert!(
-        doc.contains(&format!("\"to\": String(\"{TD_1}\")")),
-        "{doc}"
+    assert_eq!(
+        doc["rollback"],
+        json!({"from": TD_2, "to": TD_1, "method": "stopServiceDeployment", "serviceDeployment": SD}),
     );
+    assert_eq!(doc["taskDefinition"]["taskDefinitionArn"], TD_1);
+    assert_eq!(doc["service"]["serviceName"], "web");
 }
 
 #[tokio::test]
 async fn throttling_on_update_service_is_retried() {
     let describe = describe_services(service("ECS", "ACTIVE", json!([])));
     let register = register();
+    // What the retried UpdateService answers, told apart from DescribeServices'.
+    let updated = service(
+        "ECS",
+        "ACTIVE",
+        json!([{"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": TD_2, "rolloutState": "IN_PROGRESS"}]),
+    );
     let update = mock!(Client::update_service)
         .sequence()
         .http_status(
             400,
             ok(json!({"__type": "ThrottlingException", "message": "Rate exceeded"})),
         )
-        .http_status(
-            200,
-            ok(json!({"service": service("ECS", "ACTIVE", json!([]))})),
-        )
+        .http_status(200, ok(json!({"service": updated})))
         .build();
     let client = client(&[&describe, &register, &update]);
     let outcome = run(&args(&[]), &client, definition()).await.unwrap();
     assert_eq!(update.num_calls(), 2);
-    assert!(
-        format!("{outcome:?}").contains("\"service\""),
-        "{outcome:?}"
-    );
+    let (doc, error) = outcome.into_parts();
+    let doc = doc.expect("an object");
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(doc["service"], updated, "the retried call's answer");
+    assert_eq!(doc["taskDefinition"]["taskDefinitionArn"], TD_2);
 }
 
 #[tokio::test]
@@ -209,14 +216,32 @@ async fn access_denied_names_the_action_and_aws_words() {
     // The revision was registered: the object is still printed (DESIGN's
     // failure contract), the service's error in it, and the exit is 1.
     let outcome = run(&args(&[]), &client, definition()).await.unwrap();
-    let doc = format!("{outcome:?}");
-    assert!(doc.contains(TD_2), "the registered revision: {doc}");
-    assert!(
-        doc.contains("(ecs:UpdateService): AccessDeniedException: "),
-        "{doc}"
+    let (doc, error) = outcome.into_parts();
+    let doc = doc.expect("an object");
+    assert_eq!(
+        doc["taskDefinition"]["taskDefinitionArn"], TD_2,
+        "the registered revision"
     );
-    assert!(doc.contains(denied), "{doc}");
-    assert!(doc.contains("\"exitCode\": Number(1)"), "{doc}");
+    let failed = &doc["service"];
+    assert_eq!(failed["serviceName"], "web", "{failed}");
+    // (`error.tool` is the binary's name, set by its main: not run here.)
+    assert_eq!(failed["error"]["exitCode"], 1, "{failed}");
+    let said = failed["error"]["message"].as_str().unwrap();
+    assert!(
+        said.contains("(ecs:UpdateService): AccessDeniedException: "),
+        "{said}"
+    );
+    assert!(said.contains(denied), "{said}");
+    let error = error.expect("the run failed");
+    assert_eq!(error.exit().code(), 1);
+    assert!(error.message().contains(denied), "{}", error.message());
+    assert!(
+        error
+            .message()
+            .contains("web:2 registered; nothing deployed"),
+        "{}",
+        error.message()
+    );
 }
 
 /// After a finished deploy, ECS lists no old deployment on the service:
@@ -283,12 +308,15 @@ async fn rollback_after_a_finished_deploy_goes_to_what_the_service_ran_before() 
     ]))
     .unwrap();
     let outcome = run(&config, &client, None).await.unwrap();
-    let doc = format!("{outcome:?}");
-    assert_eq!(update.num_calls(), 1, "updated to web:1: {doc}");
-    assert!(
-        doc.contains(&format!("\"to\": String(\"{TD_1}\")")),
-        "{doc}"
+    let (doc, error) = outcome.into_parts();
+    let doc = doc.expect("an object");
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(update.num_calls(), 1, "updated to web:1: {doc:?}");
+    assert_eq!(
+        doc["rollback"],
+        json!({"from": TD_3, "to": TD_1, "method": "update"}),
     );
+    assert_eq!(doc["taskDefinition"]["taskDefinitionArn"], TD_1);
     assert_eq!(family.num_calls(), 0, "the family was not needed");
 }
 

@@ -90,5 +90,5 @@ fn every_help_example_runs() {
             ran += 1;
         }
     }
-    assert!(ran >= 4, "ran only {ran} example commands");
+    assert_eq!(ran, 4, "every example command ran, none more or fewer");
 }

@@ -1002,14 +1002,37 @@ fn create_repository_creates_it_through_the_ecr_api() {
 
 #[test]
 fn an_existing_ecr_repository_needs_no_flag() {
-    let (dir, _) = layout(&[("v1", &Image::small("ecr-existing"))]);
+    let (dir, digests) = layout(&[("v1", &Image::small("ecr-existing"))]);
     let repository = unique("existing");
     deploy_tests::moto_call(
         "ecr",
         "CreateRepository",
         &json!({"repositoryName": repository}),
     );
-    ecr_push(&dir, &repository, &[]).success();
+    let doc = ecr_push(&dir, &repository, &[]).success();
+    // The layout's own manifest, under the ECR name, and the registry
+    // behind that name holds it under the tag.
+    assert_eq!(doc["image"]["digest"], digests[0]);
+    assert_eq!(
+        doc["image"]["uri"],
+        format!("{ECR}/{repository}@{}", digests[0])
+    );
+    assert_eq!(
+        remote_digest_with_ecr_login(&format!("{}/{repository}:1", emulators().registry_auth)),
+        digests[0]
+    );
+    assert_eq!(ecr_repositories(&repository), vec![repository.clone()]);
+}
+
+/// [`remote_digest`] on the htpasswd registry, with moto's ECR login.
+fn remote_digest_with_ecr_login(image: &str) -> String {
+    let out = deploy_tests::tool("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .args(["--creds", "AWS:123456789012-auth-token"])
+        .args([format!("docker://{image}")])
+        .run();
+    assert_eq!(out.code, 0, "skopeo inspect {image}: {}", out.stderr);
+    deploy_tests::images::sha256(out.stdout.as_bytes())
 }
 
 #[test]
@@ -1238,10 +1261,8 @@ fn a_truncated_gzip_tar_is_refused() {
 fn a_gzip_tar_padded_with_zeros_is_pushed() {
     let (_dir, tar) = saved(&Image::small("outer-pad"), DockerSave::Classic);
     let gz = deploy_tests::images::gzip_file(std::path::Path::new(&tar));
-    let mut bytes = std::fs::read(&gz).unwrap();
-    bytes.extend(std::iter::repeat_n(0u8, 10240));
-    std::fs::write(&gz, &bytes).unwrap();
-    push()
+    // The same tar.gz unpadded first: the digest to get.
+    let unpadded = push()
         .args([
             "--from",
             gz.to_str().unwrap(),
@@ -1252,6 +1273,17 @@ fn a_gzip_tar_padded_with_zeros_is_pushed() {
         ])
         .run()
         .success();
+    let want = unpadded["image"]["digest"].as_str().unwrap().to_string();
+    let mut bytes = std::fs::read(&gz).unwrap();
+    bytes.extend(std::iter::repeat_n(0u8, 10240));
+    std::fs::write(&gz, &bytes).unwrap();
+    let to = repo();
+    let doc = push()
+        .args(["--from", gz.to_str().unwrap(), "--to", &to, "--tag", "1"])
+        .run()
+        .success();
+    assert_eq!(doc["image"]["digest"], want, "padding changed the image");
+    assert_eq!(remote_digest(&format!("{to}:1")), want);
 }
 
 /// Anything else after the gzip stream is a bad file: exit 2, nothing sent.

@@ -133,5 +133,5 @@ fn every_help_example_runs() {
             ran += 1;
         }
     }
-    assert!(ran >= 5, "ran only {ran} example commands");
+    assert_eq!(ran, 5, "every example command ran, none more or fewer");
 }
