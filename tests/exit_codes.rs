@@ -201,6 +201,10 @@ fn oci_push_exits_2_on_a_corrupt_blob_found_mid_stream() {
             &to,
             "--tag",
             "1",
+            // One blob at a time, config first: it is in the registry
+            // before the corrupt layer is found.
+            "--jobs",
+            "1",
         ])
         .run();
     out.failure(2);
@@ -210,6 +214,9 @@ fn oci_push_exits_2_on_a_corrupt_blob_found_mid_stream() {
         &[
             &format!("blob {layer} does not match its digest"),
             "no manifest or tag was pushed",
+            // Exit 2 promises no manifest and no tag, not that nothing
+            // was sent: the message says what was.
+            &format!("uploaded to {to}, which no manifest names"),
         ],
     );
     // Found mid-stream: its upload was under way when the check failed.
@@ -233,6 +240,12 @@ fn oci_push_exits_2_on_a_corrupt_blob_found_mid_stream() {
         "the manifest"
     );
     assert_eq!(status(&format!("blobs/{layer}")), "404", "the corrupt blob");
+    let config = manifest["config"]["digest"].as_str().unwrap();
+    assert_eq!(
+        status(&format!("blobs/{config}")),
+        "200",
+        "the config, uploaded before, as the message says"
+    );
 }
 
 // ----------------------------------------------------------- taskdef-render
@@ -266,7 +279,7 @@ fn taskdef_render_exits_1_when_ecs_refuses() {
         &out.json(),
         "taskdef-render",
         &[
-            &format!("fetching task definition {missing:?}"),
+            &format!("describing task definition {missing:?} (ecs:DescribeTaskDefinition)"),
             "ClientException",
         ],
     );

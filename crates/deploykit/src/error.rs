@@ -14,7 +14,9 @@ pub enum Exit {
     Success = 0,
     /// 1: the operation failed (AWS refused, deployment failed, registry error).
     Failed = 1,
-    /// 2: usage or input error; nothing was sent to AWS or a registry.
+    /// 2: usage or input error: nothing was registered, deployed, tagged or
+    /// given a manifest (a corrupt blob, found as it streams, comes after
+    /// other blobs were uploaded: its message says so).
     Usage = 2,
     /// 3: a wait ran out of time.
     Timeout = 3,

@@ -1,12 +1,9 @@
-//! The command line, and the checks on the destination and tags that come
-//! before anything is read or sent.
+//! The command line, as clap parses it. Nothing here is checked beyond what
+//! clap knows; [`crate::config`] validates it all before the image is opened.
 
 use std::path::PathBuf;
 
 use clap::Parser;
-use deploykit::stream::Envelope;
-use deploykit::{Error, Result};
-use oci_client::Reference;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -38,7 +35,8 @@ they are); a layer the target tags already hold is
 found through their manifests and configs and not sent again, with no local cache.
 
 Exit codes: 0 pushed; 1 the registry refused or could not be reached; 2 bad flag or
-image, nothing pushed. Any failure prints the stdin object (or {}; never the password
+image: no manifest or tag pushed (a corrupt blob is found as it streams, after other
+blobs went; the message says what was uploaded). Any failure prints the stdin object (or {}; never the password
 of --password-stdin) with error: {tool, message, exitCode} unless stdout is a
 terminal, and an object on stdin that carries \"error\" (an earlier step failed) is
 passed on untouched with that step's exit code, nothing pushed.";
@@ -131,7 +129,7 @@ pub struct Args {
 
     /// How uncompressed layers (docker save tars, uncompressed layouts) are sent: gzip (as docker push does), zstd (in an OCI manifest) or none (as they are)
     #[arg(long, value_enum, value_name = "HOW", default_value = "gzip")]
-    pub compress: crate::docker::Compress,
+    pub compress: crate::compress::Compress,
 
     /// Also write the pushed digest to this file
     #[arg(long, value_name = "PATH")]
@@ -151,207 +149,6 @@ impl deploykit::cli::Streams for Args {
             deploykit::cli::StdinRole::Secret("--password-stdin")
         } else {
             deploykit::cli::StdinRole::Object
-        }
-    }
-}
-
-/// Where the image goes.
-#[derive(Debug, Clone)]
-pub struct Destination {
-    pub registry: String,
-    pub repository: String,
-}
-
-/// `--idle-timeout` (or the old `--timeout SECONDS`, with a warning).
-pub fn idle_timeout(args: &Args) -> Result<std::time::Duration> {
-    if let Some(secs) = args.old_timeout {
-        deploykit::cli::warn(format!(
-            "--timeout is now --idle-timeout, which takes a duration (--idle-timeout {secs}s)"
-        ));
-        return Ok(std::time::Duration::from_secs(secs.max(1)));
-    }
-    deploykit::flags::duration(&args.idle_timeout)
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| Error::usage("--idle-timeout: expected a duration such as 30s, 90s or 5m"))
-}
-
-/// `--to`, or `--repository` with stdin's `registry.endpoint`; both checked.
-pub fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
-    let (registry, repository) = match (&args.to, &args.repository) {
-        (Some(to), _) => {
-            let (registry, repository) = to.split_once('/').ok_or_else(|| {
-                Error::usage(format!(
-                    "--to {to:?}: expected REGISTRY/REPOSITORY, such as registry.example.com/team/web"
-                ))
-            })?;
-            (registry.to_string(), repository.to_string())
-        }
-        (None, Some(repository)) => {
-            let endpoint = envelope
-                .get("registry")
-                .and_then(|r| r.get("endpoint"))
-                .and_then(|e| e.as_str())
-                .ok_or_else(|| {
-                    Error::usage(
-                        "--repository needs the registry: pipe in ecr-login's object (registry.endpoint), or give --to REGISTRY/REPOSITORY",
-                    )
-                })?;
-            (endpoint.to_string(), repository.clone())
-        }
-        (None, None) => {
-            return Err(Error::usage(
-                "no destination: give --to REGISTRY/REPOSITORY, or --repository NAME after ecr-login",
-            ));
-        }
-    };
-    if registry.contains("://") || repository.starts_with('/') {
-        return Err(Error::usage(format!(
-            "registry {registry:?}: give the host alone, with no scheme (https:// is the default; plain HTTP for this machine or --insecure)"
-        )));
-    }
-    let (host, port) = match registry.rsplit_once(':') {
-        Some((host, port)) if !registry.ends_with(']') => (host, Some(port)),
-        _ => (registry.as_str(), None),
-    };
-    let host_ok = !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-[]:".contains(&b))
-        // Docker Hub style `team/web` has no registry host: say so.
-        && (host.contains('.') || host.contains(':') || host.eq_ignore_ascii_case("localhost") || port.is_some());
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
-    if !host_ok || !port_ok {
-        return Err(Error::usage(format!(
-            "registry {registry:?}: expected a registry host with a dot or a port (registry.example.com, localhost:5000), a port 1-65535"
-        )));
-    }
-    if !repository_ok(&repository) {
-        return Err(Error::usage(format!(
-            "repository {repository:?}: lowercase letters and digits, separated by . _ __ or -, parts separated by /"
-        )));
-    }
-    Ok(Destination {
-        registry,
-        repository,
-    })
-}
-
-/// A repository name as the distribution spec allows it: lowercase
-/// letters and digits, separated by one `.` or `_`, two `__` or any number
-/// of `-`, components separated by `/`. The grammar is oci-client's (the
-/// distribution spec's reference regexp), asked through a placeholder host;
-/// the messages stay ours, naming the flag.
-fn repository_ok(repository: &str) -> bool {
-    !repository.is_empty()
-        && Reference::try_from(format!("r.invalid/{repository}:t")).is_ok_and(|r| {
-            r.registry() == "r.invalid"
-                && r.repository() == repository
-                && r.tag() == Some("t")
-                && r.digest().is_none()
-        })
-}
-
-/// A tag as the distribution spec allows it: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`
-/// (oci-client's grammar, as for [`repository_ok`]).
-fn tag_ok(tag: &str) -> bool {
-    Reference::try_from(format!("r.invalid/x:{tag}"))
-        .is_ok_and(|r| r.repository() == "x" && r.tag() == Some(tag) && r.digest().is_none())
-}
-
-/// `--reuse-from` values as (repository, tag): a TAG of `repository`, or
-/// REPOSITORY:TAG.
-pub fn reuse_from(args: &Args, repository: &str) -> Result<Vec<(String, String)>> {
-    args.reuse_from
-        .iter()
-        .map(|reference| {
-            let (repo, tag) = match reference.rsplit_once(':') {
-                Some((repo, tag)) => (repo, tag),
-                None => (repository, reference.as_str()),
-            };
-            if !repository_ok(repo) || !tag_ok(tag) {
-                return Err(Error::usage(format!(
-                    "--reuse-from {reference:?}: expected a TAG of the target repository, or REPOSITORY:TAG in the same registry"
-                )));
-            }
-            Ok((repo.to_string(), tag.to_string()))
-        })
-        .collect()
-}
-
-/// `--mount-from`, checked.
-pub fn mount_from(args: &Args) -> Result<Option<String>> {
-    match &args.mount_from {
-        Some(repo) if !repository_ok(repo) => Err(Error::usage(format!(
-            "--mount-from {repo:?}: expected a repository of the same registry (lowercase letters and digits, separated by . _ __ or -, parts separated by /)"
-        ))),
-        other => Ok(other.clone()),
-    }
-}
-
-/// The tags, each checked (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`), each once.
-pub fn tags(args: &Args) -> Result<Vec<String>> {
-    if args.tag.is_empty() && !args.digest_only {
-        return Err(Error::usage(
-            "no --tag: give at least one, or --digest-only to push by digest alone",
-        ));
-    }
-    let mut tags: Vec<String> = Vec::new();
-    for tag in &args.tag {
-        if !tag_ok(tag) {
-            return Err(Error::usage(format!(
-                "--tag {tag:?}: a tag is letters, digits, _ . and -, at most 128, not starting with . or -"
-            )));
-        }
-        if !tags.contains(tag) {
-            tags.push(tag.clone());
-        }
-    }
-    Ok(tags)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repositories_as_the_distribution_spec_allows() {
-        for ok in ["web", "team/web", "a.b_c__d--e/f-g", "a0/1b"] {
-            assert!(repository_ok(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "Web",
-            "team/",
-            "/web",
-            "a..b",
-            "a___b",
-            "-a",
-            "a-",
-            "team//web",
-            "web:1",
-            "web@sha256:0",
-            "a b",
-        ] {
-            assert!(!repository_ok(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn tags_as_the_distribution_spec_allows() {
-        let longest = "a".repeat(128);
-        for ok in ["v1.2.3", "_x", "Latest", "a-b_c.d", longest.as_str()] {
-            assert!(tag_ok(ok), "{ok}");
-        }
-        let too_long = "a".repeat(129);
-        for bad in [
-            "",
-            ".x",
-            "-x",
-            "a/b",
-            "a:b",
-            "a@b",
-            "a b",
-            too_long.as_str(),
-        ] {
-            assert!(!tag_ok(bad), "{bad}");
         }
     }
 }

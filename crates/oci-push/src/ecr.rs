@@ -15,14 +15,14 @@ pub async fn ensure_repository(
     repository: &str,
     create: bool,
     aws_args: &AwsArgs,
-) -> Result<()> {
+) -> Result<bool> {
     let Some((registry_id, region)) = deploykit::registry::ecr_host(host) else {
         if create {
             cli::warn(format!(
                 "--create-repository: {host} is not an Amazon ECR registry; ignored"
             ));
         }
-        return Ok(());
+        return Ok(false);
     };
     // The registry's host names its region; --profile is the caller's.
     let config = aws::load(&AwsArgs {
@@ -42,7 +42,7 @@ pub async fn ensure_repository(
         .send()
         .await;
     match described {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(false),
         Err(e) if e.code() == Some("RepositoryNotFoundException") => {
             if !create {
                 return Err(Error::failed(format!(
@@ -62,7 +62,7 @@ pub async fn ensure_repository(
                     )
                 })?;
             cli::note(format!("created ECR repository {repository} in {host}"));
-            Ok(())
+            Ok(true)
         }
         Err(e) => Err(aws::call_error(
             format!("looking up ECR repository {repository:?} in {host}"),

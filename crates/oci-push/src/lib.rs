@@ -2,28 +2,36 @@
 //! image layout or an oci-archive, under several tags, streaming each blob
 //! from disk and skipping those the registry already has.
 //!
-//! [`run`] goes Args -> checked destination, tags and credentials (exit 2
-//! before anything is sent) -> the source opened and the plan read
-//! ([`plan`]: manifests and configs checked against their digests) -> the
-//! transfer ([`push`]) -> the `image` object out.
+//! [`run`] goes Args -> [`config::Config`] (every flag and file checked:
+//! exit 2 before the source is opened or anything is sent) -> the source
+//! opened and the plan read ([`plan`]: manifests and configs checked
+//! against their digests) -> the transfer ([`push`]) -> the `image` object
+//! out.
 //!
-//! Sources: OCI layouts, oci-archives, docker save tars (classic and
-//! Docker 25+, layers compressed on the way: [`docker`]).
+//! Sources: OCI layouts, oci-archives ([`plan`]), docker save tars (classic
+//! and Docker 25+: [`docker_save`]); uncompressed layers compressed on the
+//! way ([`compress`], [`rewrite`] for layouts), those the registry has
+//! found first ([`reuse`]); every blob sent by one uploader ([`upload`]).
 //! Where a registry really is: [`location`] (registries.conf). An ECR
 //! repository is looked up (and with `--create-repository` created) first:
 //! [`ecr`].
 
 mod args;
-mod docker;
+mod compress;
+mod config;
+mod docker_save;
 mod ecr;
 mod idle;
 mod location;
+mod media;
 mod plan;
 mod push;
 mod retry;
+mod reuse;
+mod rewrite;
 mod source;
+mod upload;
 
-use deploykit::registry::{self, DockerConfig};
 use deploykit::stream::Stdin;
 use deploykit::{Error, Outcome, Result, cli};
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -34,114 +42,61 @@ use serde_json::json;
 const USER_AGENT: &str = concat!("oci-push/", env!("CARGO_PKG_VERSION"));
 
 pub use args::Args;
+use config::Config;
 
 /// The whole tool: flags and stdin in, the `image` object out.
 pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
-    // With --password-stdin, stdin is the password, not the pipe's object.
-    let (mut envelope, password) = if args.password_stdin {
-        let text = deploykit::stream::decode(stdin.bytes(), "stdin")?;
-        let password = text.trim_end_matches(['\n', '\r']).to_string();
-        if password.is_empty() {
-            return Err(Error::usage("--password-stdin: stdin is empty"));
-        }
-        (Default::default(), Some(password))
-    } else {
-        (stdin.envelope()?, None)
-    };
-    let dest = args::destination(&args, &envelope)?;
-    let idle_timeout = args::idle_timeout(&args)?;
-    args.aws.check()?;
-    if let (Some(flag), Some((_, region))) = (
-        &args.aws.region,
-        deploykit::registry::ecr_host(&dest.registry),
-    ) && flag != region
-    {
-        return Err(Error::usage(format!(
-            "--region {flag:?}, but the ECR registry {} is in {region:?}: drop --region, or push to the {flag} registry",
-            dest.registry
-        )));
-    }
-    let tags = args::tags(&args)?;
-    let reuse_from = args::reuse_from(&args, &dest.repository)?;
-    let mount_from = args::mount_from(&args)?;
-    if let Some(path) = &args.digest_file {
-        deploykit::output::check("--digest-file", path)?;
-    }
-    let auth = match (&args.username, password) {
-        (Some(user), Some(password)) => RegistryAuth::Basic(user.clone(), password),
-        (Some(_), None) => return Err(Error::usage("--username needs --password-stdin")),
-        (None, Some(_)) => return Err(Error::usage("--password-stdin needs --username")),
-        (None, None) => {
-            let dir = registry::config_dir(args.docker_config.as_deref())?;
-            let config = DockerConfig::load(&dir)?;
-            match registry::credentials_for(&config, &dest.registry)? {
-                Some(c) => RegistryAuth::Basic(c.username, c.password),
-                None => RegistryAuth::Anonymous,
-            }
-        }
-    };
-    let source = source::Source::open(&args.from)?;
+    let config = Config::from_args(args, stdin)?;
+    let source = source::Source::open(&config.from)?;
     let what = match &source {
         source::Source::DockerSave { .. } => {
-            if let Some(platform) = &args.platform {
+            if let Some(platform) = &config.platform {
                 return Err(Error::usage(format!(
                     "--platform {platform}: a docker save tar holds one platform"
                 )));
             }
-            What::Docker(docker::read(&source, args.reference.as_deref())?)
+            What::Docker(docker_save::read(&source, config.reference.as_deref())?)
         }
         _ => {
-            let plan = plan::plan(&source, args.reference.as_deref(), args.platform.as_deref())?;
-            docker::check_layout(&plan, args.compress)?;
+            let plan = plan::plan(
+                &source,
+                config.reference.as_deref(),
+                config.platform.as_deref(),
+            )?;
+            rewrite::check_layout(&plan, config.compress)?;
             What::Oci(plan)
         }
     };
-
-    let conf = args.registries_conf.clone().or_else(|| {
-        std::env::var_os("CONTAINERS_REGISTRIES_CONF")
-            .filter(|v| !v.is_empty())
-            .map(Into::into)
-    });
-    let at = location::resolve(conf.as_deref(), &dest.registry, &dest.repository)?;
-    if at.host != dest.registry {
-        cli::note(format!(
-            "{} is at {} (registries.conf)",
-            dest.registry, at.host
-        ));
-    }
-    // Other repositories of the same registry, where registries.conf puts them.
-    let elsewhere = |flag: &str, repository: &str| -> Result<String> {
-        let there = location::resolve(conf.as_deref(), &dest.registry, repository)?;
-        if there.host != at.host {
-            return Err(Error::usage(format!(
-                "{flag} {repository}: registries.conf puts it at {}, not at {} where the image goes; blobs are shared within one registry",
-                there.host, at.host
-            )));
-        }
-        Ok(there.repository)
-    };
-    let reuse_from = reuse_from
-        .iter()
-        .map(|(repository, tag)| Ok((elsewhere("--reuse-from", repository)?, tag.clone())))
-        .collect::<Result<Vec<_>>>()?;
-    let mount_from = mount_from
-        .map(|repository| elsewhere("--mount-from", &repository))
-        .transpose()?;
-    if let (Some(from), What::Docker(_)) = (&mount_from, &what)
-        && !reuse_from.iter().any(|(repository, _)| repository == from)
+    if let (Some(from), What::Docker(_)) = (&config.mount_from, &what)
+        && !config
+            .reuse_from
+            .iter()
+            .any(|(repository, _)| repository == from)
     {
-        deploykit::cli::warn(format!(
+        cli::warn(format!(
             "--mount-from {from}: a docker save tar's layers have no digest until they are compressed, so only its config can be mounted; --reuse-from {from}:TAG finds its layers there"
         ));
     }
-    let insecure = args.insecure || at.insecure || is_loopback(&at.host);
+
+    let Config {
+        dest,
+        at,
+        insecure,
+        idle_timeout,
+        tags,
+        reuse_from,
+        mount_from,
+        auth,
+        ..
+    } = &config;
     // A registry that stops answering fails the request (tried again), not
     // the CI job's own time-out hours later.
     // Uploads have no read time-out (it would run from the request's start
     // and cap a slow transfer that progresses): crate::idle watches them.
-    let read_timeout = idle_timeout;
+    let read_timeout = *idle_timeout;
     let connect_timeout = read_timeout.min(std::time::Duration::from_secs(30));
     let host = at.host.clone();
+    let insecure = *insecure;
     let oci = move |read_timeout: Option<std::time::Duration>| {
         oci_client::Client::new(ClientConfig {
             protocol: if insecure {
@@ -182,51 +137,53 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             ),
         )
     };
-    let http = http_client;
     let target = push::Target {
         client: &client,
         registry: &dest.registry,
         host: &at.host,
         repository: &at.repository,
-        tags: &tags,
-        jobs: args.jobs,
-        force: args.force,
-        reuse_from: &reuse_from,
+        tags,
+        jobs: config.jobs,
+        force: config.force,
+        reuse_from,
         mount_from: mount_from.as_deref(),
         auth: auth.clone(),
         insecure,
-        http,
+        http: http_client,
         uploads: &uploads,
-        idle: idle_timeout,
+        idle: *idle_timeout,
     };
     let started = std::time::Instant::now();
     let runtime = deploykit::aws::runtime()?;
-    let (top, platforms, stats) = runtime.block_on(async {
-        // Only real credentials are stored: an anonymous entry makes the
-        // client ping /v2/ before every request.
-        ecr::ensure_repository(
+    let tally = push::Tally::new();
+    let mut created = false;
+    let pushed = runtime.block_on(async {
+        created = ecr::ensure_repository(
             &dest.registry,
             &dest.repository,
-            args.create_repository,
-            &args.aws,
+            config.create_repository,
+            &config.aws,
         )
         .await?;
+        // Only real credentials are stored: an anonymous entry makes the
+        // client ping /v2/ before every request.
         if !matches!(auth, RegistryAuth::Anonymous) {
-            client.store_auth_if_needed(&at.host, &auth).await;
+            client.store_auth_if_needed(&at.host, auth).await;
         }
         match what {
             What::Oci(plan) => {
-                let tally = push::Tally::new();
-                let plan = docker::compress_layout(&target, plan, args.compress, &tally).await?;
-                let stats = push::push(&target, &plan, &tally).await?;
-                Ok::<_, Error>((plan.top.clone(), plan.platforms.clone(), stats))
+                let (plan, stats) =
+                    push::push_layout(&target, plan, config.compress, &tally).await?;
+                Ok::<_, Error>((plan.top, plan.platforms, stats))
             }
             What::Docker(image) => {
-                let (top, stats) = docker::push(&target, &image, args.compress).await?;
+                let (top, stats) =
+                    push::push_docker(&target, &image, config.compress, &tally).await?;
                 Ok((top, Vec::new(), stats))
             }
         }
-    })?;
+    });
+    let (top, platforms, stats) = pushed.map_err(|e| sent_before(e, &config, &tally, created))?;
     cli::note(format!(
         "pushed {}/{}@{}: {} blobs uploaded ({} bytes), {} already there ({} bytes), {}{} of {} tags already right, {:.2} s",
         dest.registry,
@@ -248,7 +205,7 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         tags.len(),
         started.elapsed().as_secs_f64()
     ));
-    if let Some(path) = &args.digest_file {
+    if let Some(path) = &config.digest_file {
         deploykit::output::write(
             "--digest-file",
             path,
@@ -266,14 +223,51 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     if !platforms.is_empty() {
         image["platforms"] = json!(platforms);
     }
+    let mut envelope = config.envelope;
     envelope.insert("image".to_string(), image);
     Ok(Outcome::success(envelope))
+}
+
+/// A bad image found mid-stream (a corrupt blob: exit 2) after some blobs
+/// went, or after `--create-repository` made the repository: the message
+/// says so. Exit 2 promises that no manifest or tag was pushed, not that
+/// nothing was sent.
+fn sent_before(e: Error, config: &Config, tally: &push::Tally, created: bool) -> Error {
+    if e.exit() != deploykit::Exit::Usage {
+        return e;
+    }
+    let stats = tally.stats(0);
+    let mut sent = Vec::new();
+    if created {
+        sent.push(format!(
+            "ECR repository {} was created",
+            config.dest.repository
+        ));
+    }
+    if stats.uploaded_blobs > 0 {
+        let (blobs, were) = match stats.uploaded_blobs {
+            1 => ("1 blob".to_string(), "was"),
+            n => (format!("{n} blobs"), "were"),
+        };
+        sent.push(format!(
+            "{blobs} ({} bytes) {were} uploaded to {}/{}, which no manifest names",
+            stats.uploaded_bytes, config.dest.registry, config.dest.repository
+        ));
+    }
+    if sent.is_empty() {
+        return e;
+    }
+    Error::usage(format!(
+        "{}; before that, {}",
+        e.message(),
+        sent.join(", and ")
+    ))
 }
 
 /// What the source holds, ready to push.
 enum What {
     Oci(plan::Plan),
-    Docker(docker::DockerImage),
+    Docker(docker_save::DockerImage),
 }
 
 /// A registry on this machine (a loopback address or `localhost`), spoken

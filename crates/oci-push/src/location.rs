@@ -28,8 +28,11 @@ struct Entry {
 /// Reads the registries.conf at `path`: its `[[registry]]` entries.
 fn read(path: &Path) -> Result<Vec<Entry>> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| Error::input(format!("reading registries.conf {shown}"), &e))?;
+    // A byte-order mark or UTF-16 (an editor on Windows) read as every
+    // other file of ours is.
+    let text = deploykit::stream::decode(&bytes, &format!("registries.conf {shown}"))?;
     let doc: toml::Table = text
         .parse()
         .map_err(|e| Error::usage(format!("registries.conf {shown}: not valid TOML: {e}")))?;
@@ -164,6 +167,20 @@ mod tests {
     #[test]
     fn no_conf_is_the_image_name() {
         assert_eq!(resolve(None, "r.example", "web").unwrap().host, "r.example");
+    }
+
+    /// Saved as UTF-16 with its byte-order mark (Windows PowerShell's
+    /// `Out-File`), as every other file of ours may be.
+    #[test]
+    fn a_utf16_conf_is_read() {
+        let text = "\u{feff}[[registry]]\nprefix = \"r.example\"\nlocation = \"x.example\"\n";
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), bytes).unwrap();
+        assert_eq!(
+            resolve(Some(f.path()), "r.example", "web").unwrap().host,
+            "x.example"
+        );
     }
 
     #[test]

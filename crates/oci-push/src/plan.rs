@@ -8,11 +8,10 @@ use deploykit::{Error, Result};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::media::{DOCKER_LIST, OCI_INDEX};
 use crate::source::{Place, Source};
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// A manifest (or index) to push, as its bytes are.
 #[derive(Debug, Clone)]

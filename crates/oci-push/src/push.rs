@@ -1,24 +1,28 @@
-//! The transfer: HEAD every blob, upload the missing ones concurrently as
-//! one streaming PUT each from their place on disk (the digest checked as
-//! the bytes pass, so a corrupt blob is never committed), then the
-//! manifests as their bytes are, once per tag; a tag that already points
-//! at the digest is left alone.
+//! The transfer: HEAD every blob, upload the missing ones concurrently
+//! ([`crate::upload`], the one uploader), then the manifests as their bytes
+//! are, once per tag; a tag that already points at the digest is left
+//! alone. [`push_layout`] and [`push_docker`] are the two sources' ways in:
+//! layers to compress are found in the registry ([`crate::reuse`]) or
+//! compressed and uploaded first, then what names them is written.
 
-use std::io::Read;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use deploykit::{Error, Result};
 use futures_util::TryStreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
+use crate::compress::Compress;
+use crate::docker_save::{self, DockerImage, Layer};
 use crate::plan::{Blob, Manifest, Plan};
 use crate::retry::{self, Failure};
+use crate::reuse::{self, Pushed};
+use crate::rewrite;
+use crate::upload::{self, Content};
 
 /// What a push did, for the summary line.
 #[derive(Debug, Default)]
@@ -283,6 +287,92 @@ pub async fn push(target: &Target<'_>, plan: &Plan, tally: &Tally) -> Result<Sta
     Ok(tally.stats(tags_left))
 }
 
+/// An OCI layout's plan: its uncompressed layers found in the registry or
+/// compressed and uploaded on the way ([`send_layers`]), its manifests
+/// rewritten to name what they became ([`rewrite`]), then the rest as
+/// [`push`] sends it. Returns the plan pushed (its top may be new).
+pub async fn push_layout(
+    target: &Target<'_>,
+    plan: Plan,
+    compress: Compress,
+    tally: &Tally,
+) -> Result<(Plan, Stats)> {
+    let raw = rewrite::raw_layers(&plan, compress)?;
+    let plan = if raw.is_empty() {
+        plan
+    } else {
+        let known = known_layers(target).await;
+        let reference = target.reference(target.tags.first().map_or("latest", String::as_str));
+        let pushed = send_layers(target, &reference, &raw, compress, &known, tally).await?;
+        rewrite::rewrite(plan, &raw, &pushed, compress)?
+    };
+    let stats = push(target, &plan, tally).await?;
+    Ok((plan, stats))
+}
+
+/// A docker save tar's image: its config, its layers (found in the
+/// registry, else compressed on the way), then the manifest that names
+/// them under every tag.
+pub async fn push_docker(
+    target: &Target<'_>,
+    image: &DockerImage,
+    compress: Compress,
+    tally: &Tally,
+) -> Result<(Manifest, Stats)> {
+    let known = known_layers(target).await;
+    let reference = target.reference(target.tags.first().map_or("latest", String::as_str));
+    send_blob(target, &reference, &image.config, tally).await?;
+    let pushed = send_layers(target, &reference, &image.layers, compress, &known, tally).await?;
+    let top = docker_save::manifest(&image.config, &pushed);
+    let tags_left = tag(target, &top).await?;
+    Ok((top, tally.stats(tags_left)))
+}
+
+/// What the registry holds for the target tags' (and `--reuse-from`'s)
+/// layers; nothing with `--force`, which sends every layer.
+async fn known_layers(target: &Target<'_>) -> HashMap<(String, Compress), Pushed> {
+    if target.force {
+        HashMap::new()
+    } else {
+        reuse::known_layers(target).await
+    }
+}
+
+/// Each layer: found in the registry (the target's or, mounted, another
+/// repository's), else compressed and uploaded; `--jobs` at once, in order.
+async fn send_layers(
+    target: &Target<'_>,
+    reference: &Reference,
+    layers: &[Layer],
+    compress: Compress,
+    known: &HashMap<(String, Compress), Pushed>,
+    tally: &Tally,
+) -> Result<Vec<Pushed>> {
+    futures_util::stream::iter(layers.iter().map(Ok::<_, Error>))
+        .map_ok(|layer| {
+            let form = if layer.gzip { Compress::Gzip } else { compress };
+            let known = known.get(&(layer.diff_id.clone(), form)).cloned();
+            async move {
+                if let Some(found) = reuse::found(target, reference, known, tally).await {
+                    return Ok(found);
+                }
+                let stored =
+                    upload::upload(target, reference, Content::Layer(layer, compress), tally)
+                        .await?;
+                tally.uploaded(&stored.digest, stored.size);
+                Ok(Pushed {
+                    digest: stored.digest,
+                    size: stored.size,
+                    form,
+                    from: None,
+                })
+            }
+        })
+        .try_buffered(target.jobs.max(1))
+        .try_collect()
+        .await
+}
+
 /// A blob whose digest and size are known: skipped when the registry has
 /// it (unless `--force`), else uploaded; counted either way.
 pub async fn send_blob(
@@ -301,7 +391,7 @@ pub async fn send_blob(
         tally.mounted(&blob.digest, blob.size, from);
         return Ok(());
     }
-    upload_blob(target, image, blob, tally).await?;
+    upload::upload(target, image, Content::Blob(blob), tally).await?;
     tally.uploaded(&blob.digest, blob.size);
     Ok(())
 }
@@ -359,64 +449,9 @@ async fn tag_knowing(target: &Target<'_>, top: &Manifest, pointing: &[bool]) -> 
     Ok(left)
 }
 
-/// One blob whose digest and size are known, as one streaming PUT,
-/// tried again on a transient failure unless the registry has it by then.
-pub async fn upload_blob(
-    target: &Target<'_>,
-    image: &Reference,
-    blob: &Blob,
-    tally: &Tally,
-) -> Result<()> {
-    let what = format!("uploading blob {}", blob.digest);
-    let what = what.as_str();
-    retry::retry(what, retry::DEFAULT, |attempt| async move {
-        if attempt > 1 && exists(target, image, blob).await? {
-            return Ok(());
-        }
-        let corrupt = Arc::new(AtomicBool::new(false));
-        let bar = tally.bar(&format!("blob {}…", short(&blob.digest)), blob.size);
-        let progress = crate::idle::Progress::default();
-        let (upload_client, _) = target.uploads.clients().await.map_err(Failure::fatal)?;
-        let sent = crate::idle::within(
-            &progress,
-            target.idle,
-            upload(upload_client, image, blob, corrupt.clone(), bar.clone(), progress.clone()),
-        )
-        .await;
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        let sent = match sent {
-            Ok(sent) => sent,
-            // Tried again, as a dropped connection is.
-            Err(silent) => {
-                return Err(Failure {
-                    transient: Some(silent.to_string()),
-                    error: Error::failed(format!("{what} to {}: {silent}", target.registry)),
-                });
-            }
-        };
-        match sent {
-            Ok(_) => Ok(()),
-            Err(_) if corrupt.load(Ordering::Relaxed) => Err(Failure::fatal(Error::usage(format!(
-                "blob {} does not match its digest: the source is corrupt; no manifest or tag was pushed",
-                blob.digest
-            )))),
-            // Our own check missed it (it should not): the registry's word.
-            Err(e) if e.to_string().contains("DIGEST_INVALID") => Err(Failure::fatal(Error::usage(format!(
-                "the registry refused blob {} as not hashing to that digest: the source is corrupt; no manifest or tag was pushed",
-                blob.digest
-            )))),
-            Err(e) => Err(Failure {
-                transient: retry::oci(&e),
-                error: registry_error(target.registry, what, e),
-            }),
-        }
-    })
-    .await
-}
-
-async fn exists(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<bool> {
+/// Whether the target repository has `blob` (HEAD), tried again on a
+/// transient failure.
+pub async fn exists(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<bool> {
     let what = format!("checking blob {}", blob.digest);
     retry::retry(&what, retry::DEFAULT, |_| async {
         target
@@ -429,79 +464,6 @@ async fn exists(target: &Target<'_>, image: &Reference, blob: &Blob) -> Result<b
             })
     })
     .await
-}
-
-/// One streaming PUT from the blob's place on disk; the stream ends in an
-/// error (so the registry commits nothing) when the bytes do not hash to
-/// the digest.
-async fn upload(
-    client: &Client,
-    image: &Reference,
-    blob: &Blob,
-    corrupt: Arc<AtomicBool>,
-    bar: Option<ProgressBar>,
-    progress: crate::idle::Progress,
-) -> std::result::Result<String, OciDistributionError> {
-    let reader = blob.place.reader()?.take(blob.size);
-    let expected = blob.digest.clone();
-    // The check happens as the last byte is read, before it is handed on:
-    // with a known length the client may stop polling once it has sent that
-    // many bytes, so an error after the last chunk could come too late.
-    // Each piece is read on the blocking pool (a positioned read of the
-    // file: the source may be a decompressed tar that has no name).
-    let state = (Some(reader), Sha256::new(), blob.size);
-    let stream = futures_util::stream::unfold(state, move |(reader, mut hasher, remaining)| {
-        let expected = expected.clone();
-        let corrupt = corrupt.clone();
-        let bar = bar.clone();
-        let progress = progress.clone();
-        async move {
-            let mut reader = reader.filter(|_| remaining > 0)?;
-            let want = (256 << 10).min(remaining as usize);
-            let read = tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0u8; want];
-                let read = reader.read(&mut buf);
-                (reader, buf, read)
-            })
-            .await;
-            let fail = |e: std::io::Error, hasher| {
-                Some((Err(OciDistributionError::IoError(e)), (None, hasher, 0)))
-            };
-            let (reader, mut buf, read) = match read {
-                Ok(done) => done,
-                Err(e) => return fail(std::io::Error::other(e), hasher),
-            };
-            match read {
-                Ok(0) => fail(
-                    std::io::Error::other("the blob ended before its size"),
-                    hasher,
-                ),
-                Ok(n) => {
-                    buf.truncate(n);
-                    progress.mark();
-                    hasher.update(&buf);
-                    if let Some(bar) = &bar {
-                        bar.inc(n as u64);
-                    }
-                    let remaining = remaining - n as u64;
-                    if remaining == 0
-                        && crate::plan::digest_of(std::mem::take(&mut hasher)) != expected
-                    {
-                        corrupt.store(true, Ordering::Relaxed);
-                        return fail(
-                            std::io::Error::other("the blob does not match its digest"),
-                            hasher,
-                        );
-                    }
-                    Some((Ok(Bytes::from(buf)), (Some(reader), hasher, remaining)))
-                }
-                Err(e) => fail(e, hasher),
-            }
-        }
-    });
-    client
-        .push_blob_stream(image, stream, &blob.digest, Some(blob.size))
-        .await
 }
 
 /// The manifest types a tag may name, for the Accept header.
@@ -555,7 +517,7 @@ async fn points_at(
         return false;
     }
     match answer.bytes().await {
-        Ok(body) => format!("sha256:{:x}", Sha256::digest(&body)) == digest,
+        Ok(body) => format!("sha256:{:x}", sha2::Sha256::digest(&body)) == digest,
         Err(_) => false,
     }
 }
@@ -668,6 +630,14 @@ fn stored_digest(location: &str) -> Option<&str> {
     last.starts_with("sha256:").then_some(last)
 }
 
+/// The registry refused our credentials (exit 1): says which registry,
+/// and where the login comes from.
+pub fn unauthorized(registry: &str, doing: &str) -> Error {
+    Error::failed(format!(
+        "{doing}: authentication failed at {registry} (check the login: ecr-login, docker login, or --username with --password-stdin)"
+    ))
+}
+
 /// One line for a registry failure (exit 1), naming the registry; an
 /// authentication failure says so. URLs lose their query strings: an
 /// upload's `_state` is the registry's token, of no use to a person.
@@ -682,9 +652,7 @@ pub fn registry_error(registry: &str, doing: &str, e: OciDistributionError) -> E
         _ => false,
     };
     if unauthorized {
-        return Error::failed(format!(
-            "{doing}: authentication failed at {registry} (check the login: ecr-login, docker login, or --username with --password-stdin)"
-        ));
+        return self::unauthorized(registry, doing);
     }
     let mut why = e.to_string();
     let mut source = std::error::Error::source(&e);

@@ -1000,6 +1000,40 @@ fn create_repository_creates_it_through_the_ecr_api() {
     );
 }
 
+/// Exit 2 promises no manifest and no tag, not that nothing was sent: a
+/// corrupt layer found after --create-repository made the repository (and
+/// the config went) says both.
+#[test]
+fn a_corrupt_layer_after_create_repository_says_what_was_made_and_sent() {
+    let (dir, digests) = layout(&[("v1", &Image::small("ecr-corrupt"))]);
+    let manifest = deploy_tests::read_json(blob_file(&dir, &digests[0]));
+    let layer = manifest["layers"][1]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    corrupt(&blob_file(&dir, &layer));
+    let repository = unique("corrupt");
+    let out = ecr_push(&dir, &repository, &["--create-repository", "--jobs", "1"]);
+    let err = out.failure(2);
+    assert!(
+        err.contains(&format!("blob {layer} does not match its digest")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "before that, ECR repository {repository} was created, and "
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "uploaded to {ECR}/{repository}, which no manifest names"
+        )),
+        "{err}"
+    );
+    assert_eq!(ecr_repositories(&repository), vec![repository.clone()]);
+}
+
 #[test]
 fn an_existing_ecr_repository_needs_no_flag() {
     let (dir, digests) = layout(&[("v1", &Image::small("ecr-existing"))]);
