@@ -15,7 +15,7 @@
 #      (aws CLI ~346 ms and 55 MiB; target <= 0.1x, aim <= 0.03x), with the
 #      peak memory of one run of each.
 #   4. push: oci-push against skopeo copy, into the same local registry
-#      (../shared/TARGETS.md), each first push into a new repository:
+#      (targets: README, "Performance"), each first push into a new repository:
 #      - a small 3-layer OCI layout: first push (<= 0.5x), unchanged re-push
 #        (<= 0.5x);
 #      - a docker save tar of one 128 MiB layer of real files (shared

@@ -61,7 +61,7 @@ fn a_service_on_stdin_that_reached_its_count_is_deployed() {
             "events",
             "stoppedTasks"
         ],
-        "the wait object's shape (DESIGN.md), every key present"
+        "the wait object's shape (README.md, \"The stream contract\"), every key present"
     );
     assert_eq!(w["status"], "deployed");
     assert_eq!(w["source"], "rolloutState");
