@@ -2168,6 +2168,43 @@ fn credentials_are_not_sent_to_an_upload_location_on_another_host() {
     );
 }
 
+/// The same for an OCI layout, whose blobs (digests known) go in one PUT
+/// each: the one uploader keeps the credentials home on both paths.
+#[test]
+fn credentials_are_not_sent_with_a_layouts_blobs_to_another_host() {
+    let storage = ScriptedRegistry::start(&[]);
+    let host = format!("upload-host={}", storage.address);
+    let registry = ScriptedRegistry::start(&[host.as_str()]);
+    let (dir, digests) = layout(&[("v1", &Image::small("elsewhere-oci"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1", "--username", "ci-user", "--password-stdin"])
+        .stdin("pw-for-the-registry-only\n")
+        .run();
+    assert_eq!(out.success()["image"]["digest"], digests[0]);
+    assert!(
+        registry.count(&["POST /v2/web/blobs/uploads/", " auth"]) > 0,
+        "the registry itself gets the credentials: {}",
+        registry.log()
+    );
+    assert!(
+        storage.count(&["PUT /v2/web/blobs/uploads/"]) > 0,
+        "the blobs went to the other host: {}",
+        storage.log()
+    );
+    assert_eq!(
+        storage.count(&[" auth"]),
+        0,
+        "credentials reached the other host: {}",
+        storage.log()
+    );
+}
+
 /// `len` bytes that do not compress (xorshift from `seed`): a layer the
 /// same size on the wire as on disk.
 fn noise(seed: u64, len: usize) -> Vec<u8> {
