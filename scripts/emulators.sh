@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The local stand-ins for AWS and a registry, for tests and the demo:
-#   moto server (ECS, ECR, CloudWatch Logs, ... APIs) and two CNCF
-#   distribution registries, one open and one behind htpasswd Basic auth,
-#   all on 127.0.0.1; and the aws CLI, which the tests pipe into and out of.
+#   moto server (ECS, ECR, CloudWatch Logs, ... APIs), a second moto that
+#   enforces IAM (MOTO_IAM_URL, with an admin user's keys in
+#   MOTO_IAM_ADMIN_KEY_ID/_SECRET for making least-privilege users), and two
+#   CNCF distribution registries, one open and one behind htpasswd Basic
+#   auth, all on 127.0.0.1; and the aws CLI, which the tests pipe into and
+#   out of.
 #
 #   scripts/emulators.sh up     install what is missing, start, wait, print the env
 #   scripts/emulators.sh env    print the env of the running set
@@ -216,8 +219,9 @@ registry_config() { # dir port [htpasswd]
 up() {
     # A set started before moto got MOTO_ECS_SERVICE_RUNNING (its env file
     # lacks the line saying so) is restarted, not reused.
-    if alive moto && alive registry && alive registry-auth && grep -q '^export PATH=' "$state/env" 2>/dev/null \
-        && grep -q '^# moto: MOTO_ECS_SERVICE_RUNNING=1$' "$state/env" 2>/dev/null; then
+    if alive moto && alive moto-iam && alive registry && alive registry-auth && grep -q '^export PATH=' "$state/env" 2>/dev/null \
+        && grep -q '^# moto: MOTO_ECS_SERVICE_RUNNING=1$' "$state/env" 2>/dev/null \
+        && grep -q '^export MOTO_IAM_URL=' "$state/env" 2>/dev/null; then
         say "already running (state in $state)"
         cat "$state/env"
         return
@@ -227,8 +231,8 @@ up() {
     mkdir -p "$state"
     state=$(cd "$state" && pwd)
     head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$state/owner"
-    local moto_port reg_port auth_port user=ci-user password
-    moto_port=$(free_port); reg_port=$(free_port); auth_port=$(free_port)
+    local moto_port iam_port reg_port auth_port user=ci-user password
+    moto_port=$(free_port); iam_port=$(free_port); reg_port=$(free_port); auth_port=$(free_port)
     password="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
     # With EMULATORS_RECORD=1 (make test sets it), every request is recorded
@@ -242,6 +246,14 @@ up() {
     start moto env MOTO_ECS_SERVICE_RUNNING=1 MOTO_ENABLE_RECORDING="$([ "${EMULATORS_RECORD:-}" = 1 ] && echo true || echo false)" \
         MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" \
         "$venv/bin/python" "$here/moto_launcher.py" -H 127.0.0.1 -p "$moto_port"
+
+    # A second moto that enforces IAM, as a real account does: the first 3
+    # requests go unchecked (they make the admin user below), every later
+    # one is checked against the signing user's policies. A whole process
+    # enforces or not, and the other tests sign with made-up keys, hence
+    # two. moto matches only "Resource": "*" and ignores conditions.
+    start moto-iam env MOTO_ECS_SERVICE_RUNNING=1 INITIAL_NO_AUTH_ACTION_COUNT=3 \
+        "$venv/bin/python" "$here/moto_launcher.py" -H 127.0.0.1 -p "$iam_port"
 
     local registry_bin
     registry_bin=$(command -v docker-registry || echo /usr/bin/docker-registry)
@@ -261,7 +273,20 @@ up() {
         "$registry_bin" serve "$state/registry-auth/config.yml"
 
     wait_for moto "http://127.0.0.1:$moto_port/moto-api/" 200
-    wait_for registry "http://127.0.0.1:$reg_port/v2/" 200
+    wait_for moto-iam "http://127.0.0.1:$iam_port/moto-api/" 200
+    # The 3 unchecked requests: an admin user allowed everything, and its
+    # keys, with which the tests make a user per case.
+    local admin_key admin_secret
+    read -r admin_key admin_secret < <(
+        export AWS_ACCESS_KEY_ID=bootstrap AWS_SECRET_ACCESS_KEY=bootstrap AWS_DEFAULT_REGION=us-east-1
+        iam=("$venv/bin/aws" --endpoint-url "http://127.0.0.1:$iam_port" iam)
+        "${iam[@]}" create-user --user-name admin >/dev/null
+        "${iam[@]}" put-user-policy --user-name admin --policy-name admin \
+            --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+        "${iam[@]}" create-access-key --user-name admin \
+            --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text
+    ) || die "moto-iam: could not make its admin user (log: $state/moto-iam.log)"
+    [ -n "$admin_secret" ] || die "moto-iam: no admin access key"    wait_for registry "http://127.0.0.1:$reg_port/v2/" 200
     wait_for registry-auth "http://127.0.0.1:$auth_port/v2/" 401
 
     # PATH is left for the eval to expand: the venv's aws first, then the
@@ -271,6 +296,9 @@ up() {
     cat >"$state/env" <<ENV
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
 export MOTO_URL=http://127.0.0.1:$moto_port
+export MOTO_IAM_URL=http://127.0.0.1:$iam_port
+export MOTO_IAM_ADMIN_KEY_ID=$admin_key
+export MOTO_IAM_ADMIN_SECRET=$admin_secret
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
@@ -283,13 +311,13 @@ export EMULATORS_DIR=$state_q
 export PATH="$tools_bin:\$PATH"
 # moto: MOTO_ECS_SERVICE_RUNNING=1
 ENV
-    say "moto on :$moto_port, registry on :$reg_port, registry with auth on :$auth_port (state in $state)"
+    say "moto on :$moto_port (IAM enforced on :$iam_port), registry on :$reg_port, registry with auth on :$auth_port (state in $state)"
     cat "$state/env"
 }
 
 down_quiet() {
     local name pid
-    for name in moto registry registry-auth; do
+    for name in moto moto-iam registry registry-auth; do
         [ -f "$state/$name.pid" ] || continue
         pid=$(cat "$state/$name.pid")
         if ours "$pid"; then
@@ -306,7 +334,7 @@ down_quiet() {
 remove_state() {
     [ -d "$state" ] || return 0
     rm -rf "$state/registry" "$state/registry-auth"
-    rm -f "$state"/{moto,registry,registry-auth}.{pid,log} "$state/env" "$state/owner" "$state/moto-recording.jsonl"
+    rm -f "$state"/{moto,moto-iam,registry,registry-auth}.{pid,log} "$state/env" "$state/owner" "$state/moto-recording.jsonl"
     rmdir "$state" 2>/dev/null || say "left $state: it holds files up did not make"
 }
 

@@ -11,6 +11,7 @@
 //! says otherwise), and [`workspace_bin`] refuses a binary older than its
 //! sources.
 
+pub mod iam;
 pub mod images;
 pub mod scripted;
 use std::ffi::OsStr;
@@ -639,6 +640,10 @@ pub struct Emulators {
     pub registry_auth: String,
     pub registry_user: String,
     pub registry_password: String,
+    /// The moto that enforces IAM, and its admin user's keys ([`iam`]).
+    pub iam_endpoint: String,
+    pub iam_admin_key: String,
+    pub iam_admin_secret: String,
 }
 
 /// Where `scripts/emulators.sh` keeps the running set's state (env, logs).
@@ -707,6 +712,9 @@ pub fn emulators() -> &'static Emulators {
             registry_auth: get("REGISTRY_AUTH"),
             registry_user: get("REGISTRY_USER"),
             registry_password: get("REGISTRY_PASSWORD"),
+            iam_endpoint: get("MOTO_IAM_URL"),
+            iam_admin_key: get("MOTO_IAM_ADMIN_KEY_ID"),
+            iam_admin_secret: get("MOTO_IAM_ADMIN_SECRET"),
         };
         let (status, _) = http(&emu.endpoint, "GET", "/moto-api/", &[], b"");
         assert_eq!(status, 200, "moto at {} does not answer: start the emulators again", emu.endpoint);

@@ -7,7 +7,9 @@ requests of METHOD on KIND (blob, upload, manifest) with STATUS instead
 (COUNT 0: every one); a STATUS of +NNN does the work first, then answers
 NNN (an answer lost after the commit); `bare` does the work and answers
 without headers (no Location, no digest: as ECR answers a manifest PUT);
-`stall` never answers. `upload-host=HOST:PORT` makes every upload's
+`stall` never answers; `NAME_UNKNOWN` answers 404 with that error code (a
+repository that does not exist, as ECR answers a push into one).
+`upload-host=HOST:PORT` makes every upload's
 Location absolute, on that other host (where a second one listens). Every
 request is logged on stderr as METHOD PATH STATUS, with ` auth` added when
 it carried an Authorization header.
@@ -93,7 +95,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.after = status.lstrip("+")
                     return False
                 self.body()
-                self.answer(int(status), body=b'{"errors":[{"code":"UNKNOWN","message":"scripted"}]}')
+                if status == "NAME_UNKNOWN":
+                    # A repository that does not exist, as ECR answers a push into one.
+                    self.answer(404, body=b'{"errors":[{"code":"NAME_UNKNOWN","message":"The repository with name \'web\' does not exist in the registry with id \'123456789012\'"}]}')
+                else:
+                    self.answer(int(status), body=b'{"errors":[{"code":"UNKNOWN","message":"scripted"}]}')
                 # The connection is not reused after a refused body.
                 self.close_connection = True
                 return True

@@ -232,7 +232,45 @@ pub fn call_error<E>(doing: impl fmt::Display, err: SdkError<E, HttpResponse>) -
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    Error::failed(format!("{doing}: {}", describe(&err)))
+    let e = Error::failed(format!("{doing}: {}", describe(&err)));
+    if is_denied(&err) { e.denied() } else { e }
+}
+
+/// Whether AWS refused the call for want of a permission: real AWS says
+/// `AccessDeniedException` in JSON (or `AccessDenied`); moto, enforcing
+/// IAM, answers a JSON-protocol call with HTTP 403 and an XML
+/// `AccessDenied` body, which the SDK cannot read as the service's error.
+pub fn is_denied<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    const DENIED: [&str; 2] = ["AccessDeniedException", "AccessDenied"];
+    match err {
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(code) => DENIED.contains(&code),
+            None => {
+                xml_error(service.raw()).is_some_and(|(code, _)| DENIED.contains(&code.as_str()))
+            }
+        },
+        SdkError::ResponseError(response) => {
+            xml_error(response.raw()).is_some_and(|(code, _)| DENIED.contains(&code.as_str()))
+        }
+        _ => false,
+    }
+}
+
+/// `(Code, Message)` of an XML error body (`<ErrorResponse><Error><Code>`),
+/// as the query protocol answers and as moto answers a refusal whatever
+/// the protocol.
+fn xml_error(raw: &HttpResponse) -> Option<(String, String)> {
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    let tag = |name: &str| -> Option<String> {
+        let open = format!("<{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find(&format!("</{name}>"))? + start;
+        Some(body[start..end].trim().to_string())
+    };
+    Some((tag("Code")?, tag("Message").unwrap_or_default()))
 }
 
 /// One line for an SDK error: `Code: message` when the service said so.
@@ -247,7 +285,11 @@ where
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_string(),
                 (None, Some(message)) => message.to_string(),
-                (None, None) => format!("HTTP {}", service.raw().status().as_u16()),
+                (None, None) => match xml_error(service.raw()) {
+                    Some((code, message)) if !message.is_empty() => format!("{code}: {message}"),
+                    Some((code, _)) => code,
+                    None => format!("HTTP {}", service.raw().status().as_u16()),
+                },
             }
         }
         SdkError::TimeoutError(_) => "the request timed out".to_string(),
@@ -263,12 +305,14 @@ where
                 None => format!("could not send the request: {why}"),
             }
         }
-        SdkError::ResponseError(response) => {
-            format!(
+        SdkError::ResponseError(response) => match xml_error(response.raw()) {
+            Some((code, message)) if !message.is_empty() => format!("{code}: {message}"),
+            Some((code, _)) => code,
+            None => format!(
                 "unreadable response (HTTP {})",
                 response.raw().status().as_u16()
-            )
-        }
+            ),
+        },
         other => causes(other),
     }
 }

@@ -1,27 +1,31 @@
-//! Pushing to Amazon ECR: the repository must exist first (ECR answers a
-//! push into a missing one with a bare connection reset). For an ECR host,
-//! the repository is looked up through the ECR API before anything is
-//! sent; `--create-repository` creates it (no creation template needed),
-//! otherwise its absence is an error naming the repository and the flag.
+//! Pushing to Amazon ECR. A push needs no ECR API call beyond the login
+//! (a push-only CI role grants only the registry-side actions):
+//! `DescribeRepositories` and `CreateRepository` are called only with
+//! `--create-repository`, which creates a missing repository. Without it, a
+//! repository that does not exist is recognised from the registry's own
+//! answer (`NAME_UNKNOWN`), named with the flag and the command that
+//! creates it ([`missing`]).
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use deploykit::aws::{self, AwsArgs};
 use deploykit::{Error, Result, cli};
 
-/// Makes sure `repository` exists in the ECR registry `host` (the image's
-/// logical name), creating it when asked.
+/// With `--create-repository` (`create`), makes sure `repository` exists in
+/// the ECR registry `host` (the image's logical name), creating it; true
+/// when it did. Without, asks nothing.
 pub async fn ensure_repository(
     host: &str,
     repository: &str,
     create: bool,
     aws_args: &AwsArgs,
 ) -> Result<bool> {
+    if !create {
+        return Ok(false);
+    }
     let Some((registry_id, region)) = deploykit::registry::ecr_host(host) else {
-        if create {
-            cli::warn(format!(
-                "--create-repository: {host} is not an Amazon ECR registry; ignored"
-            ));
-        }
+        cli::warn(format!(
+            "--create-repository: {host} is not an Amazon ECR registry; ignored"
+        ));
         return Ok(false);
     };
     // The registry's host names its region; --profile is the caller's.
@@ -67,6 +71,20 @@ pub async fn ensure_repository(
         Err(e) => Err(aws::call_error(
             format!("looking up ECR repository {repository:?} in {host}"),
             e,
+        )),
+    }
+}
+
+/// The registry answered that `repository` does not exist (`NAME_UNKNOWN`):
+/// what to do, for ECR (which needs the repository made first) or another
+/// registry.
+pub fn missing(host: &str, repository: &str) -> Error {
+    match deploykit::registry::ecr_host(host) {
+        Some((_, region)) => Error::failed(format!(
+            "ECR repository {repository:?} does not exist in {host}: pass --create-repository, or create it (aws ecr create-repository --repository-name {repository} --region {region})"
+        )),
+        None => Error::failed(format!(
+            "repository {repository:?} does not exist in {host} (the registry answered NAME_UNKNOWN): create it there first"
         )),
     }
 }

@@ -154,7 +154,9 @@ async fn once(
     .send()
     .await
     .map_err(sent)?;
-    let location = upload_location(start).map_err(|(e, t)| answer(target, &doing, e, t))?;
+    let location = upload_location(start)
+        .await
+        .map_err(|(e, t)| answer(target, &doing, e, t))?;
 
     let (stored, done) = match content {
         Content::Blob(blob) => {
@@ -193,8 +195,9 @@ async fn once(
             // The registry's answer first: when it refused the upload, the
             // compressing side only saw its channel close.
             let patched = patched.map_err(sent)?;
-            let location =
-                upload_location(patched).map_err(|(e, t)| answer(target, &doing, e, t))?;
+            let location = upload_location(patched)
+                .await
+                .map_err(|(e, t)| answer(target, &doing, e, t))?;
             let passed =
                 joined.map_err(|e| Error::input(format!("reading layer {}", layer.diff_id), &e))?;
             if passed.diff_id != layer.diff_id {
@@ -259,6 +262,10 @@ fn answer(target: &Target<'_>, doing: &str, why: String, transient: Option<Strin
     if why.starts_with("HTTP 401") {
         return Failure::fatal(unauthorized(target.registry, doing));
     }
+    // A repository that does not exist (ECR does not make one on push).
+    if why.starts_with("HTTP 404") && why.contains("NAME_UNKNOWN") {
+        return Failure::fatal(crate::ecr::missing(target.registry, target.repository));
+    }
     Failure {
         error: Error::failed(format!(
             "{doing} at {}: {}",
@@ -271,12 +278,20 @@ fn answer(target: &Target<'_>, doing: &str, why: String, transient: Option<Strin
 
 /// The upload's next URL, from a 202's Location (absolute or not); else
 /// why not, and whether another try may work.
-fn upload_location(
+async fn upload_location(
     response: reqwest::Response,
 ) -> std::result::Result<String, (String, Option<String>)> {
     let status = response.status();
     if status != reqwest::StatusCode::ACCEPTED {
-        return Err((format!("HTTP {status}"), retry::status(status.as_u16())));
+        // The registry's error code (NAME_UNKNOWN, DENIED, ...) is in the body.
+        let text = response.text().await.unwrap_or_default();
+        let text: String = text.trim().chars().take(300).collect();
+        let why = if text.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {text}")
+        };
+        return Err((why, retry::status(status.as_u16())));
     }
     let location = response
         .headers()

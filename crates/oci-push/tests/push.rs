@@ -967,18 +967,51 @@ fn ecr_repositories(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// ECR makes no repository on push: it answers the upload POST with 404
+/// NAME_UNKNOWN (played by the scripted registry behind the ECR name; the
+/// local registry creates repositories). Recognised from that answer, with
+/// no ECR API call (a push-only role may not describe repositories), and
+/// named with the flag and the command that creates it.
 #[test]
 fn a_missing_ecr_repository_is_refused_naming_the_flag() {
+    let registry = ScriptedRegistry::start(&["POST:upload:NAME_UNKNOWN:0"]);
     let (dir, _) = layout(&[("v1", &Image::small("ecr-missing"))]);
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
+            registry.address
+        ),
+    )
+    .unwrap();
     let repository = unique("missing");
-    let out = ecr_push(&dir, &repository, &[]);
+    let out = push()
+        // An ECR API that answers nothing: none is asked.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{ECR}/{repository}"),
+            "--tag",
+            "1",
+            "--registries-conf",
+            conf.to_str().unwrap(),
+            "--jobs",
+            "1",
+        ])
+        .run();
     let err = out.failure(1);
     assert!(
         err.contains(&format!(
-            "ECR repository {repository:?} does not exist in {ECR}: pass --create-repository"
+            "ECR repository {repository:?} does not exist in {ECR}: pass --create-repository, or create it (aws ecr create-repository --repository-name {repository} --region us-east-1)"
         )),
         "{err}"
     );
+    // Refused at the first upload: not tried again, nothing else sent.
+    assert_eq!(registry.count(&["POST "]), 1, "{}", registry.log());
+    assert_eq!(registry.count(&["PUT "]), 0, "{}", registry.log());
 }
 
 #[test]

@@ -225,14 +225,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let said = describe(&err);
+    let denied = aws::is_denied(&err);
     let hint = match err.code() {
         Some("ThrottlingException") => {
             "; ECS kept throttling after the SDK's retries (AWS_MAX_ATTEMPTS raises them)"
         }
-        Some("AccessDeniedException") => "; the caller's IAM policy must allow it",
+        _ if denied => "; the caller's IAM policy must allow it",
         _ => "",
     };
-    let denied = err.code() == Some("AccessDeniedException");
     let e = Error::failed(format!("{doing} (ecs:{action}): {said}{hint}"));
     if aws::is_transient(&err) {
         e.transient()

@@ -1,0 +1,101 @@
+//! The permissions users really grant are enough, on the moto that
+//! enforces IAM (`deploy_tests::iam` says what it checks and what not).
+
+use deploy_tests::iam::{self, User};
+use deploy_tests::images::{Compression, Image, oci_layout};
+use deploy_tests::{emulators, unique, workspace_bin};
+
+const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// The push policy that the pipelines we replace write down: exactly these
+/// eight ECR actions (a push-only role for the build job).
+const PUSH_POLICY: [&str; 8] = [
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+];
+
+/// `ecr-login | oci-push --repository NAME` as `user`, into a repository
+/// the admin made; registries.conf puts moto's ECR name on the local
+/// registry that takes moto's ECR login: the run, the repository, the
+/// layout's digest.
+fn login_and_push(user: &User, extra: &str) -> (deploy_tests::Output, String, String) {
+    let emu = emulators();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("image");
+    let digests = oci_layout(
+        &layout,
+        &[("v1", &Image::small("least"))],
+        Compression::Gzip,
+    );
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
+            emu.registry_auth
+        ),
+    )
+    .unwrap();
+    let repository = unique("least");
+    iam::admin_call(&["ecr", "create-repository", "--repository-name", &repository]);
+    let script = format!(
+        "set -euo pipefail
+         {login} | {push} --from {layout} --repository {repository} --tag 1 --registries-conf {conf} {extra}",
+        login = workspace_bin("ecr-login").display(),
+        push = workspace_bin("oci-push").display(),
+        layout = layout.display(),
+        conf = conf.display(),
+    );
+    let out = deploy_tests::tool("bash")
+        .args(["-c", &script])
+        .aws_as(user)
+        .env("DOCKER_CONFIG", dir.path().join("docker"))
+        .run();
+    (out, repository, digests[0].clone())
+}
+
+/// The build job's push-only role: logging in and pushing need no ECR API
+/// call beyond GetAuthorizationToken (the local registry checks none of the
+/// registry-side actions, so this proves that, not that they suffice).
+#[test]
+fn ecr_login_then_oci_push_pass_with_the_eight_action_push_policy() {
+    let user = iam::user_allowed(&PUSH_POLICY);
+    let (out, repository, digest) = login_and_push(&user, "");
+    let doc = out.success();
+    assert_eq!(doc["image"]["uri"], format!("{ECR}/{repository}@{digest}"));
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+/// Only GetAuthorizationToken: the login works, and so does the push (it
+/// asks the ECR API nothing else).
+#[test]
+fn a_push_asks_the_ecr_api_nothing_but_the_login() {
+    let user = iam::user_allowed(&["ecr:GetAuthorizationToken"]);
+    let (out, repository, digest) = login_and_push(&user, "");
+    let doc = out.success();
+    assert_eq!(doc["image"]["uri"], format!("{ECR}/{repository}@{digest}"));
+}
+
+/// --create-repository asks ECR whether the repository exists: without
+/// ecr:DescribeRepositories that is refused, and the message names the
+/// action and the user, in words moto's XML refusal does not get by itself.
+#[test]
+fn create_repository_without_describe_repositories_names_the_action() {
+    let user = iam::user_allowed(&PUSH_POLICY);
+    let (out, _, _) = login_and_push(&user, "--create-repository");
+    let doc = out.failure_report(1);
+    let err = doc["error"]["message"].as_str().unwrap_or_default();
+    // ecr-login's object went on down the pipe, with the error.
+    assert_eq!(doc["registry"]["endpoint"], ECR);
+    assert!(
+        err.contains("ecr:DescribeRepositories") && err.contains(&user.arn),
+        "{err}"
+    );
+    assert!(!err.contains("unreadable response"), "{err}");
+}

@@ -1,0 +1,104 @@
+//! Least-privilege users on the moto that enforces IAM
+//! (`MOTO_IAM_URL`, see scripts/emulators.sh): each case makes a user with
+//! exactly the actions it grants, and runs the real binaries with that
+//! user's keys, as a CI role with a written-down policy would.
+//!
+//! What moto enforces, and what it does not:
+//! - every ECS, ECR, CloudWatch Logs, STS, IAM and ELB action is checked
+//!   against the signing user's policies (signature verified, then
+//!   `Action` matched with wildcards);
+//! - only `"Resource": "*"` matches: a statement scoped to an ARN grants
+//!   nothing on moto, so the policies here use `*`;
+//! - conditions are ignored;
+//! - a refusal is HTTP 403 with an XML `AccessDenied` body, whatever the
+//!   protocol (real AWS answers JSON calls with `AccessDeniedException`);
+//! - the registries check none of ECR's registry-side actions
+//!   (`InitiateLayerUpload`, `PutImage`, ...): a push under a policy proves
+//!   that no ECR API call beyond `ecr:GetAuthorizationToken` was needed,
+//!   not that those actions suffice.
+
+use serde_json::{Value, json};
+
+use crate::{Tool, emulators, root, tool, unique};
+
+/// A user of the moto that enforces IAM, with its keys.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub arn: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
+/// The aws CLI as the admin user of the moto that enforces IAM.
+fn admin(args: &[&str]) -> Value {
+    let emu = emulators();
+    let out = tool(root().join("target/tools/bin/aws"))
+        .env("AWS_ACCESS_KEY_ID", &emu.iam_admin_key)
+        .env("AWS_SECRET_ACCESS_KEY", &emu.iam_admin_secret)
+        .env("AWS_DEFAULT_REGION", &emu.region)
+        .env("AWS_ENDPOINT_URL", &emu.iam_endpoint)
+        .args(args)
+        .args(["--output", "json"])
+        .run();
+    assert_eq!(out.code, 0, "aws {args:?} as the IAM admin: {}", out.stderr);
+    if out.stdout.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&out.stdout).expect("the aws CLI prints JSON")
+    }
+}
+
+/// A new user allowed exactly `actions` (on `"Resource": "*"`, the only
+/// resource moto matches), and nothing else.
+pub fn user_allowed(actions: &[&str]) -> User {
+    let name = unique("least");
+    let created = admin(&["iam", "create-user", "--user-name", &name]);
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+    });
+    admin(&[
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        &name,
+        "--policy-name",
+        "least",
+        "--policy-document",
+        &policy.to_string(),
+    ]);
+    let key = admin(&["iam", "create-access-key", "--user-name", &name]);
+    User {
+        arn: created["User"]["Arn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        key_id: key["AccessKey"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        secret: key["AccessKey"]["SecretAccessKey"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        name,
+    }
+}
+
+/// An ECS or ECR call as the admin (setting up what a case needs), through
+/// the aws CLI: `admin_call(&["ecr", "create-repository", ...])`.
+pub fn admin_call(args: &[&str]) -> Value {
+    admin(args)
+}
+
+impl Tool {
+    /// Points the tool at the moto that enforces IAM, signing as `user`.
+    pub fn aws_as(self, user: &User) -> Self {
+        let emu = emulators();
+        self.aws()
+            .env("AWS_ENDPOINT_URL", &emu.iam_endpoint)
+            .env("AWS_ACCESS_KEY_ID", &user.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &user.secret)
+    }
+}
