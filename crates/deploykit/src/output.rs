@@ -44,6 +44,13 @@ fn check_path(flag: &str, path: &Path, appending: bool) -> Result<()> {
     if path.as_os_str().is_empty() {
         return Err(Error::usage(format!("{flag}: needs a file path")));
     }
+    // `dir/` names a directory, existing or not: no file can be written there.
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(Error::usage(format!(
+            "{}: ends with /, so it names a directory, not a file",
+            shown()
+        )));
+    }
     let target = resolve_symlink(path);
     match fs::metadata(&target) {
         Ok(meta) if meta.is_dir() => {
@@ -200,6 +207,16 @@ mod tests {
     use super::*;
     use crate::Exit;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_path_ending_in_a_slash_is_refused_before_anything_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newname/");
+        let e = check("--digest-file", &path).unwrap_err();
+        assert_eq!(e.exit(), Exit::Usage);
+        assert!(e.to_string().contains("names a directory"), "{e}");
+        assert!(!dir.path().join("newname").exists());
+    }
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o7777

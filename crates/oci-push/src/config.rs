@@ -72,6 +72,14 @@ impl Config {
             )));
         }
         let tags = tags(&args)?;
+        if args.jobs == 0 {
+            return Err(Error::usage("--jobs: 1 or more"));
+        }
+        if let Some(platform) = args.platform.as_deref().filter(|p| !platform_ok(p)) {
+            return Err(Error::usage(format!(
+                "--platform {platform:?}: expected OS/ARCH or OS/ARCH/VARIANT, such as linux/amd64 or linux/arm64/v8"
+            )));
+        }
         let reuse_from = reuse_from(&args, &dest.repository)?;
         let mount_from = mount_from(&args)?;
         if let Some(path) = &args.digest_file {
@@ -97,6 +105,7 @@ impl Config {
                 .map(Into::into)
         });
         let at = location::resolve(conf.as_deref(), &dest.registry, &dest.repository)?;
+        check_location(&at, &format!("{}/{}", dest.registry, dest.repository))?;
         if at.host != dest.registry {
             cli::note(format!(
                 "{} is at {} (registries.conf)",
@@ -106,6 +115,7 @@ impl Config {
         // Other repositories of the same registry, where registries.conf puts them.
         let elsewhere = |flag: &str, repository: &str| -> Result<String> {
             let there = location::resolve(conf.as_deref(), &dest.registry, repository)?;
+            check_location(&there, &format!("{}/{repository}", dest.registry))?;
             if there.host != at.host {
                 return Err(Error::usage(format!(
                     "{flag} {repository}: registries.conf puts it at {}, not at {} where the image goes; blobs are shared within one registry",
@@ -167,7 +177,17 @@ fn idle_timeout(args: &Args) -> Result<std::time::Duration> {
 
 /// `--to`, or `--repository` with stdin's `registry.endpoint`; both checked.
 fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
+    // user:password@host: a password where a host goes is neither taken nor
+    // repeated (the README's secrets rule).
+    let with_credentials = |from: &str| {
+        Error::usage(format!(
+            "{from}: holds credentials before an @ (user:password@host), which are neither taken nor repeated here: give --username with --password-stdin, or log in first (ecr-login, docker login)"
+        ))
+    };
     let (registry, repository) = match (&args.to, &args.repository) {
+        (Some(to), _) if to.split('/').next().is_some_and(|r| r.contains('@')) => {
+            return Err(with_credentials("--to"));
+        }
         (Some(to), _) => {
             let (registry, repository) = to.split_once('/').ok_or_else(|| {
                 Error::usage(format!(
@@ -186,6 +206,9 @@ fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
                         "--repository needs the registry: pipe in ecr-login's object (registry.endpoint), or give --to REGISTRY/REPOSITORY",
                     )
                 })?;
+            if endpoint.contains('@') {
+                return Err(with_credentials("stdin's registry.endpoint"));
+            }
             (endpoint.to_string(), repository.clone())
         }
         (None, None) => {
@@ -199,16 +222,7 @@ fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
             "registry {registry:?}: give the host alone, with no scheme (https:// is the default; plain HTTP for this machine or --insecure)"
         )));
     }
-    let (host, port) = match registry.rsplit_once(':') {
-        Some((host, port)) if !registry.ends_with(']') => (host, Some(port)),
-        _ => (registry.as_str(), None),
-    };
-    let host_ok = !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-[]:".contains(&b))
-        // Docker Hub style `team/web` has no registry host: say so.
-        && (host.contains('.') || host.contains(':') || host.eq_ignore_ascii_case("localhost") || port.is_some());
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
-    if !host_ok || !port_ok {
+    if !registry_ok(&registry) {
         return Err(Error::usage(format!(
             "registry {registry:?}: expected a registry host with a dot or a port (registry.example.com, localhost:5000), a port 1-65535"
         )));
@@ -222,6 +236,55 @@ fn destination(args: &Args, envelope: &Envelope) -> Result<Destination> {
         registry,
         repository,
     })
+}
+
+/// A registry host with a dot or a port (`registry.example.com`,
+/// `localhost:5000`, `[::1]:5000`), its port 1-65535.
+fn registry_ok(registry: &str) -> bool {
+    let (host, port) = match registry.rsplit_once(':') {
+        Some((host, port)) if !registry.ends_with(']') => (host, Some(port)),
+        _ => (registry, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-[]:".contains(&b))
+        // Docker Hub style `team/web` has no registry host: say so.
+        && (host.contains('.') || host.contains(':') || host.eq_ignore_ascii_case("localhost") || port.is_some());
+    host_ok && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+/// Where registries.conf put `logical` (REGISTRY/REPOSITORY), checked as
+/// `--to` is: a `location` with a scheme, a bad host or port, or a path
+/// that makes no repository name is exit 2 before the source is opened.
+fn check_location(at: &Location, logical: &str) -> Result<()> {
+    if at.host.contains("://") || at.host.ends_with(':') && at.repository.starts_with('/') {
+        return Err(Error::usage(format!(
+            "registries.conf: the location for {logical} has a scheme; give host[:port][/path] (insecure = true for plain HTTP)"
+        )));
+    }
+    if !registry_ok(&at.host) {
+        return Err(Error::usage(format!(
+            "registries.conf: the location for {logical} is on {:?}: expected a registry host with a dot or a port, a port 1-65535, no scheme (insecure = true for plain HTTP)",
+            at.host
+        )));
+    }
+    if !repository_ok(&at.repository) {
+        return Err(Error::usage(format!(
+            "registries.conf: the location for {logical} makes the repository {:?}: lowercase letters and digits, separated by . _ __ or -, parts separated by /",
+            at.repository
+        )));
+    }
+    Ok(())
+}
+
+/// `--platform`: OS/ARCH or OS/ARCH/VARIANT (`linux/amd64`, `linux/arm64/v8`).
+fn platform_ok(platform: &str) -> bool {
+    let parts: Vec<&str> = platform.split('/').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        })
 }
 
 /// A repository name as the distribution spec allows it: lowercase

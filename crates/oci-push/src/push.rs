@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use deploykit::{Error, Result};
-use futures_util::TryStreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
@@ -275,11 +274,10 @@ pub async fn push(target: &Target<'_>, plan: &Plan, tally: &Tally) -> Result<Sta
         }
     }
     let image = target.reference(target.tags.first().map_or("latest", String::as_str));
-    futures_util::stream::iter(plan.blobs.iter().map(Ok::<_, Error>))
-        .map_ok(|blob| send_blob(target, &image, blob, tally))
-        .try_buffer_unordered(target.jobs.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
+    settled(&plan.blobs, target.jobs, |blob| {
+        send_blob(target, &image, blob, tally)
+    })
+    .await?;
     for child in &plan.children {
         push_manifest(target, &target.by_digest(&child.digest), child).await?;
     }
@@ -348,29 +346,66 @@ async fn send_layers(
     known: &HashMap<(String, Compress), Pushed>,
     tally: &Tally,
 ) -> Result<Vec<Pushed>> {
-    futures_util::stream::iter(layers.iter().map(Ok::<_, Error>))
-        .map_ok(|layer| {
-            let form = if layer.gzip { Compress::Gzip } else { compress };
-            let known = known.get(&(layer.diff_id.clone(), form)).cloned();
-            async move {
-                if let Some(found) = reuse::found(target, reference, known, tally).await {
-                    return Ok(found);
-                }
-                let stored =
-                    upload::upload(target, reference, Content::Layer(layer, compress), tally)
-                        .await?;
-                tally.uploaded(&stored.digest, stored.size);
-                Ok(Pushed {
-                    digest: stored.digest,
-                    size: stored.size,
-                    form,
-                    from: None,
-                })
+    settled(layers, target.jobs, |layer| {
+        let form = if layer.gzip { Compress::Gzip } else { compress };
+        let known = known.get(&(layer.diff_id.clone(), form)).cloned();
+        async move {
+            if let Some(found) = reuse::found(target, reference, known, tally).await {
+                return Ok(found);
             }
-        })
-        .try_buffered(target.jobs.max(1))
-        .try_collect()
-        .await
+            let stored =
+                upload::upload(target, reference, Content::Layer(layer, compress), tally).await?;
+            tally.uploaded(&stored.digest, stored.size);
+            Ok(Pushed {
+                digest: stored.digest,
+                size: stored.size,
+                form,
+                from: None,
+            })
+        }
+    })
+    .await
+}
+
+/// `job` on each item, `jobs` at once, the results in the items' order.
+/// After the first failure no new job starts, but those under way finish
+/// rather than being dropped mid-request: a blob the registry commits
+/// meanwhile is counted, so what a failure says was uploaded is what the
+/// registry holds. Returns the first failure.
+async fn settled<'i, I, T, F, Fut>(items: &'i [I], jobs: usize, job: F) -> Result<Vec<T>>
+where
+    F: Fn(&'i I) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    use futures_util::StreamExt;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = &stop;
+    let job = &job;
+    let mut done: Vec<(usize, Option<Result<T>>)> =
+        futures_util::stream::iter(items.iter().enumerate())
+            .map(|(i, item)| async move {
+                if stop.load(Ordering::Relaxed) {
+                    return (i, None);
+                }
+                let result = job(item).await;
+                if result.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                (i, Some(result))
+            })
+            .buffer_unordered(jobs.max(1))
+            .collect()
+            .await;
+    // The first failure, in the order they happened.
+    if let Some(at) = done.iter().position(|(_, r)| matches!(r, Some(Err(_)))) {
+        let (_, failed) = done.swap_remove(at);
+        return Err(failed.expect("a result").err().expect("an error"));
+    }
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done
+        .into_iter()
+        .filter_map(|(_, r)| r.and_then(Result::ok))
+        .collect())
 }
 
 /// A blob whose digest and size are known: skipped when the registry has

@@ -262,6 +262,16 @@ fn answer(target: &Target<'_>, doing: &str, why: String, transient: Option<Strin
     if why.starts_with("HTTP 401") {
         return Failure::fatal(unauthorized(target.registry, doing));
     }
+    // Logged in, but not allowed to push here (ECR: a role without the
+    // upload actions, or a token for another registry).
+    if why.starts_with("HTTP 403") {
+        return Failure::fatal(Error::failed(format!(
+            "{doing} at {}: refused ({}): the login may not push to {}; for ECR the role needs ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload and ecr:PutImage on the repository",
+            target.registry,
+            without_queries(&why),
+            target.repository
+        )));
+    }
     // A repository that does not exist (ECR does not make one on push).
     if why.starts_with("HTTP 404") && why.contains("NAME_UNKNOWN") {
         return Failure::fatal(crate::ecr::missing(target.registry, target.repository));

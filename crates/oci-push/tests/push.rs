@@ -499,6 +499,78 @@ fn a_corrupt_layer_is_exit_2_and_nothing_is_tagged() {
     assert_not_pushed(&format!("{to}:1"));
 }
 
+/// A corrupt small layer fails while big ones are still uploading
+/// (`--jobs 4`): those are let finish, not dropped mid-request, so the
+/// count the message gives is what the registry holds.
+#[test]
+fn after_a_corrupt_blob_the_count_of_uploaded_blobs_is_what_the_registry_holds() {
+    // Odd seeds: noise() sets the low bit, so 2 and 3 would be one layer.
+    let big: Vec<Vec<u8>> = [11, 21, 31].map(|seed| noise(seed, 4 << 20)).to_vec();
+    let layers: Vec<Vec<(&str, &[u8])>> = std::iter::once(vec![("small", &b"small"[..])])
+        .chain(big.iter().map(|b| vec![("big", b.as_slice())]))
+        .collect();
+    let layers: Vec<&[(&str, &[u8])]> = layers.iter().map(Vec::as_slice).collect();
+    let image = Image::new(&layers);
+    let (dir, digests) = layout(&[("v1", &image)]);
+    let manifest = deploy_tests::read_json(blob_file(&dir, &digests[0]));
+    let small = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    corrupt(&blob_file(&dir, &small));
+    let to = repo();
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &to,
+            "--tag",
+            "1",
+            "--jobs",
+            "4",
+        ])
+        .run();
+    let err = out.failure(2).to_string();
+    assert!(
+        err.contains(&format!("blob {small} does not match its digest")),
+        "{err}"
+    );
+    let (registry, repository) = to.split_once('/').unwrap();
+    let mut blobs: Vec<String> = vec![manifest["config"]["digest"].as_str().unwrap().to_string()];
+    blobs.extend(
+        manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap().to_string()),
+    );
+    let held = blobs
+        .iter()
+        .filter(|digest| {
+            let code = deploy_tests::tool("curl")
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-I"])
+                .args([format!("http://{registry}/v2/{repository}/blobs/{digest}")])
+                .run()
+                .stdout;
+            code == "200"
+        })
+        .count();
+    let said = match held {
+        0 => None,
+        1 => Some("1 blob (".to_string()),
+        n => Some(format!("{n} blobs (")),
+    };
+    match said {
+        Some(said) => assert!(
+            err.contains(&said),
+            "the registry holds {held} of {blobs:?}: {err}"
+        ),
+        None => assert!(!err.contains("uploaded to"), "{err}"),
+    }
+    assert_not_pushed(&format!("{to}:1"));
+}
+
 /// A manifest is read and checked before anything is sent.
 #[test]
 fn a_corrupt_manifest_is_exit_2_before_anything_is_sent() {
@@ -527,6 +599,170 @@ fn refused(args: &[&str], want: &str) -> Output {
     assert!(err.starts_with("oci-push: "), "{err}");
     assert!(err.contains(want), "expected {want:?} in {err}");
     out
+}
+
+/// A source that does not exist: a flag refused with it was refused
+/// before the source was opened (a .tar.gz is not decompressed first).
+const NO_SOURCE: &str = "/nonexistent/image.tar.gz";
+
+#[test]
+fn a_password_in_to_is_refused_and_never_repeated() {
+    let out = refused(
+        &[
+            "--from",
+            NO_SOURCE,
+            "--to",
+            "ci-user:s3cr3t-pw@127.0.0.1:5000/web",
+            "--tag",
+            "1",
+        ],
+        "--to: holds credentials before an @",
+    );
+    assert!(!out.stderr.contains("s3cr3t-pw") && !out.stdout.contains("s3cr3t-pw"));
+}
+
+#[test]
+fn a_password_in_stdins_registry_endpoint_is_refused_and_never_repeated() {
+    let out = push()
+        .args(["--from", NO_SOURCE, "--repository", "web", "--tag", "1"])
+        .stdin(r#"{"registry": {"endpoint": "AWS:s3cr3t-pw@r.example"}}"#)
+        .run();
+    let doc = out.failure_report(2);
+    let err = doc["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("stdin's registry.endpoint: holds credentials"),
+        "{err}"
+    );
+    assert!(!out.stderr.contains("s3cr3t-pw"), "{}", out.stderr);
+    // The object passed on is the one received: its own value, not ours.
+    assert_eq!(doc["registry"]["endpoint"], "AWS:s3cr3t-pw@r.example");
+}
+
+fn conf_with_location(location: &str) -> tempfile::NamedTempFile {
+    let conf = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        conf.path(),
+        format!("[[registry]]\nprefix = \"r.example\"\nlocation = \"{location}\"\n"),
+    )
+    .unwrap();
+    conf
+}
+
+#[test]
+fn a_registries_conf_location_with_a_scheme_is_refused_before_the_source_is_opened() {
+    let conf = conf_with_location("http://127.0.0.1:5000");
+    let out = push()
+        .args(["--from", NO_SOURCE, "--to", "r.example/web", "--tag", "1"])
+        .args(["--registries-conf", conf.path().to_str().unwrap()])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("registries.conf: the location for r.example/web has a scheme"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_registries_conf_location_on_a_bad_host_is_refused_before_the_source_is_opened() {
+    let conf = conf_with_location("bad host:99999");
+    let out = push()
+        .args(["--from", NO_SOURCE, "--to", "r.example/web", "--tag", "1"])
+        .args(["--registries-conf", conf.path().to_str().unwrap()])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("registries.conf: the location for r.example/web is on \"bad host:99999\""),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_registries_conf_location_making_a_bad_repository_is_refused() {
+    let conf = conf_with_location("127.0.0.1:5000/UPPER");
+    let out = push()
+        .args(["--from", NO_SOURCE, "--to", "r.example/web", "--tag", "1"])
+        .args(["--registries-conf", conf.path().to_str().unwrap()])
+        .run();
+    assert!(
+        out.failure(2)
+            .contains("makes the repository \"UPPER/web\""),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_malformed_platform_is_refused_before_the_source_is_opened() {
+    refused(
+        &[
+            "--from",
+            NO_SOURCE,
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+            "--platform",
+            "garbage",
+        ],
+        "--platform \"garbage\": expected OS/ARCH",
+    );
+}
+
+#[test]
+fn zero_jobs_is_refused() {
+    refused(
+        &[
+            "--from",
+            NO_SOURCE,
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+            "--jobs",
+            "0",
+        ],
+        "--jobs: 1 or more",
+    );
+}
+
+#[test]
+fn a_digest_file_naming_a_directory_is_refused_before_the_source_is_opened() {
+    refused(
+        &[
+            "--from",
+            NO_SOURCE,
+            "--to",
+            &repo(),
+            "--tag",
+            "1",
+            "--digest-file",
+            "newname/",
+        ],
+        "--digest-file newname/: ends with /",
+    );
+}
+
+/// Logged in, but not allowed to push (ECR: a role without the upload
+/// actions): said as such, not tried again.
+#[test]
+fn a_403_on_the_upload_says_the_login_may_not_push() {
+    let registry = ScriptedRegistry::start(&["POST:upload:403:0"]);
+    let (dir, _) = layout(&[("v1", &Image::small("forbidden"))]);
+    let out = push()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{}/web", registry.address),
+        ])
+        .args(["--tag", "1", "--jobs", "1"])
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("the login may not push to web"), "{err}");
+    assert!(err.contains("ecr:InitiateLayerUpload"), "{err}");
+    assert_eq!(registry.count(&["POST "]), 1, "{}", registry.log());
 }
 
 #[test]
