@@ -10,7 +10,6 @@ use std::time::Duration;
 use deploykit::registry::{self, DockerConfig};
 use deploykit::stream::{Envelope, Stdin};
 use deploykit::{Error, Result, cli};
-use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
 
 use crate::args::Args;
@@ -289,24 +288,46 @@ fn platform_ok(platform: &str) -> bool {
 
 /// A repository name as the distribution spec allows it: lowercase
 /// letters and digits, separated by one `.` or `_`, two `__` or any number
-/// of `-`, components separated by `/`. The grammar is oci-client's (the
-/// distribution spec's reference regexp), asked through a placeholder host;
-/// the messages stay ours, naming the flag.
+/// of `-`, components separated by `/`. Written out rather than asked of
+/// oci-spec's `Reference`, whose parse compiles a Unicode regex on first
+/// use: 17 MiB and about 40 ms a run, more than an unchanged re-push takes
+/// in all. A test holds the two to the same answers.
 fn repository_ok(repository: &str) -> bool {
-    !repository.is_empty()
-        && Reference::try_from(format!("r.invalid/{repository}:t")).is_ok_and(|r| {
-            r.registry() == "r.invalid"
-                && r.repository() == repository
-                && r.tag() == Some("t")
-                && r.digest().is_none()
-        })
+    // The distribution spec's repository components: lowercase letters and
+    // digits, separated by one `.` or `_`, two `__`, or any number of `-`.
+    let component_ok = |c: &str| {
+        let bytes = c.as_bytes();
+        let mut ok = !c.is_empty()
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric();
+        let mut i = 0;
+        while ok && i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let run = bytes[i..]
+                .iter()
+                .take_while(|&&x| !(x.is_ascii_lowercase() || x.is_ascii_digit()))
+                .count();
+            let sep = &c[i..i + run];
+            ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+            i += run;
+        }
+        ok
+    };
+    repository.len() <= 255 && repository.split('/').all(component_ok)
 }
 
-/// A tag as the distribution spec allows it: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`
-/// (oci-client's grammar, as for [`repository_ok`]).
+/// A tag as the distribution spec allows it: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 fn tag_ok(tag: &str) -> bool {
-    Reference::try_from(format!("r.invalid/x:{tag}"))
-        .is_ok_and(|r| r.repository() == "x" && r.tag() == Some(tag) && r.digest().is_none())
+    !tag.is_empty()
+        && tag.len() <= 128
+        && (tag.as_bytes()[0].is_ascii_alphanumeric() || tag.starts_with('_'))
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// `--reuse-from` values as (repository, tag): a TAG of `repository`, or
@@ -384,6 +405,48 @@ mod tests {
             "a b",
         ] {
             assert!(!repository_ok(bad), "{bad}");
+        }
+    }
+
+    /// The grammar written out here says what oci-spec's Reference (the
+    /// distribution spec's regexp) says, on names built to probe each rule.
+    #[test]
+    fn the_grammar_agrees_with_oci_specs_reference() {
+        use oci_client::Reference;
+        let parts = [
+            "a", "web", "a.b", "a_b", "a__b", "a___b", "a-b", "a--b", "a..b", "A", "-a", "a-",
+            "_a", ".a", "0", "a0", "é", "",
+        ];
+        let mut names: Vec<String> = Vec::new();
+        for x in parts {
+            names.push(x.to_string());
+            for y in parts {
+                names.push(format!("{x}/{y}"));
+                names.push(format!("{x}{y}"));
+            }
+        }
+        for name in &names {
+            let library = !name.is_empty()
+                && Reference::try_from(format!("r.invalid/{name}:t")).is_ok_and(|r| {
+                    r.registry() == "r.invalid" && r.repository() == name && r.tag() == Some("t")
+                });
+            assert_eq!(repository_ok(name), library, "repository {name:?}");
+        }
+        // Not "é": oci-spec's Rust regex reads the spec's \w as Unicode,
+        // the spec (Go's regexp) and the registries as ASCII. Ours follows
+        // the spec.
+        assert!(!tag_ok("é"));
+        let tags = [
+            "v1", "_x", ".x", "-x", "a.b-c_d", "Latest", "a/b", "a:b", "a@b", "",
+        ];
+        for tag in tags
+            .iter()
+            .map(|t| t.to_string())
+            .chain(["a".repeat(128), "a".repeat(129)])
+        {
+            let library = Reference::try_from(format!("r.invalid/x:{tag}"))
+                .is_ok_and(|r| r.repository() == "x" && r.tag() == Some(tag.as_str()));
+            assert_eq!(tag_ok(&tag), library, "tag {tag:?}");
         }
     }
 
