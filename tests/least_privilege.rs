@@ -94,8 +94,36 @@ fn create_repository_without_describe_repositories_names_the_action() {
     // ecr-login's object went on down the pipe, with the error.
     assert_eq!(doc["registry"]["endpoint"], ECR);
     assert!(
-        err.contains("ecr:DescribeRepositories") && err.contains(&user.arn),
+        err.contains(&format!("{} lacks ecr:DescribeRepositories", user.arn)),
+        "{err}"
+    );
+    assert!(
+        err.contains(r#"{"Effect":"Allow","Action":"ecr:DescribeRepositories","Resource":"*"}"#),
         "{err}"
     );
     assert!(!err.contains("unreadable response"), "{err}");
+}
+
+/// A required call refused: one message with the action, who was refused
+/// and the statement to add, as JSON to paste.
+#[test]
+fn a_refused_required_call_names_the_action_the_caller_and_a_statement() {
+    let user = iam::user_allowed(&PUSH_POLICY);
+    let out = deploy_tests::tool(workspace_bin("ecs-deploy"))
+        .aws_as(&user)
+        .args(["--family", "web:1", "--cluster", "prod", "--service", "web"])
+        .run();
+    let err = out.failure(1);
+    assert!(err.contains("(ecs:DescribeServices)"), "{err}");
+    assert!(
+        err.contains(&format!("{} lacks ecs:DescribeServices", user.arn)),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            r#"add to its policy {"Effect":"Allow","Action":"ecs:DescribeServices","Resource":"*"}"#
+        ),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }

@@ -232,8 +232,68 @@ pub fn call_error<E>(doing: impl fmt::Display, err: SdkError<E, HttpResponse>) -
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let e = Error::failed(format!("{doing}: {}", describe(&err)));
-    if is_denied(&err) { e.denied() } else { e }
+    let said = describe(&err);
+    if is_denied(&err) {
+        let advice = denied_advice(&said, None);
+        Error::failed(format!("{doing}: {said}{advice}")).denied()
+    } else {
+        Error::failed(format!("{doing}: {said}"))
+    }
+}
+
+/// What to do about a refusal, from AWS's own words (`User: ARN is not
+/// authorized to perform: ACTION [on resource: ARN]`): who was refused
+/// (an assumed role and its session said plainly), and the smallest
+/// policy statement that grants it, as JSON to paste. `action` is the
+/// call's own, for a refusal that does not name one. Two actions need more
+/// than their name: `ecs:TagResource` (ECS authorizes tags given on create
+/// since 2024; the statement is conditioned on `ecs:CreateAction`) and
+/// `iam:PassRole` (on the role, to ECS tasks only).
+pub fn denied_advice(said: &str, action: Option<&str>) -> String {
+    let after = |marker: &str| -> Option<&str> {
+        let start = said.find(marker)? + marker.len();
+        let rest = &said[start..];
+        let end = rest.find([' ', ';', ',', '\n']).unwrap_or(rest.len());
+        Some(rest[..end].trim_end_matches('.')).filter(|s| !s.is_empty())
+    };
+    let Some(action) = after("not authorized to perform: ").or(action) else {
+        return String::new();
+    };
+    let resource = after(" on resource: ").unwrap_or("*");
+    let caller = after("User: ").map(|arn| {
+        // arn:aws:sts::123456789012:assumed-role/ROLE/SESSION
+        match arn
+            .split_once(":assumed-role/")
+            .and_then(|(_, r)| r.split_once('/'))
+        {
+            Some((role, session)) => format!("role {role} (session {session}, {arn})"),
+            None => arn.to_string(),
+        }
+    });
+    let statement = match action {
+        "ecs:TagResource" => serde_json::json!({
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"ecs:CreateAction": [
+                "RegisterTaskDefinition", "RunTask", "CreateService", "UpdateService"
+            ]}},
+        }),
+        "iam:PassRole" => serde_json::json!({
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": resource,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        }),
+        _ => serde_json::json!({"Effect": "Allow", "Action": action, "Resource": resource}),
+    };
+    let why = match action {
+        "ecs:TagResource" => " (tags given when a resource is created need it too)",
+        "iam:PassRole" => " (a task definition's taskRoleArn or executionRoleArn is passed to ECS)",
+        _ => "",
+    };
+    let whom = caller.unwrap_or_else(|| "the caller".to_string());
+    format!("; {whom} lacks {action}{why}: add to its policy {statement}")
 }
 
 /// Whether AWS refused the call for want of a permission: real AWS says
@@ -503,6 +563,60 @@ mod tests {
     use aws_smithy_types::error::ErrorMetadata;
 
     use super::*;
+
+    #[test]
+    fn a_refusal_names_the_role_and_the_statement_to_add() {
+        let said = "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/ci-deploy/GitHubActions is not authorized to perform: ecs:RegisterTaskDefinition on resource: * because no identity-based policy allows the ecs:RegisterTaskDefinition action";
+        let advice = denied_advice(said, None);
+        assert!(
+            advice.starts_with("; role ci-deploy (session GitHubActions, arn:aws:sts::123456789012:assumed-role/ci-deploy/GitHubActions) lacks ecs:RegisterTaskDefinition: add to its policy "),
+            "{advice}"
+        );
+        assert!(
+            advice.ends_with(
+                r#"{"Effect":"Allow","Action":"ecs:RegisterTaskDefinition","Resource":"*"}"#
+            ),
+            "{advice}"
+        );
+    }
+
+    #[test]
+    fn tags_on_create_need_tag_resource_conditioned_on_the_create_action() {
+        let said = "AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:TagResource on resource: arn:aws:ecs:us-east-1:123456789012:task-definition/web:3 because no identity-based policy allows the ecs:TagResource action";
+        let advice = denied_advice(said, Some("ecs:RegisterTaskDefinition"));
+        assert!(
+            advice.contains("lacks ecs:TagResource (tags given when"),
+            "{advice}"
+        );
+        assert!(advice.contains(r#""Condition":{"StringEquals":{"ecs:CreateAction":["RegisterTaskDefinition","RunTask""#), "{advice}");
+    }
+
+    #[test]
+    fn pass_role_is_granted_on_the_role_to_ecs_tasks() {
+        let said = "AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/web-task";
+        let advice = denied_advice(said, None);
+        assert!(
+            advice.contains(r#""Resource":"arn:aws:iam::123456789012:role/web-task""#),
+            "{advice}"
+        );
+        assert!(
+            advice.contains(r#""iam:PassedToService":"ecs-tasks.amazonaws.com""#),
+            "{advice}"
+        );
+    }
+
+    #[test]
+    fn a_refusal_that_names_nothing_gets_the_calls_own_action() {
+        let advice = denied_advice(
+            "AccessDeniedException: denied",
+            Some("ecr:DescribeRepositories"),
+        );
+        assert!(
+            advice.starts_with("; the caller lacks ecr:DescribeRepositories"),
+            "{advice}"
+        );
+        assert_eq!(denied_advice("AccessDeniedException: denied", None), "");
+    }
 
     fn service(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
         let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());

@@ -230,8 +230,15 @@ where
         Some("ThrottlingException") => {
             "; ECS kept throttling after the SDK's retries (AWS_MAX_ATTEMPTS raises them)"
         }
-        _ if denied => "; the caller's IAM policy must allow it",
         _ => "",
+    };
+    let said = if denied {
+        format!(
+            "{said}{}",
+            aws::denied_advice(&said, Some(&format!("ecs:{action}")))
+        )
+    } else {
+        said
     };
     let e = Error::failed(format!("{doing} (ecs:{action}): {said}{hint}"));
     if aws::is_transient(&err) {
