@@ -127,3 +127,50 @@ fn a_refused_required_call_names_the_action_the_caller_and_a_statement() {
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }
+
+/// ECR closes the connection of a push into a repository that does not
+/// exist; a push-only role may not ask DescribeRepositories why: the
+/// message says what may be wrong and which permission would tell.
+#[test]
+fn a_cut_push_under_a_push_only_role_says_the_repository_may_not_exist() {
+    use deploy_tests::scripted::ScriptedRegistry;
+    let user = iam::user_allowed(&PUSH_POLICY);
+    let registry = ScriptedRegistry::start(&["POST:upload:drop:0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("image");
+    oci_layout(&layout, &[("v1", &Image::small("cut"))], Compression::Gzip);
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
+            registry.address
+        ),
+    )
+    .unwrap();
+    let repository = unique("cut");
+    let out = deploy_tests::tool(workspace_bin("oci-push"))
+        .aws_as(&user)
+        .args([
+            "--from",
+            layout.to_str().unwrap(),
+            "--to",
+            &format!("{ECR}/{repository}"),
+        ])
+        .args([
+            "--tag",
+            "1",
+            "--jobs",
+            "1",
+            "--registries-conf",
+            conf.to_str().unwrap(),
+        ])
+        .run();
+    let err = out.failure(1);
+    assert!(
+        err.contains(&format!(
+            "the ECR repository {repository:?} may not exist (ECR closes the connection of a push into a missing one): ecr:DescribeRepositories would tell"
+        )),
+        "{err}"
+    );
+}

@@ -7,7 +7,7 @@ requests of METHOD on KIND (blob, upload, manifest) with STATUS instead
 (COUNT 0: every one); a STATUS of +NNN does the work first, then answers
 NNN (an answer lost after the commit); `bare` does the work and answers
 without headers (no Location, no digest: as ECR answers a manifest PUT);
-`stall` never answers; `NAME_UNKNOWN` answers 404 with that error code (a
+`stall` never answers; `drop` closes the connection unanswered; `NAME_UNKNOWN` answers 404 with that error code (a
 repository that does not exist, as ECR answers a push into one).
 `upload-host=HOST:PORT` makes every upload's
 Location absolute, on that other host (where a second one listens). Every
@@ -91,6 +91,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status = rule["status"]
                 if status == "stall":
                     time.sleep(3600)
+                if status == "drop":
+                    # No answer at all: the connection closed, as ECR
+                    # answers a push into a repository that does not exist.
+                    sys.stderr.write(f"{self.command} {self.path.split('?')[0]} drop\n")
+                    sys.stderr.flush()
+                    self.close_connection = True
+                    return True
                 if status == "bare" or status.startswith("+"):
                     self.after = status.lstrip("+")
                     return False

@@ -28,17 +28,7 @@ pub async fn ensure_repository(
         ));
         return Ok(false);
     };
-    // The registry's host names its region; --profile is the caller's.
-    let config = aws::load(&AwsArgs {
-        region: Some(region.to_string()),
-        profile: aws_args.profile.clone(),
-    })
-    .await?;
-    let client = aws_sdk_ecr::Client::from_conf(
-        aws_sdk_ecr::config::Builder::from(&config)
-            .interceptor(aws::StallWatch)
-            .build(),
-    );
+    let client = client(region, aws_args).await?;
     let described = client
         .describe_repositories()
         .registry_id(registry_id)
@@ -86,5 +76,51 @@ pub fn missing(host: &str, repository: &str) -> Error {
         None => Error::failed(format!(
             "repository {repository:?} does not exist in {host} (the registry answered NAME_UNKNOWN): create it there first"
         )),
+    }
+}
+
+/// The ECR API client for the registry's region (its host names it;
+/// --profile is the caller's).
+async fn client(region: &str, aws_args: &AwsArgs) -> Result<aws_sdk_ecr::Client> {
+    let config = aws::load(&AwsArgs {
+        region: Some(region.to_string()),
+        profile: aws_args.profile.clone(),
+    })
+    .await?;
+    Ok(aws_sdk_ecr::Client::from_conf(
+        aws_sdk_ecr::config::Builder::from(&config)
+            .interceptor(aws::StallWatch)
+            .build(),
+    ))
+}
+
+/// A push to ECR given up on a cut connection (tried again first): ECR
+/// answers a push into a repository that does not exist that way. One
+/// DescribeRepositories says whether that is why; refused (a push-only
+/// role), the message says the repository may not exist and which
+/// permission would tell. Any other push failure is returned as it is.
+pub async fn explain(e: Error, host: &str, repository: &str, aws_args: &AwsArgs) -> Error {
+    let Some((registry_id, region)) = deploykit::registry::ecr_host(host) else {
+        return e;
+    };
+    if !e.is_transient() {
+        return e;
+    }
+    let Ok(client) = client(region, aws_args).await else {
+        return e;
+    };
+    let described = client
+        .describe_repositories()
+        .registry_id(registry_id)
+        .repository_names(repository)
+        .send()
+        .await;
+    match described {
+        Err(err) if err.code() == Some("RepositoryNotFoundException") => missing(host, repository),
+        Err(err) if aws::is_denied(&err) => Error::failed(format!(
+            "{}; the ECR repository {repository:?} may not exist (ECR closes the connection of a push into a missing one): ecr:DescribeRepositories would tell, and --create-repository creates it",
+            e.message()
+        )),
+        _ => e,
     }
 }

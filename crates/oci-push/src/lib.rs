@@ -170,17 +170,18 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         if !matches!(auth, RegistryAuth::Anonymous) {
             client.store_auth_if_needed(&at.host, auth).await;
         }
-        match what {
-            What::Oci(plan) => {
-                let (plan, stats) =
-                    push::push_layout(&target, plan, config.compress, &tally).await?;
-                Ok::<_, Error>((plan.top, plan.platforms, stats))
-            }
-            What::Docker(image) => {
-                let (top, stats) =
-                    push::push_docker(&target, &image, config.compress, &tally).await?;
-                Ok((top, Vec::new(), stats))
-            }
+        let pushed = match what {
+            What::Oci(plan) => push::push_layout(&target, plan, config.compress, &tally)
+                .await
+                .map(|(plan, stats)| (plan.top, plan.platforms, stats)),
+            What::Docker(image) => push::push_docker(&target, &image, config.compress, &tally)
+                .await
+                .map(|(top, stats)| (top, Vec::new(), stats)),
+        };
+        match pushed {
+            Ok(pushed) => Ok(pushed),
+            Err(e) if created => Err(e),
+            Err(e) => Err(ecr::explain(e, &dest.registry, &dest.repository, &config.aws).await),
         }
     });
     let (top, platforms, stats) = pushed.map_err(|e| sent_before(e, &config, &tally, created))?;

@@ -72,6 +72,12 @@ where
                 pause *= 2;
                 attempt += 1;
             }
+            // Given up on a failure another try might have passed (a cut
+            // connection, a 5xx): marked, so the caller may ask why.
+            Err(Failure {
+                error,
+                transient: Some(_),
+            }) => return Err(error.transient()),
             Err(failure) => return Err(failure.error),
         }
     }

@@ -1250,6 +1250,73 @@ fn a_missing_ecr_repository_is_refused_naming_the_flag() {
     assert_eq!(registry.count(&["PUT "]), 0, "{}", registry.log());
 }
 
+/// A push to the ECR name that the scripted registry behind it answers by
+/// closing the connection on every upload, as ECR answers a push into a
+/// repository that does not exist.
+fn push_cut_off(repository: &str) -> Output {
+    let registry = ScriptedRegistry::start(&["POST:upload:drop:0"]);
+    let (dir, _) = layout(&[("v1", &Image::small("ecr-cut"))]);
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
+            registry.address
+        ),
+    )
+    .unwrap();
+    push()
+        .aws()
+        .args([
+            "--from",
+            &from(&dir),
+            "--to",
+            &format!("{ECR}/{repository}"),
+            "--tag",
+            "1",
+            "--registries-conf",
+            conf.to_str().unwrap(),
+            "--jobs",
+            "1",
+        ])
+        .run()
+}
+
+/// Tried again, given up, then one DescribeRepositories says why.
+#[test]
+fn a_push_ecr_cuts_off_is_explained_when_the_repository_does_not_exist() {
+    let repository = unique("cut");
+    let out = push_cut_off(&repository);
+    let err = out.failure(1);
+    assert!(
+        err.contains(&format!(
+            "ECR repository {repository:?} does not exist in {ECR}: pass --create-repository"
+        )),
+        "{err}"
+    );
+    assert!(
+        out.stderr.contains("the connection was cut; trying again"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The repository is there: the cut connection was something else, and
+/// the push's own error stands.
+#[test]
+fn a_push_cut_off_into_an_existing_repository_keeps_its_own_error() {
+    let repository = unique("cut-there");
+    deploy_tests::moto_call(
+        "ecr",
+        "CreateRepository",
+        &json!({"repositoryName": repository}),
+    );
+    let out = push_cut_off(&repository);
+    let err = out.failure(1);
+    assert!(!err.contains("does not exist"), "{err}");
+    assert!(err.contains("uploading blob"), "{err}");
+}
+
 #[test]
 fn create_repository_creates_it_through_the_ecr_api() {
     let (dir, digests) = layout(&[("v1", &Image::small("ecr-create"))]);
