@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use deploy_tests::iam;
 use deploy_tests::images::{DockerSave, Image, docker_save};
 use deploy_tests::scripted::ScriptedRegistry;
 use deploy_tests::{
@@ -23,6 +24,9 @@ struct World {
     cluster: String,
     family: String,
     repository: String,
+    /// On the moto that enforces IAM, the example runs as this user (and
+    /// the world is set up and read as its admin).
+    user: Option<iam::User>,
 }
 
 fn definition(family: &str, image: &str) -> Value {
@@ -33,25 +37,70 @@ fn definition(family: &str, image: &str) -> Value {
 }
 
 fn world(name: &str, revisions: u32) -> World {
+    world_as(name, revisions, None)
+}
+
+/// A world on the moto that enforces IAM, where the example runs as a user
+/// allowed exactly the actions of examples/`example`/iam-policy.json (on
+/// `"Resource": "*"`, the only resource moto matches: the document's ARNs
+/// and conditions are not checked here).
+fn world_under_policy(name: &str, revisions: u32, example: &str) -> World {
+    let policy = read_json(
+        root()
+            .join("examples")
+            .join(example)
+            .join("iam-policy.json"),
+    );
+    let actions = iam::actions_of(&policy);
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    world_as(name, revisions, Some(iam::user_allowed(&actions)))
+}
+
+fn world_as(name: &str, revisions: u32, user: Option<iam::User>) -> World {
     let dir = tempfile::tempdir().unwrap();
     let cluster = unique(&format!("ex-{name}"));
     let family = unique(&format!("ex-{name}"));
     let repository = unique(&format!("ex-{name}"));
+    let on_iam = user.is_some();
+    let call = |service: &str, action: &str, request: &Value| -> Value {
+        if on_iam {
+            iam::admin_json(service, action, request)
+        } else {
+            moto_call(service, action, request)
+        }
+    };
     for i in 1..=revisions {
-        moto_ecs(
+        call(
+            "ecs",
             "RegisterTaskDefinition",
             &definition(&family, &format!("{ECR}/{repository}:old-{i}")),
         );
     }
-    moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
-    let (subnet, group) = deploy_tests::default_network();
-    moto_ecs(
+    call("ecs", "CreateCluster", &json!({"clusterName": cluster}));
+    let (subnet, group) = if on_iam {
+        let subnets = iam::admin_call(&["ec2", "describe-subnets"]);
+        let groups = iam::admin_call(&["ec2", "describe-security-groups"]);
+        (
+            subnets["Subnets"][0]["SubnetId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            groups["SecurityGroups"][0]["GroupId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    } else {
+        deploy_tests::default_network()
+    };
+    call(
+        "ecs",
         "CreateService",
         &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": format!("{family}:{revisions}"),
             "desiredCount": 1, "launchType": "FARGATE",
             "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}}),
     );
-    moto_call(
+    call(
         "ecr",
         "CreateRepository",
         &json!({"repositoryName": repository}),
@@ -67,6 +116,7 @@ fn world(name: &str, revisions: u32) -> World {
         cluster,
         family,
         repository,
+        user,
     };
     w.registry_behind_ecr(&emulators().registry_auth);
     w
@@ -107,15 +157,27 @@ impl World {
             .env("CONTAINER", "web")
             .env("GIT_SHA", "0f3a9c1")
             .current_dir(self.dir.path());
+        if let Some(user) = &self.user {
+            tool = tool.aws_as(user);
+        }
         for (key, value) in env {
             tool = tool.env(key, value);
         }
         tool.run()
     }
 
+    /// An ECS call to the world's moto (as the admin on the one that
+    /// enforces IAM).
+    fn ecs(&self, action: &str, request: &Value) -> Value {
+        match self.user {
+            Some(_) => iam::admin_json("ecs", action, request),
+            None => moto_ecs(action, request),
+        }
+    }
+
     /// The revision the service runs, as `family:N`.
     fn running(&self) -> String {
-        let answer = moto_ecs(
+        let answer = self.ecs(
             "DescribeServices",
             &json!({"cluster": self.cluster, "services": ["web"]}),
         );
@@ -124,7 +186,7 @@ impl World {
     }
 
     fn image_of(&self, revision: &str) -> String {
-        let answer = moto_ecs(
+        let answer = self.ecs(
             "DescribeTaskDefinition",
             &json!({"taskDefinition": revision}),
         );
@@ -159,7 +221,7 @@ impl World {
     }
 
     fn revisions(&self, status: &str) -> Vec<String> {
-        let answer = moto_ecs(
+        let answer = self.ecs(
             "ListTaskDefinitions",
             &json!({"familyPrefix": self.family, "status": status, "sort": "ASC"}),
         );
@@ -189,6 +251,60 @@ fn example_1_pushes_sha_and_latest_and_deploys_the_digest() {
         !out.stderr.contains("123456789012-auth-token"),
         "no password on stderr"
     );
+}
+
+/// Example 1 as its documented policy allows (examples/1-push-and-deploy/
+/// iam-policy.json), on the moto that enforces IAM: every call of the
+/// pipe is one the policy grants.
+#[test]
+fn example_1_passes_under_its_least_privilege_policy() {
+    let w = world_under_policy("one-iam", 1, "1-push-and-deploy");
+    let out = w.run("1-push-and-deploy", &[]);
+    let doc = out.success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    let digest = doc["image"]["digest"].as_str().unwrap();
+    assert_eq!(
+        w.image_of(&w.running()),
+        format!("{ECR}/{}@{digest}", w.repository)
+    );
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+/// Each action of the policy that moto checks, taken out in turn: the
+/// example fails, and its message names the action missing and the
+/// statement to add. (moto does not check the registry-side ECR actions,
+/// iam:PassRole or ecs:TagResource.)
+#[test]
+fn example_1_without_any_one_required_action_fails_naming_it() {
+    let policy = read_json(root().join("examples/1-push-and-deploy/iam-policy.json"));
+    let all = iam::actions_of(&policy);
+    for missing in [
+        "ecr:GetAuthorizationToken",
+        "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition",
+        "ecs:DescribeServices",
+        "ecs:UpdateService",
+    ] {
+        assert!(
+            all.iter().any(|a| a == missing),
+            "{missing} is in the policy"
+        );
+        let actions: Vec<&str> = all
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != missing)
+            .collect();
+        let w = world_as("one-less", 1, Some(iam::user_allowed(&actions)));
+        let out = w.run("1-push-and-deploy", &[]);
+        assert_ne!(out.code, 0, "without {missing}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("lacks {missing}: add to its policy")),
+            "without {missing}: {}",
+            out.stderr
+        );
+        assert_eq!(w.running(), format!("{}:1", w.family), "without {missing}");
+    }
 }
 
 /// A registry that refuses every request of the push (403, as for an

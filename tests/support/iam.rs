@@ -92,6 +92,47 @@ pub fn admin_call(args: &[&str]) -> Value {
     admin(args)
 }
 
+/// An API action (`ecs`, `RegisterTaskDefinition`) with a JSON request as
+/// the admin, through the aws CLI's `--cli-input-json`: what `moto_call`
+/// does on the moto that checks nothing.
+pub fn admin_json(service: &str, action: &str, request: &Value) -> Value {
+    let mut command = String::new();
+    for (i, c) in action.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            command.push('-');
+        }
+        command.push(c.to_ascii_lowercase());
+    }
+    admin(&[service, &command, "--cli-input-json", &request.to_string()])
+}
+
+/// Every action a policy document allows (`Action` as a string or a list,
+/// in each `Allow` statement), for a user on moto, which matches only
+/// `"Resource": "*"`: the document's own resources and conditions are
+/// dropped, and the test says so.
+pub fn actions_of(policy: &Value) -> Vec<String> {
+    let mut actions: Vec<String> = Vec::new();
+    for statement in policy["Statement"].as_array().into_iter().flatten() {
+        if statement["Effect"] != "Allow" {
+            continue;
+        }
+        let listed = match &statement["Action"] {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for action in listed {
+            if !actions.contains(&action) {
+                actions.push(action);
+            }
+        }
+    }
+    actions
+}
+
 impl Tool {
     /// Points the tool at the moto that enforces IAM, signing as `user`.
     pub fn aws_as(self, user: &User) -> Self {
