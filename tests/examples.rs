@@ -267,7 +267,71 @@ fn example_1_passes_under_its_least_privilege_policy() {
         w.image_of(&w.running()),
         format!("{ECR}/{}@{digest}", w.repository)
     );
-    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains(" lacks "),
+        "nothing refused: {}",
+        out.stderr
+    );
+}
+
+/// Examples 2 to 4 under their documented policies, as example 1 above.
+#[test]
+fn example_2_passes_under_its_least_privilege_policy() {
+    let w = world_under_policy("two-iam", 1, "2-template-with-static-keys");
+    let file = template(&w, "production");
+    let out = w.run(
+        "2-template-with-static-keys",
+        &[("TEMPLATE", file.to_str().unwrap())],
+    );
+    out.success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    assert!(
+        !out.stderr.contains(" lacks "),
+        "nothing refused: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn example_3_passes_under_its_least_privilege_policy() {
+    let w = world_under_policy("three-iam", 1, "3-deploy-and-wait");
+    let out = w.run(
+        "3-deploy-and-wait",
+        &[
+            ("OLLAMA_URL", "http://ollama.internal:11434"),
+            ("WAIT_TIMEOUT", "1m"),
+        ],
+    );
+    let doc = out.success();
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    assert!(
+        !out.stderr.contains(" lacks "),
+        "nothing refused: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn example_4_passes_under_its_least_privilege_policy() {
+    let w = world_under_policy("four-iam", 3, "4-migrate-then-deploy");
+    package_json(&w);
+    let out = w.run(
+        "4-migrate-then-deploy",
+        &[("MIGRATE_COMMAND", "./migrate up"), ("KEEP_REVISIONS", "2")],
+    );
+    let doc = out.success();
+    assert_eq!(doc["task"]["containers"][0]["exitCode"], 0);
+    assert_eq!(w.running(), format!("{}:4", w.family));
+    assert_eq!(
+        w.revisions("INACTIVE"),
+        [format!("{}:1", w.family), format!("{}:2", w.family)]
+    );
+    assert!(
+        !out.stderr.contains(" lacks "),
+        "nothing refused: {}",
+        out.stderr
+    );
 }
 
 /// Each action of the policy that moto checks, taken out in turn: the
@@ -695,4 +759,32 @@ fn workflow_5_calls_its_deploy_script_with_its_inputs() {
 #[test]
 fn workflow_5_calls_its_rollback_script_with_its_inputs() {
     check_workflow_runs("5-environments-and-rollback", "rollback.sh");
+}
+
+/// An optional permission refused: one warning naming it and what is lost,
+/// and the job goes on (example 4 without logs:GetLogEvents migrates and
+/// deploys, its migration's logs not shown).
+#[test]
+fn example_4_without_its_optional_logs_permission_warns_once_and_deploys() {
+    let policy = read_json(root().join("examples/4-migrate-then-deploy/iam-policy.json"));
+    let actions: Vec<String> = iam::actions_of(&policy)
+        .into_iter()
+        .filter(|a| a != "logs:GetLogEvents")
+        .collect();
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    let w = world_as("four-nologs", 3, Some(iam::user_allowed(&actions)));
+    package_json(&w);
+    let out = w.run(
+        "4-migrate-then-deploy",
+        &[("MIGRATE_COMMAND", "./migrate up"), ("KEEP_REVISIONS", "2")],
+    );
+    out.success();
+    assert_eq!(w.running(), format!("{}:4", w.family));
+    let warned: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("lacks logs:GetLogEvents"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", out.stderr);
+    assert!(warned[0].contains("its logs not shown"), "{}", warned[0]);
 }

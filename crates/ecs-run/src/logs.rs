@@ -135,6 +135,12 @@ impl Stream {
                             if missing {
                                 "no such log stream (the container may never have started)"
                                     .to_string()
+                            } else if deploykit::aws::is_denied(&e) {
+                                // Optional: the run goes on without its logs.
+                                let said = deploykit::aws::describe(&e);
+                                let advice =
+                                    deploykit::aws::denied_advice(&said, Some("logs:GetLogEvents"));
+                                format!("{said}{advice}; the task runs on, its logs not shown")
                             } else {
                                 deploykit::aws::describe(&e)
                             }
