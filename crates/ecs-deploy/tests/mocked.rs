@@ -244,6 +244,62 @@ async fn access_denied_names_the_action_and_aws_words() {
     );
 }
 
+/// RegisterTaskDefinition refused as real AWS refuses it, `message` its
+/// words: nothing is registered, nothing deployed; the error.
+async fn register_refused(message: &str) -> deploykit::Error {
+    let describe = describe_services(service("ECS", "ACTIVE", json!([])));
+    let register = mock!(Client::register_task_definition)
+        .sequence()
+        .http_status(
+            400,
+            ok(json!({"__type": "AccessDeniedException", "message": message})),
+        )
+        .build();
+    let update = mock!(Client::update_service).then_output(|| {
+        aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().build()
+    });
+    let client = client(&[&describe, &register, &update]);
+    let mut def = definition().unwrap();
+    def.td["tags"] = json!([{"key": "app", "value": "web"}]);
+    def.td["taskRoleArn"] = json!("arn:aws:iam::123456789012:role/web-task");
+    let e = run(&args(&[]), &client, Some(def)).await.unwrap_err();
+    assert_eq!(update.num_calls(), 0, "nothing deployed");
+    e
+}
+
+/// Since 2024 ECS authorizes the tags given on create: a definition with
+/// tags needs ecs:TagResource too, and the statement to add says so with
+/// its condition (moto never asks for it).
+#[tokio::test]
+async fn tags_refused_on_register_name_tag_resource_with_its_condition() {
+    let e = register_refused("User: arn:aws:sts::123456789012:assumed-role/ci-deploy/gh-run-7 is not authorized to perform: ecs:TagResource on resource: arn:aws:ecs:us-east-1:123456789012:task-definition/web:3 because no identity-based policy allows the ecs:TagResource action").await;
+    let said = e.message();
+    assert!(said.contains("(ecs:RegisterTaskDefinition)"), "{said}");
+    assert!(
+        said.contains("role ci-deploy (session gh-run-7, arn:aws:sts::123456789012:assumed-role/ci-deploy/gh-run-7) lacks ecs:TagResource (tags given when a resource is created need it too)"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            r#""Condition":{"StringEquals":{"ecs:CreateAction":["RegisterTaskDefinition","#
+        ),
+        "{said}"
+    );
+}
+
+/// A definition with a task role passes it to ECS: iam:PassRole on that
+/// role (moto never asks for it either).
+#[tokio::test]
+async fn a_role_refused_on_register_names_pass_role_on_that_role() {
+    let e = register_refused("User: arn:aws:sts::123456789012:assumed-role/ci-deploy/gh-run-7 is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/web-task because no identity-based policy allows the iam:PassRole action").await;
+    let said = e.message();
+    assert!(said.contains("lacks iam:PassRole (a task definition's taskRoleArn or executionRoleArn is passed to ECS)"), "{said}");
+    assert!(
+        said.contains(r#"{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::123456789012:role/web-task","Condition":{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}}"#),
+        "{said}"
+    );
+}
+
 /// After a finished deploy, ECS lists no old deployment on the service:
 /// the revision it ran before comes from its deployment history, not from
 /// the family (whose revision before may never have run).
