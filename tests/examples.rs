@@ -334,6 +334,36 @@ fn example_4_passes_under_its_least_privilege_policy() {
     );
 }
 
+/// The deploy policy the pipelines we replace write down: these four ECS
+/// actions and iam:PassRole. Example 1's render and deploy steps need no
+/// more (its push step is the eight-action push policy's:
+/// tests/least_privilege.rs). moto does not check ecs:TagResource, which a
+/// definition with tags needs on AWS: the README's table says so.
+#[test]
+fn example_1s_render_and_deploy_pass_under_the_four_action_deploy_policy() {
+    let user = iam::user_allowed(&[
+        "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition",
+        "ecs:UpdateService",
+        "ecs:DescribeServices",
+        "iam:PassRole",
+    ]);
+    let w = world_as("deploy-iam", 1, Some(user));
+    let image = format!("{ECR}/{}@sha256:{}", w.repository, "a".repeat(64));
+    let script = format!(
+        "set -euo pipefail
+         taskdef-render --family \"$TASK_FAMILY\" --container web --image {image} \\
+           | ecs-deploy --cluster \"$ECS_CLUSTER\" --service web --force-new-deployment"
+    );
+    let out = w.bash(
+        &[std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(&script)],
+        &[],
+    );
+    out.success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    assert_eq!(w.image_of(&w.running()), image);
+}
+
 /// Each action of the policy that moto checks, taken out in turn: the
 /// example fails, and its message names the action missing and the
 /// statement to add. (moto does not check the registry-side ECR actions,
