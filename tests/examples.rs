@@ -14,7 +14,7 @@ use deploy_tests::{
 };
 use serde_json::{Value, json};
 
-const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+use deploy_tests::ECR;
 
 /// What a test of one example sets up: moto's cluster, Fargate service
 /// `web` on `revisions` revisions of a family, an ECR repository, an image
@@ -213,11 +213,7 @@ impl World {
 
     /// Puts `address` behind the ECR name instead of the emulators' registry.
     fn registry_behind_ecr(&self, address: &str) {
-        std::fs::write(
-            self.dir.path().join("registries.conf"),
-            format!("[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{address}\"\n"),
-        )
-        .unwrap();
+        deploy_tests::ecr_registries_conf(self.dir.path(), address);
     }
 
     fn revisions(&self, status: &str) -> Vec<String> {

@@ -24,7 +24,7 @@ use deploy_tests::{Output, Tool, emulators, moto_calls, moto_ecs, read_json, roo
 use serde_json::{Value, json};
 
 /// moto's ECR registry for the default account and region.
-const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+use deploy_tests::ECR;
 
 fn bin(name: &str) -> Tool {
     deploy_tests::tool(deploy_tests::workspace_bin(name))

@@ -3,16 +3,7 @@
 //! runs from there, the credential helper's name answers as Docker asks,
 //! and the completions and man pages are where shells and man look.
 
-use deploy_tests::{root, workspace_bin};
-
-const TOOLS: [&str; 6] = [
-    "ecr-login",
-    "oci-push",
-    "taskdef-render",
-    "ecs-deploy",
-    "ecs-wait",
-    "ecs-run",
-];
+use deploy_tests::{TOOLS, root, workspace_bin};
 
 #[test]
 fn make_install_lays_out_binaries_completions_and_man_pages() {

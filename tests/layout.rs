@@ -2,16 +2,7 @@
 //! the library of another (what two tools share lives in deploykit), and
 //! deploykit depends on no tool.
 
-use deploy_tests::root;
-
-const TOOLS: [&str; 6] = [
-    "ecr-login",
-    "oci-push",
-    "taskdef-render",
-    "ecs-deploy",
-    "ecs-wait",
-    "ecs-run",
-];
+use deploy_tests::{TOOLS, root};
 
 /// The names of the dependencies (of every kind) a Cargo.toml declares.
 fn dependencies(crate_dir: &str) -> Vec<String> {

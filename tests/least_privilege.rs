@@ -3,9 +3,7 @@
 
 use deploy_tests::iam::{self, User};
 use deploy_tests::images::{Compression, Image, oci_layout};
-use deploy_tests::{emulators, unique, workspace_bin};
-
-const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+use deploy_tests::{ECR, ecr_registries_conf, emulators, unique, workspace_bin};
 
 /// The push policy that the pipelines we replace write down: exactly these
 /// eight ECR actions (a push-only role for the build job).
@@ -33,15 +31,7 @@ fn login_and_push(user: &User, extra: &str) -> (deploy_tests::Output, String, St
         &[("v1", &Image::small("least"))],
         Compression::Gzip,
     );
-    let conf = dir.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
-            emu.registry_auth
-        ),
-    )
-    .unwrap();
+    let conf = ecr_registries_conf(dir.path(), &emu.registry_auth);
     let repository = unique("least");
     iam::admin_call(&["ecr", "create-repository", "--repository-name", &repository]);
     let script = format!(
@@ -139,15 +129,7 @@ fn a_cut_push_under_a_push_only_role_says_the_repository_may_not_exist() {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("image");
     oci_layout(&layout, &[("v1", &Image::small("cut"))], Compression::Gzip);
-    let conf = dir.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
-            registry.address
-        ),
-    )
-    .unwrap();
+    let conf = ecr_registries_conf(dir.path(), &registry.address);
     let repository = unique("cut");
     let out = deploy_tests::tool(workspace_bin("oci-push"))
         .aws_as(&user)

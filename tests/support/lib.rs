@@ -628,6 +628,32 @@ impl Output {
     }
 }
 
+/// The six tools' names.
+pub const TOOLS: [&str; 6] = [
+    "ecr-login",
+    "oci-push",
+    "taskdef-render",
+    "ecs-deploy",
+    "ecs-wait",
+    "ecs-run",
+];
+
+/// moto's ECR registry name (its account and region are fixed).
+pub const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// Writes `dir/registries.conf` putting moto's ECR name on `address` (a
+/// local registry that takes moto's ECR login, or a scripted one), and
+/// returns its path.
+pub fn ecr_registries_conf(dir: &Path, address: &str) -> PathBuf {
+    let conf = dir.join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!("[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{address}\"\n"),
+    )
+    .unwrap();
+    conf
+}
+
 /// Where the emulators listen.
 #[derive(Debug, Clone)]
 pub struct Emulators {

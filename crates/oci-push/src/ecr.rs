@@ -29,13 +29,7 @@ pub async fn ensure_repository(
         return Ok(false);
     };
     let client = client(region, aws_args).await?;
-    let described = client
-        .describe_repositories()
-        .registry_id(registry_id)
-        .repository_names(repository)
-        .send()
-        .await;
-    match described {
+    match describe(&client, registry_id, repository).await {
         Ok(_) => Ok(false),
         Err(e) if e.code() == Some("RepositoryNotFoundException") => {
             if !create {
@@ -79,6 +73,25 @@ pub fn missing(host: &str, repository: &str) -> Error {
     }
 }
 
+/// DescribeRepositories for the one repository.
+async fn describe(
+    client: &aws_sdk_ecr::Client,
+    registry_id: &str,
+    repository: &str,
+) -> std::result::Result<
+    aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput,
+    aws_sdk_ecr::error::SdkError<
+        aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError,
+    >,
+> {
+    client
+        .describe_repositories()
+        .registry_id(registry_id)
+        .repository_names(repository)
+        .send()
+        .await
+}
+
 /// The ECR API client for the registry's region (its host names it;
 /// --profile is the caller's).
 async fn client(region: &str, aws_args: &AwsArgs) -> Result<aws_sdk_ecr::Client> {
@@ -109,13 +122,7 @@ pub async fn explain(e: Error, host: &str, repository: &str, aws_args: &AwsArgs)
     let Ok(client) = client(region, aws_args).await else {
         return e;
     };
-    let described = client
-        .describe_repositories()
-        .registry_id(registry_id)
-        .repository_names(repository)
-        .send()
-        .await;
-    match described {
+    match describe(&client, registry_id, repository).await {
         Err(err) if err.code() == Some("RepositoryNotFoundException") => missing(host, repository),
         Err(err) if aws::is_denied(&err) => Error::failed(format!(
             "{}; the ECR repository {repository:?} may not exist (ECR closes the connection of a push into a missing one): ecr:DescribeRepositories would tell, and --create-repository creates it",

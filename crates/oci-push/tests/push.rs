@@ -648,49 +648,36 @@ fn conf_with_location(location: &str) -> tempfile::NamedTempFile {
     conf
 }
 
-#[test]
-fn a_registries_conf_location_with_a_scheme_is_refused_before_the_source_is_opened() {
-    let conf = conf_with_location("http://127.0.0.1:5000");
+/// A push to r.example, which registries.conf puts at `location`: refused
+/// (exit 2) saying `want`, before the source (which does not exist) is opened.
+fn refused_by_conf(location: &str, want: &str) {
+    let conf = conf_with_location(location);
     let out = push()
         .args(["--from", NO_SOURCE, "--to", "r.example/web", "--tag", "1"])
         .args(["--registries-conf", conf.path().to_str().unwrap()])
         .run();
-    assert!(
-        out.failure(2)
-            .contains("registries.conf: the location for r.example/web has a scheme"),
-        "{}",
-        out.stderr
+    assert!(out.failure(2).contains(want), "{}", out.stderr);
+}
+
+#[test]
+fn a_registries_conf_location_with_a_scheme_is_refused_before_the_source_is_opened() {
+    refused_by_conf(
+        "http://127.0.0.1:5000",
+        "registries.conf: the location for r.example/web has a scheme",
     );
 }
 
 #[test]
 fn a_registries_conf_location_on_a_bad_host_is_refused_before_the_source_is_opened() {
-    let conf = conf_with_location("bad host:99999");
-    let out = push()
-        .args(["--from", NO_SOURCE, "--to", "r.example/web", "--tag", "1"])
-        .args(["--registries-conf", conf.path().to_str().unwrap()])
-        .run();
-    assert!(
-        out.failure(2)
-            .contains("registries.conf: the location for r.example/web is on \"bad host:99999\""),
-        "{}",
-        out.stderr
+    refused_by_conf(
+        "bad host:99999",
+        "registries.conf: the location for r.example/web is on \"bad host:99999\"",
     );
 }
 
 #[test]
 fn a_registries_conf_location_making_a_bad_repository_is_refused() {
-    let conf = conf_with_location("127.0.0.1:5000/UPPER");
-    let out = push()
-        .args(["--from", NO_SOURCE, "--to", "r.example/web", "--tag", "1"])
-        .args(["--registries-conf", conf.path().to_str().unwrap()])
-        .run();
-    assert!(
-        out.failure(2)
-            .contains("makes the repository \"UPPER/web\""),
-        "{}",
-        out.stderr
-    );
+    refused_by_conf("127.0.0.1:5000/UPPER", "makes the repository \"UPPER/web\"");
 }
 
 #[test]
@@ -1154,19 +1141,12 @@ fn an_upstream_failure_is_passed_on_without_pushing() {
 }
 
 /// moto's ECR name, served by the htpasswd registry through registries.conf.
-const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+use deploy_tests::ECR;
 
 fn ecr_conf(dir: &tempfile::TempDir) -> String {
-    let conf = dir.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
-            emulators().registry_auth
-        ),
-    )
-    .unwrap();
-    conf.display().to_string()
+    deploy_tests::ecr_registries_conf(dir.path(), &emulators().registry_auth)
+        .display()
+        .to_string()
 }
 
 fn ecr_push(dir: &tempfile::TempDir, repository: &str, extra: &[&str]) -> Output {
@@ -1212,15 +1192,7 @@ fn ecr_repositories(name: &str) -> Vec<String> {
 fn a_missing_ecr_repository_is_refused_naming_the_flag() {
     let registry = ScriptedRegistry::start(&["POST:upload:NAME_UNKNOWN:0"]);
     let (dir, _) = layout(&[("v1", &Image::small("ecr-missing"))]);
-    let conf = dir.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
-            registry.address
-        ),
-    )
-    .unwrap();
+    let conf = deploy_tests::ecr_registries_conf(dir.path(), &registry.address);
     let repository = unique("missing");
     let out = push()
         // An ECR API that answers nothing: none is asked.
@@ -1256,15 +1228,7 @@ fn a_missing_ecr_repository_is_refused_naming_the_flag() {
 fn push_cut_off(repository: &str) -> Output {
     let registry = ScriptedRegistry::start(&["POST:upload:drop:0"]);
     let (dir, _) = layout(&[("v1", &Image::small("ecr-cut"))]);
-    let conf = dir.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n",
-            registry.address
-        ),
-    )
-    .unwrap();
+    let conf = deploy_tests::ecr_registries_conf(dir.path(), &registry.address);
     push()
         .aws()
         .args([
