@@ -814,3 +814,81 @@ fn example_4_without_its_optional_logs_permission_warns_once_and_deploys() {
     assert_eq!(warned.len(), 1, "{}", out.stderr);
     assert!(warned[0].contains("its logs not shown"), "{}", warned[0]);
 }
+
+// ------------------------------------------------- each tool's least privilege
+
+/// `tool ARGS` in a world on the moto that enforces IAM, as a user allowed
+/// exactly `actions`.
+fn as_user_allowed(w: &World, actions: &[&str], tool: &str, args: &[&str]) -> Output {
+    deploy_tests::tool(workspace_bin(tool))
+        .aws_as(&iam::user_allowed(actions))
+        .args(args)
+        .current_dir(w.dir.path())
+        .run()
+}
+
+/// ecs-wait needs ecs:DescribeServices and nothing else (the rest is
+/// optional); without it, the message names it and the statement.
+#[test]
+fn ecs_wait_needs_only_describe_services() {
+    let w = world_under_policy("wait-iam", 1, "3-deploy-and-wait");
+    let args = [
+        "--cluster",
+        &w.cluster,
+        "--service",
+        "web",
+        "--timeout",
+        "30s",
+    ];
+    let doc = as_user_allowed(&w, &["ecs:DescribeServices"], "ecs-wait", &args).success();
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    let out = as_user_allowed(&w, &["ecs:ListTasks"], "ecs-wait", &args);
+    let doc = out.failure_report(1);
+    let said = doc["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains(r#"lacks ecs:DescribeServices: add to its policy {"Effect":"Allow","Action":"ecs:DescribeServices","Resource":"*"}"#),
+        "{said}"
+    );
+}
+
+/// ecs-run --family F:1 --like-service web needs DescribeTaskDefinition,
+/// DescribeServices, RunTask and DescribeTasks (its logs are optional);
+/// each one taken out fails the run naming it.
+#[test]
+fn ecs_run_needs_exactly_its_four_required_actions() {
+    let w = world_under_policy("run-iam", 1, "4-migrate-then-deploy");
+    let family = format!("{}:1", w.family);
+    let args = [
+        "--cluster",
+        &w.cluster,
+        "--family",
+        &family,
+        "--like-service",
+        "web",
+        "--command",
+        "exit 0",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "1m",
+    ];
+    let required = [
+        "ecs:DescribeTaskDefinition",
+        "ecs:DescribeServices",
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+    ];
+    let doc = as_user_allowed(&w, &required, "ecs-run", &args).success();
+    assert_eq!(doc["task"]["containers"][0]["exitCode"], 0, "{doc}");
+    for missing in required {
+        let actions: Vec<&str> = required.iter().copied().filter(|a| *a != missing).collect();
+        let out = as_user_allowed(&w, &actions, "ecs-run", &args);
+        assert_ne!(out.code, 0, "without {missing}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("lacks {missing}: add to its policy")),
+            "without {missing}: {}",
+            out.stderr
+        );
+    }
+}
