@@ -892,3 +892,35 @@ fn ecs_run_needs_exactly_its_four_required_actions() {
         );
     }
 }
+
+/// Close-match suggestions are optional: without ecs:ListServices a
+/// service that does not exist is still named, with one warning saying no
+/// suggestion could be made and which permission would.
+#[test]
+fn ecs_deploy_without_list_services_warns_once_and_names_the_missing_service() {
+    let w = world_under_policy("deploy-nolist", 1, "1-push-and-deploy");
+    let family = format!("{}:1", w.family);
+    let out = as_user_allowed(
+        &w,
+        &["ecs:DescribeServices", "ecs:DescribeTaskDefinition"],
+        "ecs-deploy",
+        &[
+            "--family",
+            &family,
+            "--cluster",
+            &w.cluster,
+            "--service",
+            "wbe",
+        ],
+    );
+    let err = out.failure_unechoed(1).to_string();
+    assert!(err.contains("\"wbe\""), "{err}");
+    let warned: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.contains("lacks ecs:ListServices") && l.contains("no close matches suggested")
+        })
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", out.stderr);
+}

@@ -56,7 +56,7 @@ pub async fn check(client: &Client, cluster: &str, names: &[String]) -> Result<V
             Some(service) => usable(service, cluster),
             None => {
                 if candidates.is_none() {
-                    candidates = Some(list_services(client, cluster).await.unwrap_or_default());
+                    candidates = Some(suggestions(list_services(client, cluster).await));
                 }
                 let near = close_matches(name_of(name), candidates.as_deref().unwrap_or_default());
                 let reason = failures
@@ -100,11 +100,26 @@ fn usable(service: &Value, cluster: &str) -> Result<Value, String> {
 }
 
 async fn missing_cluster(client: &Client, cluster: &str) -> Error {
-    let names = list_clusters(client).await.unwrap_or_default();
+    let names = suggestions(list_clusters(client).await);
     Error::failed(format!(
         "cluster {cluster:?} not found{}",
         did_you_mean(&close_matches(name_of(cluster), &names))
     ))
+}
+
+/// Names to suggest from; none when they could not be listed. Listing is
+/// optional: refused, one warning says so, and the error goes on without
+/// suggestions.
+fn suggestions(listed: Result<Vec<String>>) -> Vec<String> {
+    match listed {
+        Ok(names) => names,
+        Err(e) => {
+            if e.is_denied() {
+                deploykit::cli::warn(format!("{e}; no close matches suggested"));
+            }
+            Vec::new()
+        }
+    }
 }
 
 /// At most this many pages of names are read for a suggestion.
