@@ -4,9 +4,15 @@
 //! user's keys, as a CI role with a written-down policy would.
 //!
 //! What moto enforces, and what it does not:
-//! - every ECS, ECR, CloudWatch Logs, STS, IAM and ELB action is checked
-//!   against the signing user's policies (signature verified, then
-//!   `Action` matched with wildcards);
+//! - ECS, ECR, CloudWatch Logs, IAM, Elastic Load Balancing (v2) and
+//!   Secrets Manager actions are checked against the signing user's
+//!   policies (signature verified, then `Action` matched with wildcards);
+//!   checked by hand with a user allowed only `ecs:ListClusters`:
+//!   `elbv2 describe-load-balancers`, `describe-target-health`,
+//!   `iam list-users`, `logs describe-log-groups`, `ecr
+//!   describe-repositories` and `secretsmanager list-secrets` are refused;
+//! - `sts:GetCallerIdentity` is answered for anyone, as on AWS, where it
+//!   needs no permission;
 //! - only `"Resource": "*"` matches: a statement scoped to an ARN grants
 //!   nothing on moto, so the policies here use `*`;
 //! - conditions are ignored;
