@@ -21,6 +21,12 @@ starts a new deployment for a new revision; here the PRIMARY deployment
 takes a new id and the new revision (moto has no rollout to play, so the new
 deployment replaces the old one at once, as --force-new-deployment already
 does in moto). Nothing else changes.
+
+And with IAM enforced (INITIAL_NO_AUTH_ACTION_COUNT), moto answers an
+unsigned sts:AssumeRoleWithWebIdentity with HTTP 500 (it reads the missing
+Authorization header). AWS takes that call unsigned: it is how a CI job's
+OIDC token becomes credentials. Such a request skips the check here, as
+moto already skips its own list of public JSON operations.
 """
 
 import re
@@ -110,6 +116,20 @@ def _update_service_deploys(self, service_properties):
 
 
 ecs_models.EC2ContainerServiceBackend.update_service = _update_service_deploys
+
+from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
+
+_UNSIGNED = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
+_original_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+
+def _authorize_unless_unsigned_sts(self, iam_request_cls, resource="*"):
+    if "Authorization" not in self.headers and self._get_action() in _UNSIGNED:
+        return None
+    return _original_authorize(self, iam_request_cls, resource)
+
+
+ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize_unless_unsigned_sts
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -156,3 +156,59 @@ fn a_cut_push_under_a_push_only_role_says_the_repository_may_not_exist() {
         "{err}"
     );
 }
+
+/// A CI job's OIDC role (web identity, as GitHub Actions gives it), refused:
+/// the message names the role and the job's session plainly, then the
+/// statement. moto_launcher.py lets the unsigned AssumeRoleWithWebIdentity
+/// through the IAM check (moto answered it with a 500), as AWS does.
+#[test]
+fn a_web_identity_role_refused_is_named_with_its_session() {
+    let emu = emulators();
+    let role = unique("deploy");
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+        "Action": "sts:AssumeRoleWithWebIdentity"}]});
+    iam::admin_call(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        &role,
+        "--assume-role-policy-document",
+        &trust.to_string(),
+    ]);
+    let policy = serde_json::json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ecs:ListClusters"], "Resource": "*"}]});
+    iam::admin_call(&[
+        "iam",
+        "put-role-policy",
+        "--role-name",
+        &role,
+        "--policy-name",
+        "least",
+        "--policy-document",
+        &policy.to_string(),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("oidc-token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").unwrap();
+    let out = deploy_tests::tool(workspace_bin("ecs-deploy"))
+        .aws()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_ENDPOINT_URL", &emu.iam_endpoint)
+        .env(
+            "AWS_ROLE_ARN",
+            format!("arn:aws:iam::123456789012:role/{role}"),
+        )
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+        .env("AWS_ROLE_SESSION_NAME", "gh-actions")
+        .args(["--family", "web:1", "--cluster", "prod", "--service", "web"])
+        .run();
+    let err = out.failure(1);
+    assert!(
+        err.contains(&format!(
+            "role {role} (session gh-actions, arn:aws:sts::123456789012:assumed-role/{role}/gh-actions) lacks ecs:DescribeServices: add to its policy"
+        )),
+        "{err}"
+    );
+}
