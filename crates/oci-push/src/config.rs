@@ -260,6 +260,12 @@ fn check_location(at: &Location, logical: &str) -> Result<()> {
             "registries.conf: the location for {logical} has a scheme; give host[:port][/path] (insecure = true for plain HTTP)"
         )));
     }
+    // user:password@host: neither taken nor repeated (it may be a secret).
+    if at.host.contains('@') {
+        return Err(Error::usage(format!(
+            "registries.conf: the location for {logical} holds credentials before an @, which are neither taken nor repeated here: give --username with --password-stdin, or log in first"
+        )));
+    }
     if !registry_ok(&at.host) {
         return Err(Error::usage(format!(
             "registries.conf: the location for {logical} is on {:?}: expected a registry host with a dot or a port, a port 1-65535, no scheme (insecure = true for plain HTTP)",

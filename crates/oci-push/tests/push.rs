@@ -676,6 +676,21 @@ fn a_registries_conf_location_on_a_bad_host_is_refused_before_the_source_is_open
 }
 
 #[test]
+fn a_password_in_a_registries_conf_location_is_refused_and_never_repeated() {
+    let conf = conf_with_location("ci:s3cr3t-pw@127.0.0.1:5000");
+    let out = push()
+        .args(["--from", NO_SOURCE, "--to", "r.example/web", "--tag", "1"])
+        .args(["--registries-conf", conf.path().to_str().unwrap()])
+        .run();
+    assert!(
+        out.failure(2).contains("holds credentials before an @"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("s3cr3t-pw") && !out.stdout.contains("s3cr3t-pw"));
+}
+
+#[test]
 fn a_registries_conf_location_making_a_bad_repository_is_refused() {
     refused_by_conf("127.0.0.1:5000/UPPER", "makes the repository \"UPPER/web\"");
 }
