@@ -212,3 +212,54 @@ fn a_web_identity_role_refused_is_named_with_its_session() {
         "{err}"
     );
 }
+
+/// The registry refuses the push itself (a role without the registry-side
+/// actions: moto's registry checks none, so the scripted one answers 403):
+/// the message names the caller, asked with sts:GetCallerIdentity only
+/// after the refusal (the registry names nobody), and the statement that
+/// grants the push on that repository.
+#[test]
+fn a_push_the_registry_refuses_names_the_caller_and_the_push_statement() {
+    use deploy_tests::scripted::ScriptedRegistry;
+    let user = iam::user_allowed(&["ecr:GetAuthorizationToken"]);
+    let rules: Vec<String> = ["HEAD", "GET", "POST", "PATCH", "PUT"]
+        .iter()
+        .flat_map(|m| ["blob", "upload", "manifest"].map(|k| format!("{m}:{k}:403:0")))
+        .collect();
+    let registry = ScriptedRegistry::start(&rules.iter().map(String::as_str).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("image");
+    oci_layout(&layout, &[("v1", &Image::small("deny"))], Compression::Gzip);
+    let conf = ecr_registries_conf(dir.path(), &registry.address);
+    let repository = unique("deny");
+    let out = deploy_tests::tool(workspace_bin("oci-push"))
+        .aws_as(&user)
+        .args([
+            "--from",
+            layout.to_str().unwrap(),
+            "--to",
+            &format!("{ECR}/{repository}"),
+            "--tag",
+            "1",
+            "--registries-conf",
+            conf.to_str().unwrap(),
+        ])
+        .run();
+    let err = out.failure(1);
+    let region = ECR.split('.').nth(3).unwrap();
+    assert!(
+        err.contains(&format!(
+            "; {} lacks the ECR push actions: add to its policy {{\"Effect\":\"Allow\",\"Action\":[\"ecr:BatchCheckLayerAvailability\",",
+            user.arn
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "\"Resource\":\"arn:aws:ecr:{region}:123456789012:repository/{repository}\"}}"
+        )),
+        "{err}"
+    );
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("lacks")).collect();
+    assert_eq!(said.len(), 1, "one message: {err}");
+}

@@ -7,7 +7,7 @@
 //! response that `DisplayErrorContext` would print.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -210,6 +210,7 @@ pub async fn load_within(args: &AwsArgs, limit: Duration) -> Result<SdkConfig> {
             .build(),
     );
     let config = loader.load().await;
+    let _ = LOADED.set(config.clone());
     match config.region() {
         None => Err(Error::usage(
             "no AWS region: pass --region, or set AWS_REGION or a region in the profile",
@@ -260,16 +261,7 @@ pub fn denied_advice(said: &str, action: Option<&str>) -> String {
         return String::new();
     };
     let resource = after(" on resource: ").unwrap_or("*");
-    let caller = after("User: ").map(|arn| {
-        // arn:aws:sts::123456789012:assumed-role/ROLE/SESSION
-        match arn
-            .split_once(":assumed-role/")
-            .and_then(|(_, r)| r.split_once('/'))
-        {
-            Some((role, session)) => format!("role {role} (session {session}, {arn})"),
-            None => arn.to_string(),
-        }
-    });
+    let caller = after("User: ").map(caller_words);
     let statement = match action {
         "ecs:TagResource" => serde_json::json!({
             "Effect": "Allow",
@@ -292,8 +284,64 @@ pub fn denied_advice(said: &str, action: Option<&str>) -> String {
         "iam:PassRole" => " (a task definition's taskRoleArn or executionRoleArn is passed to ECS)",
         _ => "",
     };
-    let whom = caller.unwrap_or_else(|| "the caller".to_string());
+    let whom = caller.unwrap_or_else(|| CALLER.to_string());
     format!("; {whom} lacks {action}{why}: add to its policy {statement}")
+}
+
+/// Who a refusal names when AWS's words do not: [`name_the_caller`]
+/// replaces it.
+pub const CALLER: &str = "the caller";
+
+/// The first configuration [`load`] built: the one whose credentials a
+/// refusal was for.
+static LOADED: OnceLock<SdkConfig> = OnceLock::new();
+
+/// A refusal whose message names no caller ("the caller lacks ..."), made
+/// to name it: one `sts:GetCallerIdentity` (which needs no permission),
+/// made only now, after the refusal, with the credentials the tool used,
+/// an assumed role and its session said plainly. Any other error, or a
+/// caller that cannot be asked within a few seconds, is returned as it is.
+/// Runs outside the tool's runtime (`cli` calls it once the work is done).
+pub fn name_the_caller(e: Error) -> Error {
+    let unnamed = format!("; {CALLER} lacks ");
+    if !e.is_denied() || !e.message().contains(&unnamed) {
+        return e;
+    }
+    let Ok(rt) = runtime() else { return e };
+    let ask = async {
+        let config = match LOADED.get() {
+            Some(config) => config.clone(),
+            None => load_within(&AwsArgs::default(), Duration::from_secs(5))
+                .await
+                .ok()?,
+        };
+        let sts = aws_sdk_sts::Client::new(&config);
+        let who = tokio::time::timeout(Duration::from_secs(5), sts.get_caller_identity().send())
+            .await
+            .ok()?
+            .ok()?;
+        who.arn().map(str::to_string)
+    };
+    match rt.block_on(ask) {
+        Some(arn) => {
+            let whom = caller_words(&arn);
+            e.reworded(|m| m.replacen(&unnamed, &format!("; {whom} lacks "), 1))
+        }
+        None => e,
+    }
+}
+
+/// An ARN as a refusal names it: an assumed role and its session plainly
+/// (`role ROLE (session SESSION, ARN)`), anything else as it is.
+fn caller_words(arn: &str) -> String {
+    // arn:aws:sts::123456789012:assumed-role/ROLE/SESSION
+    match arn
+        .split_once(":assumed-role/")
+        .and_then(|(_, r)| r.split_once('/'))
+    {
+        Some((role, session)) => format!("role {role} (session {session}, {arn})"),
+        None => arn.to_string(),
+    }
 }
 
 /// Whether AWS refused the call for want of a permission: real AWS says

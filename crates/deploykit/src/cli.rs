@@ -276,10 +276,21 @@ fn main_with<A: clap::Parser + Streams + Send>(
         },
     };
     let code = match result {
-        Ok(outcome) => finish(tool, outcome),
-        Err(e) => report_failure(&e),
+        Ok(mut outcome) => {
+            outcome.failure = outcome.failure.map(name_the_caller);
+            finish(tool, outcome)
+        }
+        Err(e) => report_failure(&name_the_caller(e)),
     };
     ExitCode::from(code)
+}
+
+/// A refusal that names no caller, made to name it (`aws::name_the_caller`:
+/// one sts:GetCallerIdentity, only now that the work is done).
+fn name_the_caller(e: Error) -> Error {
+    #[cfg(feature = "aws")]
+    let e = crate::aws::name_the_caller(e);
+    e
 }
 
 /// The stack of the thread a tool's work runs on.

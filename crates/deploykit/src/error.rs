@@ -91,6 +91,14 @@ impl Error {
         self
     }
 
+    /// The same error, its message rewritten by `f` (its exit code and
+    /// marks kept).
+    #[must_use]
+    pub fn reworded(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        self.message = f(&self.message);
+        self
+    }
+
     /// The exit code this error ends the process with.
     pub fn exit(&self) -> Exit {
         self.exit

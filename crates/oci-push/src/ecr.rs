@@ -73,6 +73,27 @@ pub fn missing(host: &str, repository: &str) -> Error {
     }
 }
 
+/// The statement that lets a role push to an ECR repository (the push
+/// policy's registry-side actions, on that repository), as JSON to paste;
+/// `None` for a registry that is not ECR.
+pub fn push_statement(host: &str, repository: &str) -> Option<String> {
+    let (account, region) = deploykit::registry::ecr_host(host)?;
+    let statement = serde_json::json!({
+        "Effect": "Allow",
+        "Action": [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchGetImage",
+            "ecr:InitiateLayerUpload",
+            "ecr:UploadLayerPart",
+            "ecr:CompleteLayerUpload",
+            "ecr:PutImage",
+        ],
+        "Resource": format!("arn:aws:ecr:{region}:{account}:repository/{repository}"),
+    });
+    Some(statement.to_string())
+}
+
 /// DescribeRepositories for the one repository.
 async fn describe(
     client: &aws_sdk_ecr::Client,

@@ -493,9 +493,12 @@ pub async fn exists(target: &Target<'_>, image: &Reference, blob: &Blob) -> Resu
             .client
             .blob_exists(image, &blob.digest)
             .await
-            .map_err(|e| Failure {
-                transient: retry::oci(&e),
-                error: registry_error(target.registry, &what, e),
+            .map_err(|e| match forbidden(&e) {
+                true => Failure::fatal(crate::upload::refused(target, &what, "HTTP 403 Forbidden")),
+                false => Failure {
+                    transient: retry::oci(&e),
+                    error: registry_error(target.registry, &what, e),
+                },
             })
     })
     .await
@@ -608,8 +611,13 @@ async fn push_manifest(
             .await
             .map_err(|e| fail(without_queries(&e.to_string()), retry::request(&e)))?;
         let status = answer.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN
-        {
+        if status == reqwest::StatusCode::FORBIDDEN {
+            let text = answer.text().await.unwrap_or_default();
+            let text: String = text.trim().chars().take(300).collect();
+            let why = format!("HTTP {status}: {text}");
+            return Err(Failure::fatal(crate::upload::refused(target, &what, &why)));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(Failure::fatal(Error::failed(format!(
                 "{what}: authentication failed at {} (HTTP {}; check the login: ecr-login, docker login, or --username with --password-stdin)",
                 target.registry,
@@ -676,6 +684,15 @@ pub fn unauthorized(registry: &str, doing: &str) -> Error {
 /// One line for a registry failure (exit 1), naming the registry; an
 /// authentication failure says so. URLs lose their query strings: an
 /// upload's `_state` is the registry's token, of no use to a person.
+/// Whether oci-client's error is the registry's 403.
+fn forbidden(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ServerError { code, .. } => *code == 403,
+        OciDistributionError::RequestError(r) => r.status() == Some(reqwest::StatusCode::FORBIDDEN),
+        _ => false,
+    }
+}
+
 pub fn registry_error(registry: &str, doing: &str, e: OciDistributionError) -> Error {
     let unauthorized = match &e {
         OciDistributionError::AuthenticationFailure(_)

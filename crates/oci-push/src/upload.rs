@@ -257,6 +257,28 @@ async fn once(
     Err(failed)
 }
 
+/// A 403 from the registry: logged in, but not allowed to push here (ECR:
+/// a role without the registry-side push actions, or a token for another
+/// registry). For ECR, the statement that grants the push, marked as a
+/// refusal so that who was refused is asked once the run is over
+/// (`aws::CALLER`, `aws::name_the_caller`): the registry names nobody.
+pub(crate) fn refused(target: &Target<'_>, doing: &str, why: &str) -> Error {
+    let refused = format!(
+        "{doing} at {}: refused ({}): the login may not push to {}",
+        target.registry,
+        without_queries(why),
+        target.repository
+    );
+    match crate::ecr::push_statement(target.registry, target.repository) {
+        Some(statement) => Error::failed(format!(
+            "{refused}; {} lacks the ECR push actions: add to its policy {statement}",
+            deploykit::aws::CALLER
+        ))
+        .denied(),
+        None => Error::failed(refused),
+    }
+}
+
 /// A failed answer as a [`Failure`]; a 401 says that the login failed.
 fn answer(target: &Target<'_>, doing: &str, why: String, transient: Option<String>) -> Failure {
     if why.starts_with("HTTP 401") {
@@ -265,12 +287,7 @@ fn answer(target: &Target<'_>, doing: &str, why: String, transient: Option<Strin
     // Logged in, but not allowed to push here (ECR: a role without the
     // upload actions, or a token for another registry).
     if why.starts_with("HTTP 403") {
-        return Failure::fatal(Error::failed(format!(
-            "{doing} at {}: refused ({}): the login may not push to {}; for ECR the role needs ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload and ecr:PutImage on the repository",
-            target.registry,
-            without_queries(&why),
-            target.repository
-        )));
+        return Failure::fatal(refused(target, doing, &why));
     }
     // A repository that does not exist (ECR does not make one on push).
     if why.starts_with("HTTP 404") && why.contains("NAME_UNKNOWN") {

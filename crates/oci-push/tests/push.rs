@@ -746,8 +746,9 @@ fn a_digest_file_naming_a_directory_is_refused_before_the_source_is_opened() {
     );
 }
 
-/// Logged in, but not allowed to push (ECR: a role without the upload
-/// actions): said as such, not tried again.
+/// Logged in, but not allowed to push: said as such, not tried again. The
+/// registry is not ECR, so no ECR statement is offered (tests/least_privilege.rs
+/// has ECR's).
 #[test]
 fn a_403_on_the_upload_says_the_login_may_not_push() {
     let registry = ScriptedRegistry::start(&["POST:upload:403:0"]);
@@ -763,7 +764,7 @@ fn a_403_on_the_upload_says_the_login_may_not_push() {
         .run();
     let err = out.failure(1);
     assert!(err.contains("the login may not push to web"), "{err}");
-    assert!(err.contains("ecr:InitiateLayerUpload"), "{err}");
+    assert!(!err.contains("ecr:"), "{err}");
     assert_eq!(registry.count(&["POST "]), 1, "{}", registry.log());
 }
 
