@@ -27,6 +27,9 @@ struct World {
     /// On the moto that enforces IAM, the example runs as this user (and
     /// the world is set up and read as its admin).
     user: Option<iam::User>,
+    /// The role a web-identity token assumes (example 5); on the moto that
+    /// enforces IAM, one allowed exactly the example's policy.
+    web_role: String,
 }
 
 fn definition(family: &str, image: &str) -> Value {
@@ -56,6 +59,26 @@ fn world_under_policy(name: &str, revisions: u32, example: &str) -> World {
     world_as(name, revisions, Some(iam::user_allowed(&actions)))
 }
 
+/// A subnet and a security group of the default VPC (of the moto that
+/// enforces IAM, or of the other).
+fn network(on_iam: bool) -> (String, String) {
+    if !on_iam {
+        return deploy_tests::default_network();
+    }
+    let subnets = iam::admin_call(&["ec2", "describe-subnets"]);
+    let groups = iam::admin_call(&["ec2", "describe-security-groups"]);
+    (
+        subnets["Subnets"][0]["SubnetId"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        groups["SecurityGroups"][0]["GroupId"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
 fn world_as(name: &str, revisions: u32, user: Option<iam::User>) -> World {
     let dir = tempfile::tempdir().unwrap();
     let cluster = unique(&format!("ex-{name}"));
@@ -77,22 +100,7 @@ fn world_as(name: &str, revisions: u32, user: Option<iam::User>) -> World {
         );
     }
     call("ecs", "CreateCluster", &json!({"clusterName": cluster}));
-    let (subnet, group) = if on_iam {
-        let subnets = iam::admin_call(&["ec2", "describe-subnets"]);
-        let groups = iam::admin_call(&["ec2", "describe-security-groups"]);
-        (
-            subnets["Subnets"][0]["SubnetId"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-            groups["SecurityGroups"][0]["GroupId"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        )
-    } else {
-        deploy_tests::default_network()
-    };
+    let (subnet, group) = network(on_iam);
     call(
         "ecs",
         "CreateService",
@@ -117,6 +125,7 @@ fn world_as(name: &str, revisions: u32, user: Option<iam::User>) -> World {
         family,
         repository,
         user,
+        web_role: "arn:aws:iam::123456789012:role/deploy".to_string(),
     };
     w.registry_behind_ecr(&emulators().registry_auth);
     w
@@ -671,9 +680,25 @@ fn workflow_3_calls_its_script_with_its_inputs() {
 /// Example 5's world: APP, its cluster, service and family all `APP-staging`
 /// (revision 1 running), the ECR repository `APP`.
 fn staging(app: &str) -> (World, String) {
-    let w = world(app, 1);
+    staging_in(world(app, 1))
+}
+
+/// Example 5's world on the moto that enforces IAM, its web-identity role
+/// allowed exactly the actions of the example's iam-policy.json and
+/// trusting as its trust-policy.json does (moto checks neither resources
+/// nor conditions).
+fn staging_under_policy(app: &str) -> (World, String) {
+    let example = root().join("examples/5-environments-and-rollback");
+    let mut w = world_under_policy(app, 1, "5-environments-and-rollback");
+    let actions = iam::actions_of(&read_json(example.join("iam-policy.json")));
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    w.web_role = iam::role_allowed(&actions, &read_json(example.join("trust-policy.json")));
+    staging_in(w)
+}
+
+fn staging_in(w: World) -> (World, String) {
     let name = format!("{}-staging", w.repository);
-    let td = moto_ecs(
+    let td = w.ecs(
         "DescribeTaskDefinition",
         &json!({"taskDefinition": format!("{}:1", w.family)}),
     );
@@ -690,10 +715,10 @@ fn staging(app: &str) -> (World, String) {
     ] {
         td.as_object_mut().unwrap().remove(key);
     }
-    moto_ecs("RegisterTaskDefinition", &td);
-    moto_ecs("CreateCluster", &json!({"clusterName": name}));
-    let (subnet, group) = deploy_tests::default_network();
-    moto_ecs(
+    w.ecs("RegisterTaskDefinition", &td);
+    w.ecs("CreateCluster", &json!({"clusterName": name}));
+    let (subnet, group) = network(w.user.is_some());
+    w.ecs(
         "CreateService",
         &json!({"cluster": name, "serviceName": name, "taskDefinition": format!("{name}:1"),
             "desiredCount": 1, "launchType": "FARGATE",
@@ -702,13 +727,16 @@ fn staging(app: &str) -> (World, String) {
     (w, name)
 }
 
-fn running_in(name: &str) -> String {
-    let answer = moto_ecs(
-        "DescribeServices",
-        &json!({"cluster": name, "services": [name]}),
-    );
-    let arn = answer["services"][0]["taskDefinition"].as_str().unwrap();
-    arn.rsplit('/').next().unwrap().to_string()
+impl World {
+    /// The revision service `name` of cluster `name` runs (example 5).
+    fn running_in(&self, name: &str) -> String {
+        let answer = self.ecs(
+            "DescribeServices",
+            &json!({"cluster": name, "services": [name]}),
+        );
+        let arn = answer["services"][0]["taskDefinition"].as_str().unwrap();
+        arn.rsplit('/').next().unwrap().to_string()
+    }
 }
 
 /// Web-identity credentials (a token file and a role, as the workflow's
@@ -731,7 +759,7 @@ fn with_web_identity(w: &World, run: &str, env: &[(&str, &str)]) -> Output {
         .aws()
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/deploy")
+        .env("AWS_ROLE_ARN", &w.web_role)
         .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
         .env("AWS_ROLE_SESSION_NAME", "gh-actions")
         .env("PATH", &path)
@@ -746,6 +774,9 @@ fn with_web_identity(w: &World, run: &str, env: &[(&str, &str)]) -> Output {
         .env("GIT_SHA", "0f3a9c1")
         .env("WAIT_TIMEOUT", "1m")
         .current_dir(w.dir.path());
+    if w.user.is_some() {
+        tool = tool.env("AWS_ENDPOINT_URL", &emulators().iam_endpoint);
+    }
     for (key, value) in env {
         tool = tool.env(key, value);
     }
@@ -757,7 +788,7 @@ fn example_5_deploys_one_environment_with_web_identity_credentials() {
     let (w, name) = staging("five");
     let out = with_web_identity(&w, "deploy.sh", &[]);
     let doc = out.success();
-    assert_eq!(running_in(&name), format!("{name}:2"));
+    assert_eq!(w.running_in(&name), format!("{name}:2"));
     assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
     assert_eq!(
         w.digest_of_tag("staging"),
@@ -769,12 +800,65 @@ fn example_5_deploys_one_environment_with_web_identity_credentials() {
 fn example_5_the_manual_rollback_goes_back_to_the_named_revision() {
     let (w, name) = staging("five-back");
     with_web_identity(&w, "deploy.sh", &[]).success();
-    assert_eq!(running_in(&name), format!("{name}:2"));
+    assert_eq!(w.running_in(&name), format!("{name}:2"));
     let out = with_web_identity(&w, "rollback.sh", &[("REVISION", "1")]);
     let doc = out.success();
-    assert_eq!(running_in(&name), format!("{name}:1"));
+    assert_eq!(w.running_in(&name), format!("{name}:1"));
     assert_eq!(doc["rollback"]["method"], "update", "{doc}");
     assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+}
+
+/// Example 5 as its documented role allows (examples/5-environments-and-
+/// rollback/iam-policy.json, assumed by web identity as trust-policy.json
+/// lets a job of the repository), on the moto that enforces IAM: the
+/// deploy, then the rollback to the revision the service ran before (no
+/// REVISION: the history reads find it), with no warning of a permission
+/// missing.
+#[test]
+fn example_5_deploys_and_rolls_back_under_its_least_privilege_role() {
+    let (w, name) = staging_under_policy("five-iam");
+    let out = with_web_identity(&w, "deploy.sh", &[]);
+    let doc = out.success();
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    assert_eq!(w.running_in(&name), format!("{name}:2"));
+    assert!(!out.stderr.contains("lacks"), "{}", out.stderr);
+    let out = with_web_identity(&w, "rollback.sh", &[]);
+    let doc = out.success();
+    assert_eq!(w.running_in(&name), format!("{name}:1"));
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    assert!(!out.stderr.contains("lacks"), "{}", out.stderr);
+}
+
+/// The rollback's history reads are optional: without
+/// ecs:ListServiceDeployments (moto serves no history; on the moto that
+/// enforces IAM the refusal comes first), one warning names the permission
+/// and what is lost, and the service goes back to the revision before.
+#[test]
+fn example_5_rollback_without_the_history_permission_warns_once_and_rolls_back() {
+    let (mut w, name) = staging_under_policy("five-nohist");
+    let example = root().join("examples/5-environments-and-rollback");
+    let actions: Vec<String> = iam::actions_of(&read_json(example.join("iam-policy.json")))
+        .into_iter()
+        .filter(|a| a != "ecs:ListServiceDeployments")
+        .collect();
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    w.web_role = iam::role_allowed(&actions, &read_json(example.join("trust-policy.json")));
+    with_web_identity(&w, "deploy.sh", &[]).success();
+    let out = with_web_identity(&w, "rollback.sh", &[]);
+    out.success();
+    assert_eq!(w.running_in(&name), format!("{name}:1"));
+    let warned: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", out.stderr);
+    assert!(
+        warned[0].contains("lacks ecs:ListServiceDeployments")
+            && warned[0].contains("rolling back to the ACTIVE revision before"),
+        "{}",
+        warned[0]
+    );
 }
 
 #[test]

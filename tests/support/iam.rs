@@ -92,6 +92,36 @@ pub fn user_allowed(actions: &[&str]) -> User {
     }
 }
 
+/// A new role that `trust` lets assume it (a web-identity trust policy:
+/// moto ignores its conditions), allowed exactly `actions` (on
+/// `"Resource": "*"`); its ARN.
+pub fn role_allowed(actions: &[&str], trust: &Value) -> String {
+    let name = unique("role");
+    let created = admin(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        &name,
+        "--assume-role-policy-document",
+        &trust.to_string(),
+    ]);
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+    });
+    admin(&[
+        "iam",
+        "put-role-policy",
+        "--role-name",
+        &name,
+        "--policy-name",
+        "least",
+        "--policy-document",
+        &policy.to_string(),
+    ]);
+    created["Role"]["Arn"].as_str().unwrap().to_string()
+}
+
 /// An ECS or ECR call as the admin (setting up what a case needs), through
 /// the aws CLI: `admin_call(&["ecr", "create-repository", ...])`.
 pub fn admin_call(args: &[&str]) -> Value {
