@@ -339,6 +339,61 @@ fn example_4_passes_under_its_least_privilege_policy() {
     );
 }
 
+/// Examples 1 to 3 under the push and deploy policies that the pipelines
+/// we replace write down (iam::PUSH_POLICY and iam::DEPLOY_POLICY, one
+/// role holding both, as one job's role does): a user granted no more
+/// than those passes each. What ecs-wait reads beyond DescribeServices is
+/// optional, so example 3 warns and passes.
+fn under_the_push_and_deploy_policies(name: &str) -> World {
+    let mut actions: Vec<&str> = iam::PUSH_POLICY.to_vec();
+    actions.extend(iam::DEPLOY_POLICY);
+    world_as(name, 1, Some(iam::user_allowed(&actions)))
+}
+
+#[test]
+fn example_1_passes_under_the_push_and_deploy_policies() {
+    let w = under_the_push_and_deploy_policies("one-pd");
+    w.run("1-push-and-deploy", &[]).success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+}
+
+#[test]
+fn example_2_passes_under_the_push_and_deploy_policies() {
+    let w = under_the_push_and_deploy_policies("two-pd");
+    let file = template(&w, "production");
+    w.run(
+        "2-template-with-static-keys",
+        &[("TEMPLATE", file.to_str().unwrap())],
+    )
+    .success();
+    assert_eq!(w.running(), format!("{}:2", w.family));
+}
+
+#[test]
+fn example_3_passes_under_the_push_and_deploy_policies() {
+    let w = under_the_push_and_deploy_policies("three-pd");
+    let out = w.run(
+        "3-deploy-and-wait",
+        &[
+            ("OLLAMA_URL", "http://ollama.internal:11434"),
+            ("WAIT_TIMEOUT", "1m"),
+        ],
+    );
+    let doc = out.success();
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    let warned: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning") && l.contains(" lacks "))
+        .collect();
+    assert!(
+        warned.iter().all(|l| l.starts_with("ecs-wait: warning:")),
+        "only ecs-wait's optional reads are refused: {}",
+        out.stderr
+    );
+}
+
 /// The deploy policy the pipelines we replace write down: these four ECS
 /// actions and iam:PassRole. Example 1's render and deploy steps need no
 /// more (its push step is the eight-action push policy's:
@@ -909,6 +964,27 @@ fn as_user_allowed(w: &World, actions: &[&str], tool: &str, args: &[&str]) -> Ou
         .args(args)
         .current_dir(w.dir.path())
         .run()
+}
+
+/// taskdef-render --family needs ecs:DescribeTaskDefinition and nothing
+/// else; without it, the message names it and the statement.
+#[test]
+fn taskdef_render_needs_only_describe_task_definition() {
+    let w = world_under_policy("render-iam", 1, "1-push-and-deploy");
+    let family = format!("{}:1", w.family);
+    let args = ["--family", &family, "--container", "web", "--image", "x:1"];
+    let doc =
+        as_user_allowed(&w, &["ecs:DescribeTaskDefinition"], "taskdef-render", &args).success();
+    assert_eq!(
+        doc["taskDefinition"]["containerDefinitions"][0]["image"],
+        "x:1"
+    );
+    let out = as_user_allowed(&w, &["ecs:ListTaskDefinitions"], "taskdef-render", &args);
+    let err = out.failure_unechoed(1).to_string();
+    assert!(
+        err.contains(r#"lacks ecs:DescribeTaskDefinition: add to its policy {"Effect":"Allow","Action":"ecs:DescribeTaskDefinition","Resource":"*"}"#),
+        "{err}"
+    );
 }
 
 /// ecs-wait needs ecs:DescribeServices and nothing else (the rest is

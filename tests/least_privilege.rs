@@ -1,22 +1,9 @@
 //! The permissions users really grant are enough, on the moto that
 //! enforces IAM (`deploy_tests::iam` says what it checks and what not).
 
-use deploy_tests::iam::{self, User};
+use deploy_tests::iam::{self, PUSH_POLICY, User};
 use deploy_tests::images::{Compression, Image, oci_layout};
 use deploy_tests::{ECR, ecr_registries_conf, emulators, unique, workspace_bin};
-
-/// The push policy that the pipelines we replace write down: exactly these
-/// eight ECR actions (a push-only role for the build job).
-const PUSH_POLICY: [&str; 8] = [
-    "ecr:GetAuthorizationToken",
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:BatchGetImage",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "ecr:PutImage",
-];
 
 /// `ecr-login | oci-push --repository NAME` as `user`, into a repository
 /// the admin made; registries.conf puts moto's ECR name on the local

@@ -27,6 +27,32 @@ use serde_json::{Value, json};
 
 use crate::{Tool, emulators, root, tool, unique};
 
+/// The push policy that the pipelines we replace write down: exactly these
+/// eight ECR actions (a push-only role for the build job).
+pub const PUSH_POLICY: [&str; 8] = [
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+];
+
+/// The deploy policy those pipelines write down: four ECS actions, the
+/// roles passed, and what their log and load-balancer steps use.
+pub const DEPLOY_POLICY: [&str; 8] = [
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "ecs:UpdateService",
+    "ecs:DescribeServices",
+    "iam:PassRole",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "elasticloadbalancing:DescribeLoadBalancers",
+];
+
 /// A user of the moto that enforces IAM, with its keys.
 #[derive(Debug, Clone)]
 pub struct User {
