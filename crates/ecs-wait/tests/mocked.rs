@@ -685,6 +685,55 @@ async fn stopped_tasks_on_a_second_list_page_are_found() {
     assert_eq!(tasks.num_calls(), 1, "the first page's 100, in one call");
 }
 
+/// ecs:ListTasks is optional: a failed rollout under a role without it
+/// still fails with its reason, and one line says that the stopped tasks
+/// could not be listed, naming the permission and the statement.
+#[tokio::test]
+async fn a_failed_rollout_without_list_tasks_says_so_once_and_still_fails_with_its_reason() {
+    let clock = FakeClock::default();
+    let describe = service_timeline(
+        &clock,
+        vec![
+            (
+                0,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("IN_PROGRESS"), 0)]),
+                ),
+            ),
+            (
+                4,
+                service(
+                    "web",
+                    json!([deployment("ecs-svc/2", "PRIMARY", Some("FAILED"), 0)]),
+                ),
+            ),
+        ],
+    );
+    let denied = mock!(Client::list_tasks).then_http_response(|| {
+        response(
+            400,
+            &json!({"__type": "AccessDeniedException", "message": "User: arn:aws:sts::123456789012:assumed-role/ci/run-1 is not authorized to perform: ecs:ListTasks on resource: arn:aws:ecs:us-east-1:123456789012:container-instance/prod/*"}),
+        )
+    });
+    let client = client(&[&describe, &denied]);
+    let plan = plan(vec![target("web", None)], Until::Deployed, "5m");
+    let (w, lines) = run(&client, &clock, &plan).await;
+    assert_eq!(code(&w), 1, "{:?}", w.error);
+    assert_eq!(w.reports[0]["status"], "failed");
+    assert_eq!(w.reports[0]["stoppedTasks"], json!([]));
+    let said: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("could not list the stopped tasks"))
+        .collect();
+    assert_eq!(said.len(), 1, "{lines:?}");
+    assert!(
+        said[0].contains("role ci (session run-1, arn:aws:sts::123456789012:assumed-role/ci/run-1) lacks ecs:ListTasks: add to its policy {\"Effect\":\"Allow\",\"Action\":\"ecs:ListTasks\",\"Resource\":\"arn:aws:ecs:us-east-1:123456789012:container-instance/prod/*\"}"),
+        "{}",
+        said[0]
+    );
+}
+
 /// The wait begins after ECS already rolled back (`--service`, nothing on
 /// stdin): the PRIMARY deployment is the rollback's, so the failed tasks
 /// are the service's tasks started by another deployment since the service
