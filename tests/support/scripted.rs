@@ -125,6 +125,24 @@ impl ScriptedEcs {
         }
     }
 
+    /// Starts one playing `scenario` (a test's own, such as one built from
+    /// a file of `scripts/scenarios/` with its task definitions added).
+    pub fn play(scenario: &serde_json::Value) -> Self {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let file = tempfile::NamedTempFile::new().expect("a scenario file");
+        std::fs::write(file.path(), scenario.to_string()).expect("writing the scenario");
+        // The endpoint reads its scenario before it prints its port.
+        let server = Server::start(
+            &format!("{root}/scripts/scripted_ecs.py"),
+            &[file.path().display().to_string()],
+            "scripted ECS endpoint",
+        );
+        ScriptedEcs {
+            endpoint: format!("http://127.0.0.1:{}", server.port),
+            server,
+        }
+    }
+
     /// Every request so far, one `Action t=SECONDS STATUS` line each.
     pub fn log(&self) -> String {
         self.server.log()

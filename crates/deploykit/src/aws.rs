@@ -296,6 +296,12 @@ pub const CALLER: &str = "the caller";
 /// refusal was for.
 static LOADED: OnceLock<SdkConfig> = OnceLock::new();
 
+/// The configuration the tool loaded first (none before [`load`]): for a
+/// client of another service made deep in the work (a crash's logs).
+pub fn loaded() -> Option<SdkConfig> {
+    LOADED.get().cloned()
+}
+
 /// A refusal whose message names no caller ("the caller lacks ..."), made
 /// to name it: one `sts:GetCallerIdentity` (which needs no permission),
 /// made only now, after the refusal, with the credentials the tool used,

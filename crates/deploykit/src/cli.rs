@@ -610,7 +610,7 @@ pub fn foreign_line(line: &str) {
 
 /// Characters that reorder what a terminal shows (bidirectional overrides
 /// and isolates: a name that reads otherwise than it is).
-fn reorders(c: char) -> bool {
+pub(crate) fn reorders(c: char) -> bool {
     matches!(
         c,
         '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'

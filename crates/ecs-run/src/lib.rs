@@ -21,6 +21,7 @@ use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, Tag, TaskOverride};
 use deploykit::aws::{self, CaptureBody};
 use deploykit::ecs::api::{self, name_of};
 use deploykit::ecs::definition::{self, Definition};
+use deploykit::ecs::logs::{Destination, Mask};
 use deploykit::stream::{Envelope, Stdin};
 use deploykit::{Error, Outcome, Result, cli};
 use serde_json::{Value, json};
@@ -235,11 +236,23 @@ async fn attempt(
         container.name
     ));
 
-    let mut stream = container
-        .log
-        .as_ref()
-        .filter(|_| config.logs)
-        .map(|log| logs::Stream::new(log, &container.name, name_of(&task_arn)));
+    let mut stream = match (&container.log, config.logs) {
+        (Destination::Awslogs(log), true) => Some(logs::Stream::new(
+            log,
+            &container.name,
+            name_of(&task_arn),
+            Mask::of(&td),
+        )),
+        (_, false) => None,
+        (elsewhere, true) => {
+            cli::note(format!(
+                "container {:?} logs to {}: its logs are not shown here",
+                container.name,
+                where_logs_go(elsewhere)
+            ));
+            None
+        }
+    };
     let started = tokio::time::Instant::now();
     let mut last_status = String::new();
     let mut last_seen = json!({"taskArn": task_arn});
@@ -304,7 +317,18 @@ async fn attempt(
         tokio::time::sleep(pause.min(left).max(Duration::from_millis(10))).await;
     };
 
-    let report = task_report(&task);
+    let mut report = task_report(&task);
+    // The watched container's last words, when it failed.
+    if let Some(stream) = &stream
+        && let Some(c) = report["containers"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == container.name.as_str())
+        && c["exitCode"].as_i64() != Some(0)
+    {
+        c["lastLogLines"] = json!(stream.last_lines());
+    }
     envelope.insert("task".to_string(), report.clone());
     say_stopped(&report);
     let watched = report["containers"]
@@ -334,7 +358,16 @@ async fn attempt(
 /// The container to watch, and where its logs go.
 struct Watched {
     name: String,
-    log: Option<logs::Source>,
+    log: Destination,
+}
+
+/// Where logs go that are not CloudWatch Logs', in words.
+fn where_logs_go(destination: &Destination) -> String {
+    match destination {
+        Destination::Awslogs(source) => format!("CloudWatch Logs group {}", source.group),
+        Destination::Elsewhere(driver) => driver.clone(),
+        Destination::Nowhere => "nowhere (no logConfiguration)".to_string(),
+    }
 }
 
 /// `--container`, else the only container, else the first essential one.
@@ -367,7 +400,7 @@ fn watched_container(td: &Value, wanted: Option<&str>, arn: &str) -> Result<Watc
     };
     Ok(Watched {
         name: chosen["name"].as_str().unwrap_or_default().to_string(),
-        log: logs::Source::of(chosen),
+        log: logs::destination(chosen),
     })
 }
 

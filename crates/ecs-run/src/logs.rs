@@ -2,73 +2,9 @@
 //! stderr while the task runs and once more when it has stopped, each event
 //! once: GetLogEvents from the head, following nextForwardToken.
 
-use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::config::Region;
-use serde_json::Value;
+use deploykit::ecs::logs::{LAST_LINES, Mask};
 
-/// CloudWatch Logs clients: the tool's region, or the log group's own.
-pub struct Logs {
-    sdk: Option<deploykit::aws::SdkConfig>,
-    default: Client,
-}
-
-impl Logs {
-    pub fn new(sdk: &deploykit::aws::SdkConfig) -> Self {
-        Logs {
-            sdk: Some(sdk.clone()),
-            default: Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
-                    .interceptor(deploykit::aws::StallWatch)
-                    .build(),
-            ),
-        }
-    }
-
-    /// One client for every region (tests: a scripted one).
-    pub fn with_client(client: Client) -> Self {
-        Logs {
-            sdk: None,
-            default: client,
-        }
-    }
-
-    fn client(&self, region: Option<&str>) -> Client {
-        match (region, &self.sdk) {
-            (Some(region), Some(sdk)) if sdk.region().map(|r| r.as_ref()) != Some(region) => {
-                let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
-                    .region(Region::new(region.to_string()))
-                    .interceptor(deploykit::aws::StallWatch)
-                    .build();
-                Client::from_conf(config)
-            }
-            _ => self.default.clone(),
-        }
-    }
-}
-
-/// Where a container's awslogs go.
-#[derive(Debug, Clone)]
-pub struct Source {
-    group: String,
-    prefix: Option<String>,
-    region: Option<String>,
-}
-
-impl Source {
-    /// The container definition's awslogs settings, if it logs there.
-    pub fn of(container: &Value) -> Option<Source> {
-        let log = &container["logConfiguration"];
-        if log["logDriver"] != "awslogs" {
-            return None;
-        }
-        let option = |key: &str| log["options"][key].as_str().map(str::to_string);
-        Some(Source {
-            group: option("awslogs-group")?,
-            prefix: option("awslogs-stream-prefix"),
-            region: option("awslogs-region"),
-        })
-    }
-}
+pub use deploykit::ecs::logs::{Destination, Logs, Source, destination};
 
 /// One task's log stream, read as it grows.
 pub struct Stream {
@@ -79,20 +15,29 @@ pub struct Stream {
     name: Option<String>,
     token: Option<String>,
     said: bool,
+    /// The definition's environment values, masked in every line.
+    mask: Mask,
+    /// The last lines read (masked), for the failure report.
+    last: std::collections::VecDeque<String>,
 }
 
 impl Stream {
-    pub fn new(source: &Source, container: &str, task_id: &str) -> Self {
+    pub fn new(source: &Source, container: &str, task_id: &str, mask: Mask) -> Self {
         Stream {
-            name: source
-                .prefix
-                .as_ref()
-                .map(|p| format!("{p}/{container}/{task_id}")),
+            name: source.stream(container, task_id),
             source: source.clone(),
             container: container.to_string(),
             token: None,
             said: false,
+            mask,
+            last: std::collections::VecDeque::new(),
         }
+    }
+
+    /// The last [`LAST_LINES`] lines read, oldest first, as logged (masked
+    /// and escaped, without the container's name).
+    pub fn last_lines(&self) -> Vec<String> {
+        self.last.iter().cloned().collect()
     }
 
     /// Prints the events not printed yet, and returns them. Failures never
@@ -150,13 +95,16 @@ impl Stream {
                 }
             };
             for event in page.events() {
-                let line = format!(
-                    "{} | {}",
-                    self.container,
-                    event.message().unwrap_or_default().trim_end_matches('\n')
-                );
+                let said = self
+                    .mask
+                    .apply(event.message().unwrap_or_default().trim_end_matches('\n'));
+                let line = format!("{} | {said}", self.container);
                 deploykit::cli::foreign_line(&line);
                 printed.push(line);
+                if self.last.len() == LAST_LINES {
+                    self.last.pop_front();
+                }
+                self.last.push_back(said);
             }
             let next = page.next_forward_token().map(str::to_string);
             if next.is_none() || next == self.token {

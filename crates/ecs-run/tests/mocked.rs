@@ -132,7 +132,12 @@ async fn log_events_across_polls_are_printed_once_each() {
     ));
     let container = json!({"name": "migrate", "logConfiguration": {"logDriver": "awslogs",
         "options": {"awslogs-group": "/ecs/mig", "awslogs-stream-prefix": "ecs"}}});
-    let mut stream = Stream::new(&Source::of(&container).unwrap(), "migrate", "abc123");
+    let mut stream = Stream::new(
+        &Source::of(&container).unwrap(),
+        "migrate",
+        "abc123",
+        deploykit::ecs::logs::Mask::default(),
+    );
     assert_eq!(stream.poll(&logs, false).await, ["migrate | migrating 1/2"]);
     assert_eq!(
         stream.poll(&logs, false).await,
@@ -140,4 +145,91 @@ async fn log_events_across_polls_are_printed_once_each() {
     );
     assert_eq!(stream.poll(&logs, true).await, Vec::<String>::new());
     assert_eq!(pages.num_calls(), 5);
+}
+
+/// The migration fails: its report holds the container's last 20 log lines
+/// as they were shown (`task.containers[].lastLogLines`), the definition's
+/// environment values masked and control characters escaped.
+#[tokio::test]
+async fn a_failed_task_reports_its_containers_last_log_lines_masked() {
+    use clap::Parser;
+    let secret = "s3cr3t-db-password";
+    let td = mock!(Client::describe_task_definition)
+        .sequence()
+        .http_status(
+            200,
+            ok(
+                json!({"taskDefinition": {"taskDefinitionArn": TD, "family": "mig", "revision": 1,
+                "containerDefinitions": [{"name": "migrate", "image": "r.example/app:1",
+                    "environment": [{"name": "DB_PASSWORD", "value": secret}],
+                    "logConfiguration": {"logDriver": "awslogs", "options": {
+                        "awslogs-group": "/ecs/mig", "awslogs-stream-prefix": "ecs"}}}]}}),
+            ),
+        )
+        .repeatedly()
+        .build();
+    let run = mock!(Client::run_task)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []})),
+        )
+        .build();
+    let describe = mock!(Client::describe_tasks)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"tasks": [{"taskArn": TASK, "lastStatus": "STOPPED",
+                "stoppedReason": "Essential container in task exited",
+                "containers": [{"name": "migrate", "lastStatus": "STOPPED", "exitCode": 2}]}],
+                "failures": []})),
+        )
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&td, &run, &describe]);
+    let mut lines: Vec<String> = (1..=24).map(|i| format!("step {i}")).collect();
+    lines.push(format!("login failed for {secret}"));
+    lines.push("\u{1b}[2Jcleared".to_string());
+    let events: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!({"timestamp": 1_700_000_000_000u64 + i as u64, "message": m}))
+        .collect();
+    let pages = mock!(LogsClient::get_log_events)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"events": events, "nextForwardToken": "f/1"})),
+        )
+        .http_status(200, ok(json!({"events": [], "nextForwardToken": "f/1"})))
+        .repeatedly()
+        .build();
+    let logs = Logs::with_client(mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::Sequential,
+        [&pages]
+    ));
+    let config = Config::from_args(Args::parse_from([
+        "ecs-run",
+        "--cluster",
+        "prod",
+        "--family",
+        "mig:1",
+        "--interval",
+        "100ms",
+    ]))
+    .unwrap();
+    let outcome = execute(&config, &client, &logs, Envelope::new(), None)
+        .await
+        .unwrap();
+    let (doc, error) = outcome.into_parts();
+    assert!(error.is_some(), "exit 2 is a failure");
+    let doc = Value::Object(doc.unwrap());
+    let mut expected: Vec<String> = (7..=24).map(|i| format!("step {i}")).collect();
+    expected.push("login failed for ***".to_string());
+    expected.push("\\u{1b}[2Jcleared".to_string());
+    assert_eq!(
+        doc["task"]["containers"][0]["lastLogLines"],
+        json!(expected)
+    );
+    assert!(!doc.to_string().contains(secret), "{doc}");
 }

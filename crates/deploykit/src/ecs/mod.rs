@@ -16,6 +16,8 @@
 //!   register, and registered unless the revision it names (or another
 //!   candidate) says the same ([`compare`]): one way for ecs-deploy and
 //!   ecs-run.
+//! - [`logs`]: a container's CloudWatch Logs: where they go, the last
+//!   lines, masked and escaped (ecs-run's stream, a crash's last words);
 //! - [`wait`]: the wait engine of ecs-wait and ecs-deploy --wait: follow
 //!   rollouts until they end, and say why one failed.
 //!
@@ -26,6 +28,7 @@ pub mod check;
 pub mod clean;
 pub mod compare;
 pub mod definition;
+pub mod logs;
 pub mod model;
 pub mod wait;
 

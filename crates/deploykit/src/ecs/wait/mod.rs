@@ -279,9 +279,19 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
         )
         .await
         {
-            Ok(stopped) => {
-                for task in &stopped {
-                    for line in tasks::lines(task) {
+            Ok(mut stopped) => {
+                // The failed containers' last words, with the clients of
+                // the configuration the tool loaded (none in unit tests).
+                let notes = match crate::aws::loaded() {
+                    Some(sdk) => {
+                        let logs = crate::ecs::logs::Logs::new(&sdk);
+                        tasks::last_words(client, &logs, &mut stopped, say).await
+                    }
+                    None => Vec::new(),
+                };
+                for (i, task) in stopped.iter().enumerate() {
+                    let notes = notes.get(i).into_iter().flatten().cloned();
+                    for line in tasks::lines(task).into_iter().chain(notes) {
                         say(&format!("{}: {line}", name_of(&f.target.service)));
                     }
                 }

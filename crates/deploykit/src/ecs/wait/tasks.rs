@@ -10,7 +10,8 @@ use aws_sdk_ecs::types::DesiredStatus;
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::ecs::api::{call_error, describe_tasks, name_of};
+use crate::ecs::api::{call_error, describe_task_definition, describe_tasks, name_of};
+use crate::ecs::logs::{self, Destination, LAST_LINES, Logs, Mask};
 
 /// At most this many tasks are reported: one screen.
 pub const MAX_REPORTED: usize = 10;
@@ -125,7 +126,100 @@ fn summary(task: &Value) -> Value {
     })
 }
 
-/// The lines stderr shows for one stopped task.
+/// Stopped tasks whose failed containers' logs are read, at most.
+pub const WITH_LOGS: usize = 3;
+
+/// The last words of the failed containers (exit code not 0) of the first
+/// [`WITH_LOGS`] stopped tasks: their last [`LAST_LINES`] log lines, from
+/// the awslogs settings of the task's definition (DescribeTaskDefinition),
+/// masked and escaped, put in each container's `lastLogLines`. Returns, per
+/// task, a line for each container whose lines could not be had (another
+/// log driver, no stream). Both calls are optional: a refusal is said once
+/// through `say`, and the report goes on without the lines.
+pub async fn last_words(
+    client: &Client,
+    logs: &Logs,
+    stopped: &mut [Value],
+    say: &dyn Fn(&str),
+) -> Vec<Vec<String>> {
+    let mut notes = vec![Vec::new(); stopped.len()];
+    let mut definitions: Vec<(String, Value)> = Vec::new();
+    'tasks: for (task, notes) in stopped.iter_mut().zip(notes.iter_mut()).take(WITH_LOGS) {
+        let id = task["taskArn"].as_str().map_or("?", name_of).to_string();
+        let Some(arn) = task["taskDefinitionArn"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let td = match definitions.iter().find(|(a, _)| *a == arn) {
+            Some((_, td)) => td.clone(),
+            None => match describe_task_definition(client, &arn).await {
+                Ok(answer) => {
+                    let td = answer["taskDefinition"].clone();
+                    definitions.push((arn.clone(), td.clone()));
+                    td
+                }
+                Err(e) => {
+                    say(&format!(
+                        "{e}; the failed containers' last log lines are not shown"
+                    ));
+                    break 'tasks;
+                }
+            },
+        };
+        let mask = Mask::of(&td);
+        for c in task["containers"].as_array_mut().into_iter().flatten() {
+            if c["exitCode"].as_i64() == Some(0) {
+                continue;
+            }
+            let name = c["name"].as_str().unwrap_or_default().to_string();
+            let definition = td["containerDefinitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|d| d["name"] == name.as_str());
+            let source = match definition.map(logs::destination) {
+                Some(Destination::Awslogs(source)) => source,
+                Some(Destination::Elsewhere(driver)) => {
+                    notes.push(format!(
+                        "  container {name}: logs to {driver}: its last lines are there"
+                    ));
+                    continue;
+                }
+                Some(Destination::Nowhere) => {
+                    notes.push(format!(
+                        "  container {name}: no logConfiguration: its output was not kept"
+                    ));
+                    continue;
+                }
+                None => continue,
+            };
+            let Some(stream) = source.stream(&name, &id) else {
+                notes.push(format!(
+                    "  container {name}: its log group {} has no awslogs-stream-prefix, so its stream cannot be named",
+                    source.group
+                ));
+                continue;
+            };
+            match logs::last_lines(logs, &source, &stream, LAST_LINES, &mask).await {
+                Ok(Some(lines)) => c["lastLogLines"] = json!(lines),
+                Ok(None) => notes.push(format!(
+                    "  container {name}: no log stream {}/{stream} (the container may never have started)",
+                    source.group
+                )),
+                Err(e) if e.is_denied() => {
+                    say(&format!(
+                        "{e}; the failed containers' last log lines are not shown"
+                    ));
+                    break 'tasks;
+                }
+                Err(e) => notes.push(format!("  container {name}: {e}")),
+            }
+        }
+    }
+    notes
+}
+
+/// The lines stderr shows for one stopped task: why it stopped, each
+/// container's exit, its last log lines under it, then `notes`.
 pub fn lines(task: &Value) -> Vec<String> {
     let id = task["taskArn"].as_str().map_or("?", name_of);
     let td = task["taskDefinitionArn"].as_str().map_or("?", name_of);
@@ -150,6 +244,21 @@ pub fn lines(task: &Value) -> Vec<String> {
             "  container {}: {exit}{reason}",
             c["name"].as_str().unwrap_or("?")
         ));
+        if let Some(lines) = c["lastLogLines"].as_array() {
+            let last = match lines.len() {
+                1 => "its last log line".to_string(),
+                n => format!("its last {n} log lines"),
+            };
+            out.push(format!(
+                "  container {}: {last}:",
+                c["name"].as_str().unwrap_or("?")
+            ));
+            out.extend(
+                lines
+                    .iter()
+                    .map(|l| format!("    | {}", l.as_str().unwrap_or_default())),
+            );
+        }
     }
     out
 }

@@ -1,0 +1,286 @@
+//! A container's CloudWatch Logs (the `awslogs` driver): where its task
+//! definition sends them, a client for the log group's region, and its
+//! last lines, made safe to show: any value of the definition's
+//! `environment` masked, control characters escaped. ecs-run streams a
+//! task's logs with it; the wait engine reads a crashed container's last
+//! words. Reading logs is optional (logs:GetLogEvents): a refusal is said
+//! by the caller, never fatal.
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::Region;
+use serde_json::Value;
+
+use crate::aws::{self, SdkConfig};
+use crate::error::{Error, Result};
+
+/// CloudWatch Logs clients: the tool's region, or the log group's own.
+pub struct Logs {
+    sdk: Option<SdkConfig>,
+    default: Client,
+}
+
+impl Logs {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Logs {
+            sdk: Some(sdk.clone()),
+            default: Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                    .interceptor(aws::StallWatch)
+                    .build(),
+            ),
+        }
+    }
+
+    /// One client for every region (tests: a scripted one).
+    pub fn with_client(client: Client) -> Self {
+        Logs {
+            sdk: None,
+            default: client,
+        }
+    }
+
+    /// The client for `region` (none: the tool's).
+    pub fn client(&self, region: Option<&str>) -> Client {
+        match (region, &self.sdk) {
+            (Some(region), Some(sdk)) if sdk.region().map(|r| r.as_ref()) != Some(region) => {
+                let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                    .region(Region::new(region.to_string()))
+                    .interceptor(aws::StallWatch)
+                    .build();
+                Client::from_conf(config)
+            }
+            _ => self.default.clone(),
+        }
+    }
+}
+
+/// Where a container's awslogs go.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub group: String,
+    pub prefix: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Where a container definition sends its logs.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// CloudWatch Logs (the `awslogs` driver, with a group).
+    Awslogs(Source),
+    /// Another driver (`splunk`, `awsfirelens`, `json-file`, ...), or
+    /// awslogs with no group named.
+    Elsewhere(String),
+    /// No log configuration: the container's output is not kept.
+    Nowhere,
+}
+
+impl Source {
+    /// The container definition's awslogs settings, if it logs there.
+    pub fn of(container: &Value) -> Option<Source> {
+        match destination(container) {
+            Destination::Awslogs(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The stream a container of a task writes to
+    /// (`prefix/container/task-id`); none without a prefix (the stream is
+    /// then named by the container's id, which nothing gives in advance).
+    pub fn stream(&self, container: &str, task_id: &str) -> Option<String> {
+        self.prefix
+            .as_ref()
+            .map(|p| format!("{p}/{container}/{task_id}"))
+    }
+}
+
+/// Where `container` (a container definition) sends its logs.
+pub fn destination(container: &Value) -> Destination {
+    let log = &container["logConfiguration"];
+    let Some(driver) = log["logDriver"].as_str() else {
+        return Destination::Nowhere;
+    };
+    let option = |key: &str| log["options"][key].as_str().map(str::to_string);
+    match (driver, option("awslogs-group")) {
+        ("awslogs", Some(group)) => Destination::Awslogs(Source {
+            group,
+            prefix: option("awslogs-stream-prefix"),
+            region: option("awslogs-region"),
+        }),
+        ("awslogs", None) => Destination::Elsewhere("awslogs, with no awslogs-group".to_string()),
+        (driver, _) => Destination::Elsewhere(format!("the {driver} log driver")),
+    }
+}
+
+/// Environment values shorter than this are not masked: `1`, `on` or
+/// `443` would garble every line and hide nothing.
+pub const MASKED_FROM: usize = 4;
+
+/// What replaces a masked value.
+pub const MASK: &str = "***";
+
+/// The values a task definition's `environment` holds (every container's),
+/// to mask in the lines its containers log: they land in the CI log and
+/// on stdout. Secrets given as `secrets` are never known to us, so cannot
+/// be masked.
+#[derive(Debug, Clone, Default)]
+pub struct Mask {
+    values: Vec<String>,
+}
+
+impl Mask {
+    pub fn of(td: &Value) -> Mask {
+        let mut values: Vec<String> = td["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["environment"].as_array().into_iter().flatten())
+            .filter_map(|kv| kv["value"].as_str())
+            .filter(|v| v.chars().count() >= MASKED_FROM)
+            .map(str::to_string)
+            .collect();
+        // The longest first: a value that holds another is masked whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values.dedup();
+        Mask { values }
+    }
+
+    /// `line` with each value masked and control characters escaped
+    /// (`\u{1b}`; a line break as `\n`), tabs kept.
+    pub fn apply(&self, line: &str) -> String {
+        let mut line = line.to_string();
+        for value in &self.values {
+            if line.contains(value.as_str()) {
+                line = line.replace(value.as_str(), MASK);
+            }
+        }
+        escape_controls(&line)
+    }
+}
+
+/// Control characters (a tab kept) and the bidirectional ones escaped:
+/// `\n`, `\r`, else `\u{1b}`.
+pub fn escape_controls(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
+            c if c.is_control() || crate::cli::reorders(c) => {
+                out.push_str(&c.escape_unicode().to_string());
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Lines read per container at most.
+pub const LAST_LINES: usize = 20;
+
+/// The last `n` events of `stream` in `source`'s group, oldest first,
+/// masked and escaped. A refusal is an [`Error`] marked denied, naming
+/// logs:GetLogEvents; a stream that does not exist is `Ok(None)`.
+pub async fn last_lines(
+    logs: &Logs,
+    source: &Source,
+    stream: &str,
+    n: usize,
+    mask: &Mask,
+) -> Result<Option<Vec<String>>> {
+    let client = logs.client(source.region.as_deref());
+    let answer = client
+        .get_log_events()
+        .log_group_name(&source.group)
+        .log_stream_name(stream)
+        .start_from_head(false)
+        .limit(i32::try_from(n).unwrap_or(i32::MAX))
+        .send()
+        .await;
+    match answer {
+        Ok(page) => Ok(Some(
+            page.events()
+                .iter()
+                .map(|e| mask.apply(e.message().unwrap_or_default().trim_end_matches('\n')))
+                .collect(),
+        )),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => {
+            let said = aws::describe(&e);
+            if aws::is_denied(&e) {
+                let advice = aws::denied_advice(&said, Some("logs:GetLogEvents"));
+                Err(
+                    Error::failed(format!("reading {}/{stream}: {said}{advice}", source.group))
+                        .denied(),
+                )
+            } else {
+                Err(Error::failed(format!(
+                    "reading {}/{stream}: {said}",
+                    source.group
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn td() -> Value {
+        json!({"containerDefinitions": [
+            {"name": "web", "environment": [
+                {"name": "DB_PASSWORD", "value": "hunter2-secret"},
+                {"name": "DEBUG", "value": "1"},
+                {"name": "DB_URL", "value": "postgres://app:hunter2-secret@db/app"}]},
+            {"name": "side", "environment": [{"name": "TOKEN", "value": "tok-abc"}]}]})
+    }
+
+    #[test]
+    fn environment_values_are_masked_longest_first() {
+        let mask = Mask::of(&td());
+        assert_eq!(
+            mask.apply("connecting to postgres://app:hunter2-secret@db/app as tok-abc"),
+            "connecting to *** as ***"
+        );
+        assert_eq!(
+            mask.apply("password hunter2-secret rejected"),
+            "password *** rejected"
+        );
+    }
+
+    #[test]
+    fn short_values_are_not_masked() {
+        assert_eq!(Mask::of(&td()).apply("retry 1 of 3"), "retry 1 of 3");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            Mask::default().apply("\u{1b}[31mred\u{1b}[0m\tok\r\nnext\u{202e}"),
+            "\\u{1b}[31mred\\u{1b}[0m\tok\\r\\nnext\\u{202e}"
+        );
+    }
+
+    #[test]
+    fn the_destination_names_another_driver() {
+        let c =
+            json!({"logConfiguration": {"logDriver": "splunk", "options": {"splunk-url": "x"}}});
+        assert!(
+            matches!(destination(&c), Destination::Elsewhere(d) if d == "the splunk log driver")
+        );
+        assert!(matches!(destination(&json!({})), Destination::Nowhere));
+        let c = json!({"logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": "/ecs/web", "awslogs-stream-prefix": "ecs"}}});
+        let Destination::Awslogs(source) = destination(&c) else {
+            panic!()
+        };
+        assert_eq!(source.stream("web", "t1").as_deref(), Some("ecs/web/t1"));
+    }
+}
