@@ -158,6 +158,34 @@ impl ScriptedEcs {
     }
 }
 
+/// An STS endpoint that refuses every `AssumeRoleWithWebIdentity` with one
+/// error code (`tests/support/scripted_sts.py`), as AWS does when a trust
+/// policy or the account's OIDC provider does not match the token, which
+/// moto never does. Stopped when dropped.
+pub struct ScriptedSts {
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_STS`.
+    pub endpoint: String,
+    server: Server,
+}
+
+impl ScriptedSts {
+    /// Starts one answering `code`: `AccessDenied`, `InvalidIdentityToken`
+    /// or `ExpiredTokenException`.
+    pub fn start(code: &str) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/scripted_sts.py");
+        let server = Server::start(script, &[code.to_string()], "scripted STS endpoint");
+        ScriptedSts {
+            endpoint: format!("http://127.0.0.1:{}", server.port),
+            server,
+        }
+    }
+
+    /// Every request so far, one `Action STATUS` line each.
+    pub fn log(&self) -> String {
+        self.server.log()
+    }
+}
+
 /// An AWS endpoint in front of moto that never answers one API action
 /// (`tests/support/stalling_proxy.py`): a stall in the middle of a run.
 /// Stopped when dropped.

@@ -4,7 +4,8 @@
 //!
 //! Errors from the SDK are turned into one line a person can read: the
 //! service's code and message (`ProvideErrorMetadata`), not the raw HTTP
-//! response that `DisplayErrorContext` would print.
+//! response that `DisplayErrorContext` would print; a web identity token
+//! that STS refused, with what to check (`web_identity`).
 
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,6 +25,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::ErrorKind;
 
 use crate::error::{Error, Result};
+
+mod web_identity;
 
 /// The flags every AWS-calling tool takes, flattened into its clap `Args`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -408,6 +411,11 @@ where
         }
         SdkError::TimeoutError(_) => "the request timed out".to_string(),
         SdkError::DispatchFailure(_) => {
+            // Credentials are loaded on the first call: STS refusing the
+            // web identity token fails it here.
+            if let Some(explained) = web_identity::explain(err) {
+                return explained;
+            }
             let why = causes(err);
             // The credential chain's own report lists every provider it
             // tried and why each said no: that is the useful part.
