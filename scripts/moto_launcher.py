@@ -22,6 +22,14 @@ takes a new id and the new revision (moto has no rollout to play, so the new
 deployment replaces the old one at once, as --force-new-deployment already
 does in moto). Nothing else changes.
 
+And moto reports every registered load balancer target healthy. A target
+group whose name begins with `unhealthy-timeout-` reports its registered
+targets unhealthy with Target.Timeout ("Request timed out"), and one whose
+name begins with `unhealthy-codes-` with Target.ResponseCodeMismatch
+("Health checks failed with these codes: [404]"), as ELB does when a
+security group keeps the load balancer out or the health-check path is
+wrong: the tests of ecs-wait's failure report ask them why.
+
 And with IAM enforced (INITIAL_NO_AUTH_ACTION_COUNT), moto answers an
 unsigned sts:AssumeRoleWithWebIdentity with HTTP 500 (it reads the missing
 Authorization header). AWS takes that call unsigned: it is how a CI job's
@@ -116,6 +124,27 @@ def _update_service_deploys(self, service_properties):
 
 
 ecs_models.EC2ContainerServiceBackend.update_service = _update_service_deploys
+
+import moto.elbv2.models as elbv2_models  # noqa: E402
+
+_UNHEALTHY = {
+    "unhealthy-timeout-": ("Target.Timeout", "Request timed out"),
+    "unhealthy-codes-": ("Target.ResponseCodeMismatch", "Health checks failed with these codes: [404]"),
+}
+_original_health_for = elbv2_models.FakeTargetGroup.health_for
+
+
+def _health_for_taught(self, target, ec2_backend):
+    status = _original_health_for(self, target, ec2_backend)
+    for prefix, (reason, description) in _UNHEALTHY.items():
+        if self.name.startswith(prefix) and status.status == "healthy":
+            return elbv2_models.FakeHealthStatus(
+                status.instance_id, status.port, status.health_check_port,
+                "unhealthy", reason, description)
+    return status
+
+
+elbv2_models.FakeTargetGroup.health_for = _health_for_taught
 
 from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
 

@@ -66,20 +66,37 @@ fn seed_logs(group: &str, stream: &str, lines: &[String]) {
     );
 }
 
-/// ecs-wait on the failed rollout, fed the service as ecs-deploy prints it,
-/// ECS scripted and CloudWatch Logs on moto.
-fn wait_on(ecs: &ScriptedEcs) -> deploy_tests::Output {
+/// ecs-wait on the scripted failed rollout, fed the service as ecs-deploy
+/// prints it; CloudWatch Logs and ELB on `other` (moto, or the moto that
+/// enforces IAM, with `keys`).
+fn ecs_wait(
+    ecs: &ScriptedEcs,
+    other: &str,
+    keys: Option<&deploy_tests::iam::User>,
+) -> deploy_tests::Output {
     let service = json!({"service": {"serviceName": "web",
         "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
         "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
         "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2",
         "deployments": [{"id": "ecs-svc/2", "status": "PRIMARY"}]}});
-    ecs.point(deploy_tests::tool(workspace_bin("ecs-wait")))
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &emulators().endpoint)
-        .args(["--timeout", "1m"])
+    let mut tool = ecs
+        .point(deploy_tests::tool(workspace_bin("ecs-wait")))
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", other)
+        .env("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", other);
+    if let Some(user) = keys {
+        tool = tool
+            .env("AWS_ACCESS_KEY_ID", &user.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &user.secret);
+    }
+    tool.args(["--timeout", "1m"])
         .stdin(service.to_string())
         .timeout(Duration::from_secs(30))
         .run()
+}
+
+/// [`ecs_wait`] with the other services on moto.
+fn wait_on(ecs: &ScriptedEcs) -> deploy_tests::Output {
+    ecs_wait(ecs, &emulators().endpoint, None)
 }
 
 /// "Task keeps stopping": the failed rollout's report holds each crashed
@@ -181,23 +198,7 @@ fn a_crashed_container_with_another_log_driver_says_where_its_logs_went() {
 fn a_failed_rollout_without_the_logs_permission_says_so_once() {
     let user = deploy_tests::iam::user_allowed(&["ecs:DescribeServices"]);
     let ecs = ScriptedEcs::play(&crash_scenario("/ecs/refused"));
-    let service = json!({"service": {"serviceName": "web",
-        "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
-        "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-        "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2",
-        "deployments": [{"id": "ecs-svc/2", "status": "PRIMARY"}]}});
-    let out = ecs
-        .point(deploy_tests::tool(workspace_bin("ecs-wait")))
-        .env(
-            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-            &emulators().iam_endpoint,
-        )
-        .env("AWS_ACCESS_KEY_ID", &user.key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &user.secret)
-        .args(["--timeout", "1m"])
-        .stdin(service.to_string())
-        .timeout(Duration::from_secs(30))
-        .run();
+    let out = ecs_wait(&ecs, &emulators().iam_endpoint, Some(&user));
     let doc = out.failure_report(1);
     assert_eq!(doc["wait"]["stoppedTasks"].as_array().unwrap().len(), 2);
     let said: Vec<&str> = out
@@ -215,5 +216,164 @@ fn a_failed_rollout_without_the_logs_permission_says_so_once() {
         out.stderr.contains("stopped task t2 (web:2)"),
         "{}",
         out.stderr
+    );
+}
+
+/// `aws ARGS --output text` on moto, trimmed.
+fn aws_text(args: &[&str]) -> String {
+    let out = deploy_tests::tool("aws")
+        .args(args)
+        .args(["--output", "text"])
+        .aws()
+        .run();
+    assert_eq!(out.code, 0, "aws {args:?}: {}", out.stderr);
+    out.stdout.trim().to_string()
+}
+
+/// A target group in moto named `PREFIX-N` (moto_launcher.py reports its
+/// targets unhealthy with the reason the prefix names), checking HTTP GET
+/// /health on the traffic port, with one task's IP registered on 8080.
+fn unhealthy_target_group(prefix: &str) -> String {
+    let vpc = aws_text(&["ec2", "describe-vpcs", "--query", "Vpcs[0].VpcId"]);
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!("{prefix}{n}");
+    let arn = aws_text(&[
+        "elbv2",
+        "create-target-group",
+        "--name",
+        &name,
+        "--protocol",
+        "HTTP",
+        "--port",
+        "8080",
+        "--vpc-id",
+        &vpc,
+        "--target-type",
+        "ip",
+        "--health-check-path",
+        "/health",
+        "--health-check-timeout-seconds",
+        "5",
+        "--matcher",
+        "HttpCode=200",
+        "--query",
+        "TargetGroups[0].TargetGroupArn",
+    ]);
+    aws_text(&[
+        "elbv2",
+        "register-targets",
+        "--target-group-arn",
+        &arn,
+        "--targets",
+        "Id=172.31.1.23,Port=8080",
+    ]);
+    arn
+}
+
+/// The crash scenario whose service events say task t1 failed the
+/// health checks of `target_group`.
+fn health_check_scenario(target_group: &str) -> Value {
+    let mut scenario = crash_scenario("/ecs/unused");
+    for step in scenario["timeline"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .skip(2)
+    {
+        step["services"][0]["events"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": "hc1", "createdAt": 1764000020.0,
+                "message": format!("(service web) (task t1) failed ELB health checks in (target-group {target_group})")}));
+    }
+    scenario
+}
+
+/// "Service did not stabilize" behind a load balancer, tasks failing the
+/// health checks on a timeout: each unhealthy target said with its reason
+/// code, what it most often means (a security group, a wrong port), and
+/// the port and path checked; `wait.targetHealth` holds the same.
+#[test]
+fn targets_that_time_out_are_said_to_need_the_security_group_or_port_checked() {
+    let tg = unhealthy_target_group("unhealthy-timeout-");
+    let ecs = ScriptedEcs::play(&health_check_scenario(&tg));
+    let out = wait_on(&ecs);
+    let doc = out.failure_report(1);
+    let health = &doc["wait"]["targetHealth"][0];
+    assert_eq!(health["targetGroupArn"], tg.as_str());
+    assert_eq!(health["healthCheck"]["path"], "/health");
+    let target = &health["targets"][0];
+    assert_eq!(target["id"], "172.31.1.23");
+    assert_eq!(target["state"], "unhealthy");
+    assert_eq!(target["reason"], "Target.Timeout");
+    for line in [
+        "(health check HTTP GET /health on the traffic port, expecting 200):",
+        "ecs-wait: web:   target 172.31.1.23:8080: unhealthy, Target.Timeout (Request timed out): no answer within 5 s on port 8080: most often a security group that does not let the load balancer reach the task on port 8080, or the container listening on another port",
+    ] {
+        assert!(
+            out.stderr.contains(line),
+            "{line:?} not in:\n{}",
+            out.stderr
+        );
+    }
+}
+
+/// Health checks answered with the wrong code: a wrong health-check path,
+/// said with the path and port checked.
+#[test]
+fn targets_answering_another_code_are_said_to_need_the_health_check_path_checked() {
+    let tg = unhealthy_target_group("unhealthy-codes-");
+    let ecs = ScriptedEcs::play(&health_check_scenario(&tg));
+    let out = wait_on(&ecs);
+    let doc = out.failure_report(1);
+    assert_eq!(
+        doc["wait"]["targetHealth"][0]["targets"][0]["reason"],
+        "Target.ResponseCodeMismatch"
+    );
+    let line = "target 172.31.1.23:8080: unhealthy, Target.ResponseCodeMismatch (Health checks failed with these codes: [404]): /health on port 8080 answered with another code than the health check expects: most often a wrong health-check path";
+    assert!(
+        out.stderr.contains(line),
+        "{line:?} not in:\n{}",
+        out.stderr
+    );
+}
+
+/// No health-check event, no ELB call: a rollout that failed for another
+/// reason asks the load balancer nothing.
+#[test]
+fn a_rollout_failed_without_health_check_events_asks_no_load_balancer() {
+    let ecs = ScriptedEcs::play(&crash_scenario("/ecs/unused"));
+    let out = wait_on(&ecs);
+    let doc = out.failure_report(1);
+    assert!(doc["wait"].get("targetHealth").is_none(), "{doc}");
+    assert!(!out.stderr.contains("target group"), "{}", out.stderr);
+}
+
+/// The ELB reads are optional: a role without them (on the moto that
+/// enforces IAM) gets one line naming DescribeTargetHealth, and the report
+/// goes on.
+#[test]
+fn a_failed_rollout_without_the_elb_permissions_says_so_once() {
+    let user = deploy_tests::iam::user_allowed(&["ecs:DescribeServices"]);
+    let tg =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/6d0ecf831eec9f09";
+    let ecs = ScriptedEcs::play(&health_check_scenario(tg));
+    let out = ecs_wait(&ecs, &emulators().iam_endpoint, Some(&user));
+    let doc = out.failure_report(1);
+    assert_eq!(doc["wait"]["status"], "failed");
+    let said: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" elasticloadbalancing:Describe"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", out.stderr);
+    assert!(
+        said[0].contains("lacks elasticloadbalancing:DescribeTargetHealth")
+            && said[0].ends_with("why the targets are unhealthy is not shown"),
+        "{}",
+        said[0]
     );
 }

@@ -11,6 +11,7 @@
 
 mod args;
 mod clock;
+pub mod health;
 pub mod judge;
 mod plan;
 pub mod tasks;
@@ -85,6 +86,9 @@ struct Follow<'a> {
     /// "deployed", "stable", "paused", "failed" or "timeout", and when.
     end: Option<(&'static str, Duration)>,
     stopped_tasks: Vec<Value>,
+    /// Why the targets failed their health checks (`health`), when the
+    /// events say they did.
+    target_health: Vec<Value>,
     task_definition: Option<String>,
 }
 
@@ -106,6 +110,7 @@ impl<'a> Follow<'a> {
             look: None,
             end: None,
             stopped_tasks: Vec::new(),
+            target_health: Vec::new(),
             task_definition: None,
         }
     }
@@ -125,7 +130,7 @@ impl<'a> Follow<'a> {
         let look = self.look.as_ref();
         let status = self.end.map_or("timeout", |(s, _)| s);
         let took = self.end.map_or(elapsed, |(_, at)| at);
-        json!({
+        let mut report = json!({
             "status": status,
             "service": self.service_arn.clone().unwrap_or_else(|| self.target.service.clone()),
             "deployment": self.deployment,
@@ -139,7 +144,11 @@ impl<'a> Follow<'a> {
             "elapsedSeconds": took.as_secs(),
             "events": self.events,
             "stoppedTasks": self.stopped_tasks,
-        })
+        });
+        if !self.target_health.is_empty() {
+            report["targetHealth"] = json!(self.target_health);
+        }
+        report
     }
 
     /// New service events, oldest first, each said once.
@@ -301,6 +310,18 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
                 "{}: could not list the stopped tasks: {e}",
                 name_of(&f.target.service)
             )),
+        }
+        // Tasks that failed the load balancer's health checks: why.
+        let groups = health::failing_target_groups(&f.events);
+        if let (false, Some(sdk)) = (groups.is_empty(), crate::aws::loaded()) {
+            let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(&sdk)
+                    .interceptor(crate::aws::StallWatch)
+                    .build(),
+            );
+            let service = name_of(&f.target.service).to_string();
+            let say_for = |line: &str| say(&format!("{service}: {line}"));
+            f.target_health = health::explain(&elb, &groups, &say_for).await;
         }
     }
 
