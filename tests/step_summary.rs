@@ -88,7 +88,7 @@ fn tables(blocks: &[Block]) -> Vec<Vec<Vec<String>>> {
 /// The table whose header row is `header`, panicking with the section when
 /// there is none.
 #[track_caller]
-fn table<'a>(section: &'a (String, Vec<Block>), header: &[&str]) -> Vec<Vec<String>> {
+fn table(section: &(String, Vec<Block>), header: &[&str]) -> Vec<Vec<String>> {
     tables(&section.1)
         .into_iter()
         .find(|t| t[0] == header)

@@ -347,7 +347,7 @@ mod tests {
             vec![Block::Table(vec![
                 cells(&["One", "Two", "Three"]),
                 cells(&[
-                    &nasty.replace('\n', "\n"),
+                    nasty,
                     "sha256:ab|`c`",
                     "<link https://eu-west-1.console.aws.amazon.com/ecs/v2/x?region=eu-west-1>web"
                 ]),
