@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Exit, Result};
 use crate::stream::{self, Envelope, Stdin};
+use crate::summary::{Github, Section};
 
 static TOOL: OnceLock<&'static str> = OnceLock::new();
 
@@ -37,6 +38,7 @@ pub struct Outcome {
     output: Option<Envelope>,
     text: Option<String>,
     failure: Option<Error>,
+    summary: Option<Section>,
 }
 
 impl Outcome {
@@ -46,6 +48,7 @@ impl Outcome {
             output: Some(doc),
             text: None,
             failure: None,
+            summary: None,
         }
     }
 
@@ -56,6 +59,7 @@ impl Outcome {
             output: Some(doc),
             text: None,
             failure: Some(error),
+            summary: None,
         }
     }
 
@@ -67,6 +71,7 @@ impl Outcome {
             output: None,
             text: Some(text),
             failure: None,
+            summary: None,
         }
     }
 
@@ -78,6 +83,7 @@ impl Outcome {
             output: None,
             text: Some(text),
             failure: Some(error),
+            summary: None,
         }
     }
 
@@ -93,7 +99,26 @@ impl Outcome {
             output: None,
             text: None,
             failure: None,
+            summary: None,
         }
+    }
+
+    /// The object this outcome prints, if any.
+    pub fn object(&self) -> Option<&Envelope> {
+        self.output.as_ref()
+    }
+
+    /// The failure this outcome reports, if any.
+    pub fn failure(&self) -> Option<&Error> {
+        self.failure.as_ref()
+    }
+
+    /// The run's section of the job summary and its key facts for
+    /// `$GITHUB_OUTPUT` (see [`crate::summary`]): written by a tool whose
+    /// `main` is [`main_with_summary`], when GitHub Actions names the files.
+    pub fn with_summary(mut self, section: Section) -> Self {
+        self.summary = Some(section);
+        self
     }
 }
 
@@ -156,6 +181,19 @@ pub fn main<A: clap::Parser + Streams + Send>(
     main_from(tool, std::env::args_os(), run)
 }
 
+/// [`main`] for a tool that reports to GitHub Actions (see
+/// [`crate::summary`]): `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT` are
+/// checked before `run` (exit 2 naming the variable when one cannot be
+/// appended to), and the run's section and key facts
+/// ([`Outcome::with_summary`]; the failure alone for an error) are
+/// appended before the object is printed.
+pub fn main_with_summary<A: clap::Parser + Streams + Send>(
+    tool: &'static str,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
+) -> ExitCode {
+    main_with(tool, std::env::args_os(), true, true, run)
+}
+
 /// [`main`] with the command line given (a tool invoked under another name,
 /// such as a Docker credential helper, rewrites it first).
 pub fn main_from<A: clap::Parser + Streams + Send>(
@@ -163,7 +201,7 @@ pub fn main_from<A: clap::Parser + Streams + Send>(
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
 ) -> ExitCode {
-    main_with(tool, argv, true, run)
+    main_with(tool, argv, true, false, run)
 }
 
 /// [`main_from`] for a tool speaking another protocol than the pipe's (a
@@ -175,13 +213,14 @@ pub fn main_outside_the_pipe<A: clap::Parser + Streams + Send>(
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
 ) -> ExitCode {
-    main_with(tool, argv, false, run)
+    main_with(tool, argv, false, false, run)
 }
 
 fn main_with<A: clap::Parser + Streams + Send>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
     in_the_pipe: bool,
+    summarised: bool,
     run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
 ) -> ExitCode {
     let _ = TOOL.set(tool);
@@ -247,6 +286,16 @@ fn main_with<A: clap::Parser + Streams + Send>(
     {
         replace_report(doc);
     }
+    // Checked before any work; a bad command line stays the error to
+    // report, and is reported in the summary when the summary can be had.
+    let (args, github) = if summarised {
+        match Github::from_env() {
+            Ok(github) => (args, github),
+            Err(e) => (args.and(Err(e)), Github::none()),
+        }
+    } else {
+        (args, Github::none())
+    };
     #[cfg(debug_assertions)]
     panic_on_cue();
     let work = move || args.and_then(|args| run(args, stdin));
@@ -278,9 +327,14 @@ fn main_with<A: clap::Parser + Streams + Send>(
     let code = match result {
         Ok(mut outcome) => {
             outcome.failure = outcome.failure.map(name_the_caller);
+            report_to_github(tool, &github, &mut outcome);
             finish(tool, outcome)
         }
-        Err(e) => report_failure(&name_the_caller(e)),
+        Err(e) => {
+            let e = name_the_caller(e);
+            github.write_summary(tool, None, Some(&e));
+            report_failure(&e)
+        }
     };
     ExitCode::from(code)
 }
@@ -291,6 +345,22 @@ fn name_the_caller(e: Error) -> Error {
     #[cfg(feature = "aws")]
     let e = crate::aws::name_the_caller(e);
     e
+}
+
+/// The run's key facts to `$GITHUB_OUTPUT` and its section to
+/// `$GITHUB_STEP_SUMMARY`, before the object goes to the next tool, so
+/// that a pipe's sections come in its order. Key facts that cannot be
+/// written fail a run that succeeded (the failure is then in the section
+/// too); a section that cannot be written is a warning.
+fn report_to_github(tool: &str, github: &Github, outcome: &mut Outcome) {
+    if let Err(e) = github.write_outputs(outcome.summary.as_ref()) {
+        if outcome.failure.is_some() {
+            warn(&e);
+        } else {
+            outcome.failure = Some(e);
+        }
+    }
+    github.write_summary(tool, outcome.summary.as_ref(), outcome.failure.as_ref());
 }
 
 /// The stack of the thread a tool's work runs on.
@@ -445,6 +515,7 @@ fn finish(tool: &str, outcome: Outcome) -> u8 {
         output,
         text,
         failure,
+        summary: _,
     } = outcome;
     let mut code = failure.as_ref().map_or(Exit::Success, Error::exit).code();
     if PRINTED.swap(true, Ordering::SeqCst) {

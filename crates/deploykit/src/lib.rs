@@ -11,6 +11,9 @@
 //! - [`output`]: files written besides stdout (`--output-file`,
 //!   `--digest-file`, `$GITHUB_OUTPUT`): checked before any work, written
 //!   0600 when new (an existing file keeps its mode), atomically;
+//! - [`summary`]: the section a run appends to `$GITHUB_STEP_SUMMARY` and
+//!   the key facts it appends to `$GITHUB_OUTPUT` (GitHub Actions), with
+//!   Markdown that text from elsewhere cannot break out of;
 //! - [`path`]: paths into a JSON document for messages
 //!   (`containerDefinitions[1].image (container "web")`);
 //! - [`aws`] (feature `aws`): the SDK configuration from the default chain,
@@ -29,6 +32,7 @@ pub mod flags;
 pub mod output;
 pub mod path;
 pub mod stream;
+pub mod summary;
 
 #[cfg(feature = "aws")]
 pub mod aws;

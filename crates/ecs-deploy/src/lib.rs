@@ -13,6 +13,7 @@ mod config;
 mod input;
 mod revisions;
 mod rollback;
+mod section;
 mod services;
 
 use aws_sdk_ecs::Client;
@@ -44,13 +45,15 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
                 .build(),
         );
         let outcome = deploy(&config, &client, &region, envelope, definition).await?;
-        match &config.wait {
+        let outcome = match &config.wait {
             Some(plan) => {
                 let clock = deploykit::ecs::wait::SystemClock::start();
-                wait_after(&config, plan, &client, &clock, outcome).await
+                wait_after(&config, plan, &client, &clock, outcome).await?
             }
-            None => Ok(outcome),
-        }
+            None => outcome,
+        };
+        let rolled_back = matches!(config.source, Source::Rollback(_));
+        Ok(section::attach(outcome, rolled_back, config.wait.is_some()))
     })
 }
 

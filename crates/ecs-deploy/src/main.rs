@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    deploykit::cli::main("ecs-deploy", ecs_deploy::run)
+    deploykit::cli::main_with_summary("ecs-deploy", ecs_deploy::run)
 }

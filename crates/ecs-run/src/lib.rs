@@ -13,6 +13,7 @@ mod args;
 mod config;
 pub mod logs;
 mod placement;
+mod section;
 
 use std::time::Duration;
 
@@ -119,21 +120,40 @@ pub async fn execute(
     // A failure with something to report (AWS refused, the task never
     // started, a registered revision written back) prints the object with
     // `error`, so the next tool passes it on; a usage error prints nothing.
-    match attempt(config, client, logs, &mut envelope, definition).await {
-        Ok(Some(failure)) => Ok(Outcome::failed(envelope, failure)),
-        Ok(None) => Ok(Outcome::success(envelope)),
-        Err(e) if e.exit().code() == 2 => Err(e),
-        Err(e) => Ok(Outcome::failed(envelope, e)),
-    }
+    let started = std::time::Instant::now();
+    let mut watched = None;
+    let outcome = match attempt(
+        config,
+        client,
+        logs,
+        &mut envelope,
+        definition,
+        &mut watched,
+    )
+    .await
+    {
+        Ok(Some(failure)) => Outcome::failed(envelope, failure),
+        Ok(None) => Outcome::success(envelope),
+        Err(e) if e.exit().code() == 2 => return Err(e),
+        Err(e) => Outcome::failed(envelope, e),
+    };
+    Ok(section::attach(
+        outcome,
+        &config.cluster,
+        watched.as_deref(),
+        started.elapsed(),
+    ))
 }
 
-/// The run; `Ok(Some(e))`: it ran and failed (`e` says how).
+/// The run; `Ok(Some(e))`: it ran and failed (`e` says how). `watched`
+/// gets the name of the container whose exit code decides, once known.
 async fn attempt(
     config: &Config,
     client: &Client,
     logs: &logs::Logs,
     envelope: &mut Envelope,
     definition: Option<Definition>,
+    watched: &mut Option<String>,
 ) -> Result<Option<Error>> {
     // Everything that can be exit 2 comes before the register: the
     // container (in stdin's definition), the placement (read only).
@@ -160,6 +180,7 @@ async fn attempt(
         .ok_or_else(|| Error::failed("ECS answered without a taskDefinitionArn"))?
         .to_string();
     let container = watched_container(&td, config.container.as_deref(), &arn)?;
+    *watched = Some(container.name.clone());
 
     let mut overrides = ContainerOverride::builder().name(&container.name);
     if let Some(command) = &config.command {

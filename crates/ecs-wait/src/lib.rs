@@ -13,7 +13,7 @@ use aws_sdk_ecs::Client;
 use deploykit::aws;
 use deploykit::ecs::api::{self, name_of};
 use deploykit::stream::Stdin;
-use deploykit::{Outcome, Result, cli};
+use deploykit::{Outcome, Result, cli, summary};
 
 pub use args::Args;
 pub use config::plan;
@@ -45,6 +45,29 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             cli::note(line)
         })
         .await;
-        Ok(waited.into_outcome(envelope))
+        Ok(with_section(waited.into_outcome(envelope)))
     })
+}
+
+/// The job summary's section: how each rollout ended (status, deployment,
+/// how long, why), and for a failed one its stopped tasks and their last
+/// log lines; `status` for later steps.
+fn with_section(outcome: Outcome) -> Outcome {
+    let Some(doc) = outcome.object() else {
+        return outcome;
+    };
+    let reports = summary::ecs::wait_reports(doc);
+    let status = summary::ecs::overall_status(&reports);
+    let title = match status {
+        Some("timeout") => "timed out",
+        Some(status) => status,
+        None if outcome.failure().is_some() => "failed",
+        None => "done",
+    };
+    let mut section = summary::Section::new(title);
+    summary::ecs::rollout(section.body(), &reports);
+    if let Some(status) = status {
+        section.output("status", status);
+    }
+    outcome.with_summary(section)
 }

@@ -33,6 +33,7 @@ mod source;
 mod upload;
 
 use deploykit::stream::Stdin;
+use deploykit::summary::{Inline, Section};
 use deploykit::{Error, Outcome, Result, cli};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
@@ -224,9 +225,45 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
     if !platforms.is_empty() {
         image["platforms"] = json!(platforms);
     }
+    let section = section(&image);
     let mut envelope = config.envelope;
     envelope.insert("image".to_string(), image);
-    Ok(Outcome::success(envelope))
+    Ok(Outcome::success(envelope).with_summary(section))
+}
+
+/// The job summary's section: what was pushed (repository, digest, tags,
+/// platforms); `image`, `digest` and `tags` (a JSON list) for later steps.
+fn section(image: &serde_json::Value) -> Section {
+    let text = |key: &str| image[key].as_str().unwrap_or_default();
+    let tags: Vec<&str> = image["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str())
+        .collect();
+    let platforms: Vec<&str> = image["platforms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.as_str())
+        .collect();
+    let mut section = Section::new("pushed");
+    let mut row = vec![
+        Inline::text(&format!("{}/{}", text("registry"), text("repository"))),
+        Inline::code(text("digest")),
+        Inline::join(tags.iter().map(|t| Inline::code(t)), ", "),
+    ];
+    let mut headers = vec!["Repository", "Digest", "Tags"];
+    if !platforms.is_empty() {
+        headers.push("Platforms");
+        row.push(Inline::text(&platforms.join(", ")));
+    }
+    section.body().table(&headers, &[row]);
+    section
+        .output("image", text("uri"))
+        .output("digest", text("digest"))
+        .output("tags", json!(tags).to_string());
+    section
 }
 
 /// A bad image found mid-stream (a corrupt blob: exit 2) after some blobs

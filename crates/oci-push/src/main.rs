@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    deploykit::cli::main("oci-push", oci_push::run)
+    deploykit::cli::main_with_summary("oci-push", oci_push::run)
 }

@@ -1,0 +1,108 @@
+//! ecs-deploy's section of the job summary: the revision registered (or
+//! rolled back to), each service updated with its console link or why it
+//! was not, and with `--wait` how each rollout ended. For later steps:
+//! `task-definition-arn`, and with `--wait` the rollout's `status`.
+
+use deploykit::Outcome;
+use deploykit::ecs::api::name_of;
+use deploykit::summary::{Inline, Section, ecs};
+use serde_json::Value;
+
+/// `outcome` with its section; `waited`: `--wait` was given.
+pub fn attach(outcome: Outcome, rolled_back: bool, waited: bool) -> Outcome {
+    let Some(doc) = outcome.object() else {
+        return outcome;
+    };
+    let failed = outcome.failure().is_some();
+    let services: Vec<&Value> = match (doc.get("service"), doc.get("services")) {
+        (Some(one @ Value::Object(_)), _) => vec![one],
+        (None, Some(Value::Array(list))) => list.iter().collect(),
+        _ => Vec::new(),
+    };
+    let reports = if waited {
+        ecs::wait_reports(doc)
+    } else {
+        Vec::new()
+    };
+    let rollback = rolled_back.then(|| doc.get("rollback")).flatten();
+    let arn = match rollback {
+        Some(r) => r["to"].as_str(),
+        None => doc
+            .get("taskDefinition")
+            .and_then(|td| td["taskDefinitionArn"].as_str()),
+    }
+    .unwrap_or_default();
+
+    let title = match (failed, rollback, services.is_empty()) {
+        (true, _, _) => "failed",
+        (false, Some(_), _) => "rolled back",
+        (false, None, true) => "registered",
+        (false, None, false) => "deployed",
+    };
+    let mut section = Section::new(title);
+    let md = section.body();
+    if let Some(r) = rollback {
+        md.paragraph(Inline::join(
+            [
+                Inline::text("Rolled back from"),
+                Inline::code(name_of(r["from"].as_str().unwrap_or_default())),
+                Inline::text("to"),
+                Inline::code(name_of(arn)),
+                Inline::text(&format!("({})", r["method"].as_str().unwrap_or_default())),
+            ],
+            " ",
+        ));
+    } else if !arn.is_empty() {
+        md.paragraph(Inline::join(
+            [Inline::text("Task definition"), Inline::code(name_of(arn))],
+            " ",
+        ));
+    }
+    let rows: Vec<Vec<Inline>> = services.iter().map(|s| service_row(s)).collect();
+    md.table(
+        &[
+            "Service",
+            "Cluster",
+            "Task definition",
+            "Deployment",
+            "Update",
+        ],
+        &rows,
+    );
+    if !reports.is_empty() {
+        ecs::rollout(md, &reports);
+    }
+    section.output("task-definition-arn", arn);
+    if let Some(status) = ecs::overall_status(&reports) {
+        section.output("status", status);
+    }
+    outcome.with_summary(section)
+}
+
+/// A service as updated: name (linked to its deployments), cluster, the
+/// revision it now runs, its new deployment, and `updated` or why not.
+fn service_row(service: &Value) -> Vec<Inline> {
+    let text = |key: &str| service[key].as_str().unwrap_or_default();
+    let name = match text("serviceArn") {
+        "" => Inline::text(text("serviceName")),
+        arn => ecs::service_link(arn),
+    };
+    let deployment = service["deployments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["status"] == "PRIMARY")
+        .and_then(|d| d["id"].as_str())
+        .unwrap_or_default();
+    let update = match service["error"]["message"].as_str() {
+        Some(message) => Inline::strong(Inline::text(&format!("failed: {message}"))),
+        None => Inline::text("updated"),
+    };
+    vec![
+        name,
+        Inline::text(name_of(text("clusterArn"))),
+        Inline::code(name_of(text("taskDefinition"))),
+        Inline::code(deployment),
+        update,
+    ]
+}
