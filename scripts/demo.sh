@@ -11,7 +11,13 @@
 #      behind the ECR name) | taskdef-render --family (the pushed image and
 #      new environment in the registered definition) | ecs-deploy (register
 #      it, update the service) | ecs-wait (until ECS says the rollout is done);
-#   6. show the service running the new revision; stop what it started.
+#   6. show the service running the new revision;
+#   7. a second, short act, a demonstration of a failure: a rollout that
+#      fails on the scripted ECS endpoint (scripts/scenarios/demo-crash.json:
+#      a circuit-breaker rollback), its crashed container's logs in moto,
+#      and the report ecs-wait prints, last log lines and job summary
+#      included; that ecs-wait fails is the point, so the demo exits 0;
+#   8. stop what it started.
 # Its files (image, Docker config, registries.conf, the emulators' state) go
 # under $DEMO_DIR (default target/demo). tests/demo.rs runs it with a
 # DEMO_DIR of its own, DEMO_BUILD=0 and DEMO_BIN (the test run has built the
@@ -88,3 +94,41 @@ aws ecs describe-services --cluster demo --services web \
     --query 'services[0].{service: serviceName, taskDefinition: taskDefinition, desired: desiredCount}' >&2
 aws ecs describe-task-definition --task-definition demo-web \
     --query 'taskDefinition.containerDefinitions[0].{image: image, environment: environment}' >&2
+
+step "act 2, a demonstration of a failure: a rollout that does not succeed, and what ecs-wait says about it"
+echo "   ECS here is scripts/scripted_ecs.py playing scripts/scenarios/demo-crash.json (moto never fails a" >&2
+echo "   rollout): two tasks of web:2 crash, the circuit breaker rolls back. Their logs are in moto's CloudWatch" >&2
+echo "   Logs; the definition's DATABASE_URL holds a password, which the application logs: watch it masked." >&2
+aws logs create-log-group --log-group-name /ecs/demo-web
+now=$(($(date +%s) * 1000))
+for task in t1 t2; do
+    aws logs create-log-stream --log-group-name /ecs/demo-web --log-stream-name "ecs/web/$task"
+    aws logs put-log-events --log-group-name /ecs/demo-web --log-stream-name "ecs/web/$task" --log-events "[
+        {\"timestamp\": $now, \"message\": \"server starting (NODE_ENV=production)\"},
+        {\"timestamp\": $((now + 1)), \"message\": \"connecting to postgres://app:demo-s3cret@db.internal/app\"},
+        {\"timestamp\": $((now + 2)), \"message\": \"Error: connect ECONNREFUSED 10.0.3.7:5432\"},
+        {\"timestamp\": $((now + 3)), \"message\": \"    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)\"}]" >/dev/null
+done
+scripted_out=$demo/scripted-ecs.port
+python3 scripts/scripted_ecs.py scripts/scenarios/demo-crash.json >"$scripted_out" 2>/dev/null &
+scripted=$!
+trap 'kill $scripted 2>/dev/null; scripts/emulators.sh down' EXIT
+for _ in $(seq 1 50); do [ -s "$scripted_out" ] && break; sleep 0.1; done
+export GITHUB_STEP_SUMMARY=$demo/step-summary.md
+: >"$GITHUB_STEP_SUMMARY"
+service='{"service": {"serviceName": "web", "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+  "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+  "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2"}}'
+set -x
+status=0
+echo "$service" \
+  | AWS_ENDPOINT_URL_ECS="http://127.0.0.1:$(head -1 "$scripted_out")" \
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="$AWS_ENDPOINT_URL" \
+    "$bin/ecs-wait" --timeout 1m >"$demo/failed-rollout.json" || status=$?
+{ set +x; } 2>/dev/null
+echo "   ecs-wait exited $status: the rollout failed, as this act meant it to (a pipe would stop here)." >&2
+echo "   Its object is in $demo/failed-rollout.json (wait.stoppedTasks[].containers[].lastLogLines);" >&2
+echo "   on GitHub, this job summary would show on the run's page ($GITHUB_STEP_SUMMARY):" >&2
+sed 's/^/   | /' "$GITHUB_STEP_SUMMARY" >&2
+[ "$status" = 1 ] || { echo "demo: ecs-wait should have failed the rollout (exit 1), not exit $status" >&2; exit 1; }
+unset GITHUB_STEP_SUMMARY

@@ -65,6 +65,24 @@ fn make_demo_pushes_the_layout_and_the_service_runs_its_digest() {
         "describe-services after the pipeline: {}",
         out.stderr
     );
+    // Act 2, a failure shown: the crashed container's last lines, its
+    // password masked, and the job summary with them.
+    for line in [
+        "ecs-wait: web:   container web: its last 4 log lines:",
+        "ecs-wait: web:     | connecting to ***",
+        "ecs-wait: web:     | Error: connect ECONNREFUSED 10.0.3.7:5432",
+        "ecs-wait exited 1: the rollout failed, as this act meant it to",
+        "   | ### ecs-wait: failed",
+    ] {
+        assert!(out.stderr.contains(line), "{line:?} not in: {}", out.stderr);
+    }
+    assert!(!out.stderr.contains("demo-s3cret"), "{}", out.stderr);
+    let failed = read_json(dir.join("failed-rollout.json"));
+    assert_eq!(failed["wait"]["status"], "failed", "{failed}");
+    assert_eq!(
+        failed["wait"]["stoppedTasks"][0]["containers"][0]["lastLogLines"][1],
+        "connecting to ***"
+    );
     assert!(
         out.stderr.trim_end().ends_with("emulators: stopped"),
         "{}",
