@@ -92,7 +92,48 @@ pub fn rollout(md: &mut Markdown, reports: &[&Value]) {
         &["Service", "Task", "Container", "Exit code", "Reason"],
         &stopped,
     );
+    md.table(
+        &[
+            "Service",
+            "Target group",
+            "Target",
+            "State",
+            "Reason",
+            "Most often",
+        ],
+        &target_rows(reports),
+    );
     md.append(&logs);
+}
+
+/// The targets that failed their load balancer's health checks
+/// (`targetHealth`), a row each.
+fn target_rows(reports: &[&Value]) -> Vec<Vec<Inline>> {
+    let mut rows = Vec::new();
+    for r in reports {
+        let service = name_of(str(&r["service"]));
+        for group in r["targetHealth"].as_array().into_iter().flatten() {
+            let name = str(&group["targetGroupArn"])
+                .rsplit('/')
+                .nth(1)
+                .unwrap_or_default();
+            for t in group["targets"].as_array().into_iter().flatten() {
+                let target = match t["port"].as_i64() {
+                    Some(port) => format!("{}:{port}", str(&t["id"])),
+                    None => str(&t["id"]).to_string(),
+                };
+                rows.push(vec![
+                    Inline::text(service),
+                    Inline::text(name),
+                    Inline::code(&target),
+                    Inline::text(str(&t["state"])),
+                    Inline::code(str(&t["reason"])),
+                    Inline::text(str(&t["meaning"])),
+                ]);
+            }
+        }
+    }
+    rows
 }
 
 /// `failed (ROLLBACK_SUCCESSFUL)`: the status, and the state it was read
@@ -271,6 +312,47 @@ mod tests {
                 ),
                 Block::Html("</details>".into()),
             ],
+            "{}",
+            md.as_str()
+        );
+    }
+
+    /// Targets that failed the health checks: a row each, with the reason
+    /// code and what it most often means.
+    #[test]
+    fn unhealthy_targets_are_a_table() {
+        let report = json!({
+            "status": "failed", "service": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+            "targetHealth": [{
+                "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/6d0e",
+                "targets": [{"id": "10.0.1.23", "port": 8080, "state": "unhealthy",
+                    "reason": "Target.Timeout", "meaning": "no answer on port 8080"}]}]});
+        let mut md = Markdown::new();
+        rollout(&mut md, &[&report]);
+        let tables: Vec<Block> = blocks(md.as_str())
+            .into_iter()
+            .filter(|b| matches!(b, Block::Table(t) if t[0][1] == "Target group"))
+            .collect();
+        assert_eq!(
+            tables,
+            vec![Block::Table(vec![
+                row(&[
+                    "Service",
+                    "Target group",
+                    "Target",
+                    "State",
+                    "Reason",
+                    "Most often"
+                ]),
+                row(&[
+                    "web",
+                    "web-tg",
+                    "10.0.1.23:8080",
+                    "unhealthy",
+                    "Target.Timeout",
+                    "no answer on port 8080"
+                ]),
+            ])],
             "{}",
             md.as_str()
         );
