@@ -10,54 +10,8 @@ use std::time::Duration;
 use deploy_tests::images::{Compression, Image, oci_layout};
 use deploy_tests::scripted::{ScriptedEcs, ScriptedRegistry};
 use deploy_tests::{ECR, Output, moto_ecs, read_json, root, unique, workspace_bin};
-use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use deploykit::summary::parsed::{Block, blocks};
 use serde_json::json;
-
-/// What a reader of the rendered page sees, block by block.
-#[derive(Debug, Clone, PartialEq)]
-enum Block {
-    Heading(String),
-    Paragraph(String),
-    /// The header row, then the body rows, each cell's text.
-    Table(Vec<Vec<String>>),
-    /// A fenced code block: its text.
-    Code(String),
-    /// Raw HTML, as written.
-    Html(String),
-}
-
-/// `md` as GitHub reads it (tables on). Inline text as it shows (`<br>` a
-/// line break); a link as `<link URL>` before its text; any other inline
-/// HTML as `<html …>`, so text that became markup shows.
-fn blocks(md: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut table: Vec<Vec<String>> = Vec::new();
-    let mut row: Vec<String> = Vec::new();
-    for event in Parser::new_ext(md, Options::ENABLE_TABLES) {
-        match event {
-            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) => text.clear(),
-            Event::End(TagEnd::CodeBlock) => out.push(Block::Code(std::mem::take(&mut text))),
-            Event::End(TagEnd::Heading(_)) => out.push(Block::Heading(std::mem::take(&mut text))),
-            Event::End(TagEnd::Paragraph) => out.push(Block::Paragraph(std::mem::take(&mut text))),
-            Event::End(TagEnd::TableCell) => row.push(std::mem::take(&mut text)),
-            Event::End(TagEnd::TableHead | TagEnd::TableRow) => {
-                table.push(std::mem::take(&mut row));
-            }
-            Event::End(TagEnd::Table) => out.push(Block::Table(std::mem::take(&mut table))),
-            Event::Html(html) => out.push(Block::Html(html.trim_end().to_string())),
-            Event::Text(t) | Event::Code(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak => text.push('\n'),
-            Event::InlineHtml(h) if &*h == "<br>" => text.push('\n'),
-            Event::InlineHtml(h) => text.push_str(&format!("<html {h}>")),
-            Event::Start(Tag::Link { dest_url, .. }) => {
-                text.push_str(&format!("<link {dest_url}>"));
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 /// The summary file as sections: each heading's text and the blocks under
 /// it (the blocks before the first heading under `""`).

@@ -31,8 +31,8 @@ pub mod markdown;
 #[cfg(feature = "ecs")]
 pub mod ecs;
 
-#[cfg(test)]
-mod parsed;
+#[cfg(any(test, feature = "summary-parse"))]
+pub mod parsed;
 
 use std::path::{Path, PathBuf};
 

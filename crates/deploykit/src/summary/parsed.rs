@@ -4,7 +4,7 @@
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 /// What a reader of the rendered page sees, block by block.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     Heading(String),
     Paragraph(String),
