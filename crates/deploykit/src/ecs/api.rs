@@ -97,13 +97,49 @@ pub async fn describe_task_definition(client: &Client, name: &str) -> Result<Val
         .send()
         .await
         .map_err(|e| {
-            call_error(
-                "DescribeTaskDefinition",
-                format!("describing task definition {name:?}"),
-                e,
-            )
+            let region = client.config().region().map(ToString::to_string);
+            match region {
+                Some(region) if no_such_task_definition(&e) => {
+                    missing_task_definition(name, &region, &describe(&e))
+                }
+                _ => call_error(
+                    "DescribeTaskDefinition",
+                    format!("describing task definition {name:?}"),
+                    e,
+                ),
+            }
         })?;
     capture.json("DescribeTaskDefinition")
+}
+
+/// ECS's answer for a family (or a revision of it) that does not exist:
+/// `ClientException: Unable to describe task definition.`, which names
+/// neither.
+fn no_such_task_definition<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.code() == Some("ClientException")
+        && err
+            .message()
+            .is_some_and(|m| m.contains("Unable to describe task definition"))
+}
+
+/// What ECS's "Unable to describe task definition" means, said with the
+/// way forward: the family (or the revision) is not in `region`, and the
+/// commands that register a first revision from a file there.
+fn missing_task_definition(name: &str, region: &str, said: &str) -> Error {
+    let family_and_revision = name_of(name);
+    let (family, revision) = match family_and_revision.split_once(':') {
+        Some((family, revision)) => (family, Some(revision)),
+        None => (family_and_revision, None),
+    };
+    let what = match revision {
+        None => format!("task definition family {family:?} does not exist in {region}"),
+        Some(revision) => format!(
+            "task definition {family_and_revision:?} does not exist in {region}: the family {family:?} has no revision {revision} there, or no revision at all"
+        ),
+    };
+    Error::failed(format!(
+        "{what} (ecs:DescribeTaskDefinition: {said}); register a first revision from a file: aws ecs register-task-definition --cli-input-json file://task-definition.json --region {region}, or taskdef-render -t task-definition.json | ecs-deploy --region {region} (with --cluster and --service, it deploys it too)"
+    ))
 }
 
 /// The registered definition as one object, with the tags ECS sends beside
