@@ -97,16 +97,17 @@ pub async fn describe_task_definition(client: &Client, name: &str) -> Result<Val
         .send()
         .await
         .map_err(|e| {
-            let region = client.config().region().map(ToString::to_string);
-            match region {
-                Some(region) if no_such_task_definition(&e) => {
-                    missing_task_definition(name, &region, &describe(&e))
+            let missing = no_such_task_definition(&e);
+            let e = call_error(
+                "DescribeTaskDefinition",
+                format!("describing task definition {name:?}"),
+                e,
+            );
+            match client.config().region() {
+                Some(region) if missing => {
+                    e.reworded(|m| format!("{m}; {}", first_revision(name, region.as_ref())))
                 }
-                _ => call_error(
-                    "DescribeTaskDefinition",
-                    format!("describing task definition {name:?}"),
-                    e,
-                ),
+                _ => e,
             }
         })?;
     capture.json("DescribeTaskDefinition")
@@ -125,21 +126,23 @@ fn no_such_task_definition<E: ProvideErrorMetadata>(err: &SdkError<E, HttpRespon
 /// What ECS's "Unable to describe task definition" means, said with the
 /// way forward: the family (or the revision) is not in `region`, and the
 /// commands that register a first revision from a file there.
-fn missing_task_definition(name: &str, region: &str, said: &str) -> Error {
+fn first_revision(name: &str, region: &str) -> String {
     let family_and_revision = name_of(name);
-    let (family, revision) = match family_and_revision.split_once(':') {
-        Some((family, revision)) => (family, Some(revision)),
-        None => (family_and_revision, None),
-    };
-    let what = match revision {
-        None => format!("task definition family {family:?} does not exist in {region}"),
-        Some(revision) => format!(
-            "task definition {family_and_revision:?} does not exist in {region}: the family {family:?} has no revision {revision} there, or no revision at all"
+    let (what, one) = match family_and_revision.split_once(':') {
+        None => (
+            format!("the family {family_and_revision:?} does not exist in {region}"),
+            "a first revision",
+        ),
+        Some((family, revision)) => (
+            format!(
+                "{family_and_revision:?} does not exist in {region}: the family {family:?} has no revision {revision} there, or no revision at all"
+            ),
+            "one",
         ),
     };
-    Error::failed(format!(
-        "{what} (ecs:DescribeTaskDefinition: {said}); register a first revision from a file: aws ecs register-task-definition --cli-input-json file://task-definition.json --region {region}, or taskdef-render -t task-definition.json | ecs-deploy --region {region} (with --cluster and --service, it deploys it too)"
-    ))
+    format!(
+        "{what}; register {one} from a file: aws ecs register-task-definition --cli-input-json file://task-definition.json --region {region}, or taskdef-render -t task-definition.json | ecs-deploy --region {region} (with --cluster and --service, it deploys it too)"
+    )
 }
 
 /// The registered definition as one object, with the tags ECS sends beside
