@@ -45,11 +45,12 @@ fn describe_clusters_for(cluster: &str) -> usize {
         .count()
 }
 
-/// The first revision's way forward, in `region`.
+/// The way forward: the commands that register a revision from a file,
+/// in `region`.
 fn assert_register_advice(err: &str, region: &str) {
     assert!(
         err.contains(&format!(
-            "register a first revision from a file: aws ecs register-task-definition --cli-input-json file://task-definition.json --region {region}, or taskdef-render -t task-definition.json | ecs-deploy --region {region}"
+            " from a file: aws ecs register-task-definition --cli-input-json file://task-definition.json --region {region}, or taskdef-render -t task-definition.json | ecs-deploy --region {region}"
         )),
         "{err}"
     );
@@ -65,7 +66,7 @@ fn taskdef_render_says_a_family_does_not_exist_and_how_to_register_its_first_rev
     let err = out.failure(1);
     assert!(
         err.contains(&format!(
-            "taskdef-render: task definition family {family:?} does not exist in {USED} (ecs:DescribeTaskDefinition: ClientException: Unable to describe task definition.)"
+            "taskdef-render: describing task definition {family:?} (ecs:DescribeTaskDefinition): ClientException: Unable to describe task definition.; the family {family:?} does not exist in {USED}; register a first revision from a file: "
         )),
         "{err}"
     );
@@ -77,12 +78,12 @@ fn ecs_run_says_a_family_does_not_exist_and_how_to_register_its_first_revision()
     let family = unique("nofamily");
     let out = tool(workspace_bin("ecs-run"))
         .aws()
-        .args(["--family", &format!("{family}:3"), "--cluster", "default"])
+        .args(["--family", &family, "--cluster", "default"])
         .run();
     let err = out.failure(1);
     assert!(
         err.contains(&format!(
-            "ecs-run: task definition \"{family}:3\" does not exist in {USED}: the family {family:?} has no revision 3 there, or no revision at all"
+            "ClientException: Unable to describe task definition.; the family {family:?} does not exist in {USED}; register a first revision from a file: "
         )),
         "{err}"
     );
@@ -92,6 +93,28 @@ fn ecs_run_says_a_family_does_not_exist_and_how_to_register_its_first_revision()
             .iter()
             .all(|b| !b.to_string().contains(&family))
     );
+}
+
+/// `--family web:3`: the revision may be what is missing, not the family.
+#[test]
+fn ecs_deploy_says_a_revision_does_not_exist_without_claiming_the_family_does_not() {
+    let family = unique("nofamily");
+    let out = tool(workspace_bin("ecs-deploy"))
+        .aws()
+        .args(["--family", &format!("{family}:3")])
+        .run();
+    let err = out.failure(1);
+    assert!(
+        err.contains(&format!(
+            "; \"{family}:3\" does not exist in {USED}: the family {family:?} has no revision 3 there, or no revision at all; register one from a file: "
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("the family {family:?} does not exist"),
+        "{err}"
+    );
+    assert_register_advice(err, USED);
 }
 
 /// ecs-deploy of a definition whose image is in `OTHER`'s ECR, to a
