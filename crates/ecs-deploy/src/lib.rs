@@ -19,6 +19,7 @@ mod services;
 use aws_sdk_ecs::Client;
 use deploykit::aws;
 use deploykit::ecs::api::{self, name_of};
+use deploykit::ecs::region;
 use deploykit::stream::{Envelope, Stdin};
 use deploykit::{Error, Outcome, Result, cli};
 use serde_json::{Value, json};
@@ -124,7 +125,8 @@ pub async fn deploy(
     let targets = if config.services.is_empty() {
         Vec::new()
     } else {
-        services::check(client, &config.cluster, &config.services).await?
+        let td = definition.as_ref().map(|d| &d.td);
+        services::check(client, &config.cluster, &config.services, td).await?
     };
     if !targets.is_empty() && targets.iter().all(|t| t.state.is_err()) {
         let reasons: Vec<&str> = targets
@@ -148,10 +150,14 @@ pub async fn deploy(
         .as_str()
         .ok_or_else(|| Error::failed("ECS answered without a taskDefinitionArn"))?
         .to_string();
-    envelope.insert("taskDefinition".to_string(), registered);
     if targets.is_empty() {
+        envelope.insert("taskDefinition".to_string(), registered);
         return Ok(Outcome::success(envelope));
     }
+    for warning in region::cross_region_pulls(&registered, region) {
+        cli::warn(warning);
+    }
+    envelope.insert("taskDefinition".to_string(), registered);
 
     let mut updated = services::update_all(client, config, &targets, &arn).await;
     let mut results = Vec::new();

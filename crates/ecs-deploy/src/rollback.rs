@@ -27,7 +27,7 @@ pub async fn run(
     to_revision: Option<u32>,
 ) -> Result<Outcome> {
     let name = &config.services[0];
-    let targets = services::check(client, &config.cluster, &config.services).await?;
+    let targets = services::check(client, &config.cluster, &config.services, None).await?;
     let service = match targets.into_iter().next().map(|t| t.state) {
         Some(Ok(service)) => service,
         Some(Err(reason)) => return Err(Error::failed(format!("nothing rolled back: {reason}"))),

@@ -6,6 +6,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::PropagateTags;
 use deploykit::aws::CaptureBody;
 use deploykit::ecs::api::{self, name_of};
+use deploykit::ecs::region;
 use deploykit::{Error, Result};
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -23,12 +24,19 @@ pub struct Target {
 
 /// DescribeServices for every `--service`. A missing cluster is an error for
 /// the whole run (exit 1); a service that cannot be updated is a [`Target`]
-/// with its reason, so that the others still are.
-pub async fn check(client: &Client, cluster: &str, names: &[String]) -> Result<Vec<Target>> {
+/// with its reason, so that the others still are. `td`, the definition to
+/// deploy when it is known already: a cluster or service not found is
+/// looked up once in its images' region (`deploykit::ecs::region`).
+pub async fn check(
+    client: &Client,
+    cluster: &str,
+    names: &[String],
+    td: Option<&Value>,
+) -> Result<Vec<Target>> {
     let answer = match api::describe_services(client, cluster, names).await {
         Ok(answer) => answer,
         Err(e) if e.message().contains("ClusterNotFoundException") => {
-            return Err(missing_cluster(client, cluster).await);
+            return Err(missing_cluster(client, cluster, td).await);
         }
         Err(e) => return Err(e),
     };
@@ -41,20 +49,26 @@ pub async fn check(client: &Client, cluster: &str, names: &[String]) -> Result<V
             .iter()
             .all(|f| f["arn"].as_str().is_some_and(|a| a.contains(":cluster/")))
     {
-        return Err(missing_cluster(client, cluster).await);
+        return Err(missing_cluster(client, cluster, td).await);
     }
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|name| find(&services, name).is_none())
+        .cloned()
+        .collect();
+    let elsewhere = if missing.is_empty() {
+        Vec::new()
+    } else {
+        region::services_elsewhere(client, td, cluster, &missing).await
+    };
     let mut candidates: Option<Vec<String>> = None;
     let mut targets = Vec::new();
     for name in names {
-        // By name: an ARN given in the old format (service/NAME) comes back
-        // in the new one (service/CLUSTER/NAME).
-        let found = services.iter().find(|s| {
-            s["serviceName"].as_str() == Some(name_of(name))
-                || s["serviceArn"].as_str() == Some(name)
-        });
-        let state = match found {
-            Some(service) => usable(service, cluster),
-            None => {
+        let hint = elsewhere.iter().find(|(n, _)| n == name);
+        let state = match (find(&services, name), hint) {
+            (Some(service), _) => usable(service, cluster),
+            (None, Some((_, hint))) => Err(hint.clone()),
+            (None, None) => {
                 if candidates.is_none() {
                     candidates = Some(suggestions(list_services(client, cluster).await));
                 }
@@ -82,6 +96,15 @@ pub async fn check(client: &Client, cluster: &str, names: &[String]) -> Result<V
     Ok(targets)
 }
 
+/// `name`'s service in DescribeServices' answer: by name, since an ARN
+/// given in the old format (service/NAME) comes back in the new one
+/// (service/CLUSTER/NAME).
+fn find<'a>(services: &'a [Value], name: &str) -> Option<&'a Value> {
+    services.iter().find(|s| {
+        s["serviceName"].as_str() == Some(name_of(name)) || s["serviceArn"].as_str() == Some(name)
+    })
+}
+
 /// A service that can take an update, or why not.
 fn usable(service: &Value, cluster: &str) -> Result<Value, String> {
     let name = service["serviceName"].as_str().unwrap_or("?");
@@ -99,10 +122,20 @@ fn usable(service: &Value, cluster: &str) -> Result<Value, String> {
     }
 }
 
-async fn missing_cluster(client: &Client, cluster: &str) -> Error {
+/// The cluster is not in the region used: the region where the images are,
+/// when it is there; else close matches in this region.
+async fn missing_cluster(client: &Client, cluster: &str, td: Option<&Value>) -> Error {
+    if let Some(hint) = region::cluster_elsewhere(client, td, cluster).await {
+        return Error::failed(hint);
+    }
     let names = suggestions(list_clusters(client).await);
+    let region = client
+        .config()
+        .region()
+        .map(|r| format!(" in {r}"))
+        .unwrap_or_default();
     Error::failed(format!(
-        "cluster {cluster:?} not found{}",
+        "cluster {cluster:?} not found{region}{}",
         did_you_mean(&close_matches(name_of(cluster), &names))
     ))
 }

@@ -23,6 +23,7 @@ use deploykit::aws::{self, CaptureBody};
 use deploykit::ecs::api::{self, name_of};
 use deploykit::ecs::definition::{self, Definition};
 use deploykit::ecs::logs::{Destination, Mask};
+use deploykit::ecs::region;
 use deploykit::stream::{Envelope, Stdin};
 use deploykit::{Error, Outcome, Result, cli};
 use serde_json::{Value, json};
@@ -164,7 +165,13 @@ async fn attempt(
             "stdin's taskDefinition",
         )?;
     }
-    let placement = placement::placement(client, config).await?;
+    let placement = match placement::placement(client, config).await {
+        Ok(placement) => placement,
+        Err(e) => {
+            let td = definition.as_ref().map(|d| &d.td);
+            return Err(cluster_hint(e, client, &config.cluster, td).await);
+        }
+    };
     let td = match (&config.task_definition, definition) {
         (Some(name), _) => api::with_tags(&api::describe_task_definition(client, name).await?),
         (None, Some(def)) => {
@@ -205,18 +212,19 @@ async fn attempt(
         request = request.tags(Tag::builder().key(key).value(value).build());
     }
     let request = placement.apply(request);
-    request
+    let sent = request
         .customize()
         .interceptor(capture.clone())
         .send()
-        .await
-        .map_err(|e| {
-            api::call_error(
-                "RunTask",
-                format!("running {} in cluster {:?}", name_of(&arn), config.cluster),
-                e,
-            )
-        })?;
+        .await;
+    if let Err(e) = sent {
+        let e = api::call_error(
+            "RunTask",
+            format!("running {} in cluster {:?}", name_of(&arn), config.cluster),
+            e,
+        );
+        return Err(cluster_hint(e, client, &config.cluster, Some(&td)).await);
+    }
     let answer = capture.json("RunTask")?;
     let Some(task_arn) = answer["tasks"][0]["taskArn"].as_str().map(str::to_string) else {
         let reasons: Vec<String> = answer["failures"]
@@ -374,6 +382,18 @@ async fn attempt(
                 .unwrap_or("ECS gave no reason")
         ))),
     })
+}
+
+/// A cluster ECS did not find, with the hint of one look-up in the region
+/// the definition's images come from, when it is there.
+async fn cluster_hint(e: Error, client: &Client, cluster: &str, td: Option<&Value>) -> Error {
+    if !e.message().contains("ClusterNotFoundException") {
+        return e;
+    }
+    match region::cluster_elsewhere(client, td, cluster).await {
+        Some(hint) => e.reworded(|m| format!("{m}; {hint}")),
+        None => e,
+    }
 }
 
 /// The container to watch, and where its logs go.

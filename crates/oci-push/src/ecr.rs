@@ -32,11 +32,6 @@ pub async fn ensure_repository(
     match describe(&client, registry_id, repository).await {
         Ok(_) => Ok(false),
         Err(e) if e.code() == Some("RepositoryNotFoundException") => {
-            if !create {
-                return Err(Error::failed(format!(
-                    "ECR repository {repository:?} does not exist in {host}: pass --create-repository, or create it (aws ecr create-repository --repository-name {repository} --region {region})"
-                )));
-            }
             client
                 .create_repository()
                 .registry_id(registry_id)

@@ -97,13 +97,52 @@ pub async fn describe_task_definition(client: &Client, name: &str) -> Result<Val
         .send()
         .await
         .map_err(|e| {
-            call_error(
+            let missing = no_such_task_definition(&e);
+            let e = call_error(
                 "DescribeTaskDefinition",
                 format!("describing task definition {name:?}"),
                 e,
-            )
+            );
+            match client.config().region() {
+                Some(region) if missing => {
+                    e.reworded(|m| format!("{m}; {}", first_revision(name, region.as_ref())))
+                }
+                _ => e,
+            }
         })?;
     capture.json("DescribeTaskDefinition")
+}
+
+/// ECS's answer for a family (or a revision of it) that does not exist:
+/// `ClientException: Unable to describe task definition.`, which names
+/// neither.
+fn no_such_task_definition<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.code() == Some("ClientException")
+        && err
+            .message()
+            .is_some_and(|m| m.contains("Unable to describe task definition"))
+}
+
+/// What ECS's "Unable to describe task definition" means, said with the
+/// way forward: the family (or the revision) is not in `region`, and the
+/// commands that register a first revision from a file there.
+fn first_revision(name: &str, region: &str) -> String {
+    let family_and_revision = name_of(name);
+    let (what, one) = match family_and_revision.split_once(':') {
+        None => (
+            format!("the family {family_and_revision:?} does not exist in {region}"),
+            "a first revision",
+        ),
+        Some((family, revision)) => (
+            format!(
+                "{family_and_revision:?} does not exist in {region}: the family {family:?} has no revision {revision} there, or no revision at all"
+            ),
+            "one",
+        ),
+    };
+    format!(
+        "{what}; register {one} from a file: aws ecs register-task-definition --cli-input-json file://task-definition.json --region {region}, or taskdef-render -t task-definition.json | ecs-deploy --region {region} (with --cluster and --service, it deploys it too)"
+    )
 }
 
 /// The registered definition as one object, with the tags ECS sends beside

@@ -18,6 +18,9 @@
 //!   ecs-run.
 //! - [`logs`]: a container's CloudWatch Logs: where they go, the last
 //!   lines, masked and escaped (ecs-run's stream, a crash's last words);
+//! - [`region`]: the region worked in against the images' ECR region: a
+//!   cluster or service not found looked up once where the images are, and
+//!   the cross-region pull warning;
 //! - [`wait`]: the wait engine of ecs-wait and ecs-deploy --wait: follow
 //!   rollouts until they end, and say why one failed.
 //!
@@ -30,6 +33,7 @@ pub mod compare;
 pub mod definition;
 pub mod logs;
 pub mod model;
+pub mod region;
 pub mod wait;
 
 pub use model::{Finding, Found, check_task_definition};
