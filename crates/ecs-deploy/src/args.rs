@@ -56,6 +56,10 @@ Wait: with --wait, once every service is updated, the rollout is waited for by
 ecs-wait's own code (--until, --timeout, --interval, --max-failed-tasks as in
 ecs-wait --help), and the output gets ecs-wait's wait (or waits) key.
 
+GitHub Actions: with $GITHUB_STEP_SUMMARY set, a section is appended to the job
+summary (the revision, each service with its console link; with --wait, how the
+rollout ended); $GITHUB_OUTPUT gets task-definition-arn= (and status= with --wait).
+
 Exit codes: 0 deployed; 1 AWS refused or a service failed (the object is still
 printed, each service's result in it, with error set); 2 bad flag or input, nothing
 sent; 3 --wait ran out of --timeout. An object on stdin that carries \"error\" (an

@@ -44,6 +44,10 @@ stopCode, containers: [{name, exitCode, reason}]} (and taskDefinition when it wa
 registered here), printed on failure too, with error set, so that the ecs-deploy
 after a failed migration deploys nothing.
 
+GitHub Actions: with $GITHUB_STEP_SUMMARY set, a section is appended to the job
+summary (the task, how long, each container's exit code, a failed one's last log
+lines); $GITHUB_OUTPUT gets task-arn= and exit-code=.
+
 Exit codes: 0 the container exited 0; 1 it exited non-zero (the code is in the
 output), the task never started, or AWS refused; 2 bad flag or input, nothing sent;
 3 --timeout reached (with --stop-on-timeout the task is stopped first). Any other

@@ -37,7 +37,11 @@ Failure (exit 1): rolled back (ROLLBACK_SUCCESSFUL, or the followed deployment
 vanished and another is PRIMARY), ROLLBACK_FAILED, STOPPED, rolloutState FAILED,
 the service DRAINING, INACTIVE or missing, --max-failed-tasks reached. stderr
 then shows the reason, the circuit breaker and alarms, and each stopped task of
-the deployment: stoppedReason, stopCode, every container's exit code and reason.
+the deployment: stoppedReason, stopCode, every container's exit code and reason,
+and the last 20 lines each crashed container logged (its awslogs settings;
+environment values masked); when the events say tasks failed the load
+balancer's health checks, each unhealthy target's reason code, what it most
+often means, and the port and path checked.
 
 Polling: every 2 s for the first 30 s, then every --interval; never more than
 20 DescribeServices calls a minute. New service events and count changes go to
@@ -49,8 +53,13 @@ deployment is followed by rolloutState, as said on stderr.
 
 Output: the stdin object (or {}) with wait set to {status, service, deployment,
 source, state, reason, lifecycleStage, circuitBreaker, alarms, servingRevision,
-elapsedSeconds, events, stoppedTasks} (several services: waits, a list of the
-same), printed in every outcome; error is added on failure and time-out.
+elapsedSeconds, events, stoppedTasks, targetHealth} (several services: waits, a
+list of the same), printed in every outcome; error is added on failure and
+time-out.
+
+GitHub Actions: with $GITHUB_STEP_SUMMARY set, a section is appended to the job
+summary (each service's end, and a failure's tasks, log lines and targets);
+$GITHUB_OUTPUT gets status=.
 
 Exit codes: 0 deployed (or stable, or paused as asked); 1 the rollout failed or
 AWS refused; 2 bad flag or input, nothing sent; 3 --timeout ran out (default

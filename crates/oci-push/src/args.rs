@@ -34,6 +34,9 @@ as docker push does (--compress zstd: zstd, in an OCI manifest; --compress none:
 they are); a layer the target tags already hold is
 found through their manifests and configs and not sent again, with no local cache.
 
+GitHub Actions: with $GITHUB_STEP_SUMMARY set, a section is appended to the job
+summary (repository, digest, tags); $GITHUB_OUTPUT gets image=, digest= and tags=.
+
 Exit codes: 0 pushed; 1 the registry refused or could not be reached; 2 bad flag or
 image: no manifest or tag pushed (a corrupt blob is found as it streams, after other
 blobs went; the message says what was uploaded). Any failure prints the stdin object (or {}; never the password
