@@ -377,3 +377,29 @@ fn a_failed_rollout_without_the_elb_permissions_says_so_once() {
         said[0]
     );
 }
+
+/// "No such image": a task of the rollout could not pull its image (a tag
+/// never pushed); the report says what that means under the task.
+#[test]
+fn a_task_that_could_not_pull_its_image_is_said_to_name_an_image_never_pushed() {
+    let mut scenario = crash_scenario("/ecs/unused");
+    scenario["tasks"][0]["stoppedReason"] = json!(
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:0f3a9c1: 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:0f3a9c1: not found"
+    );
+    scenario["tasks"][0]["stopCode"] = json!("TaskFailedToStart");
+    let ecs = ScriptedEcs::play(&scenario);
+    let out = wait_on(&ecs);
+    out.failure_report(1);
+    let at = |needle: &str| {
+        out.stderr
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in:\n{}", out.stderr))
+    };
+    assert!(
+        at("stopped task t1 (web:2): CannotPullContainerError")
+            < at(
+                "web:   that is: the image's tag or digest is not in its repository: it was never pushed there"
+            )
+    );
+    assert_eq!(out.stderr.matches("that is:").count(), 1, "{}", out.stderr);
+}

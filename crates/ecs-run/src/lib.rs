@@ -492,6 +492,12 @@ fn say_stopped(report: &Value) {
             .filter(|c| !c.is_empty())
             .unwrap_or("no stop code")
     )];
+    if let Some(why) = report["stoppedReason"]
+        .as_str()
+        .and_then(deploykit::ecs::wait::tasks::why_stopped)
+    {
+        lines.push(format!("  that is: {why}"));
+    }
     for c in report["containers"].as_array().into_iter().flatten() {
         lines.push(format!(
             "  container {}: exit code {}{}",

@@ -126,6 +126,42 @@ fn summary(task: &Value) -> Value {
     })
 }
 
+/// What a task's stop reason most often means, when it is one the
+/// troubleshooting guides list: an image that cannot be pulled (not
+/// pushed, no repository, no way to the registry, a role that may not
+/// pull) or a secret that cannot be read. `None` for any other.
+pub fn why_stopped(reason: &str) -> Option<&'static str> {
+    let r = reason.to_ascii_lowercase();
+    let pull = r.contains("cannotpullcontainer") || r.contains("pull image");
+    if pull && (r.contains("repository does not exist") || r.contains("name unknown")) {
+        return Some(
+            "the image's repository does not exist in that registry: create it (oci-push --create-repository, or aws ecr create-repository), or fix the image name",
+        );
+    }
+    if pull && (r.contains(": not found") || r.contains("manifest unknown")) {
+        return Some(
+            "the image's tag or digest is not in its repository: it was never pushed there (deploy the digest oci-push printed), or the region or account differs",
+        );
+    }
+    if (pull || r.contains("resourceinitializationerror"))
+        && (r.contains("i/o timeout")
+            || r.contains("context deadline exceeded")
+            || r.contains("dial tcp"))
+    {
+        return Some(
+            "the task could not reach the registry or Secrets Manager: a private subnet needs a NAT gateway or VPC endpoints (ecr.api, ecr.dkr, S3, and secretsmanager or ssm for secrets), or assignPublicIp ENABLED in a public one",
+        );
+    }
+    if (pull || r.contains("resourceinitializationerror"))
+        && (r.contains("accessdenied") || r.contains("not authorized"))
+    {
+        return Some(
+            "the task's execution role may not pull the image or read its secrets: it needs ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer (AmazonECSTaskExecutionRolePolicy), and secretsmanager:GetSecretValue or ssm:GetParameters for secrets",
+        );
+    }
+    None
+}
+
 /// Stopped tasks whose failed containers' logs are read, at most.
 pub const WITH_LOGS: usize = 3;
 
@@ -231,6 +267,9 @@ pub fn lines(task: &Value) -> Vec<String> {
             .map(|c| format!(" [{c}]"))
             .unwrap_or_default()
     )];
+    if let Some(why) = task["stoppedReason"].as_str().and_then(why_stopped) {
+        out.push(format!("  that is: {why}"));
+    }
     for c in task["containers"].as_array().into_iter().flatten() {
         let exit = match c["exitCode"].as_i64() {
             Some(code) => format!("exit {code}"),
@@ -261,4 +300,42 @@ pub fn lines(task: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_never_pushed_is_said_so() {
+        let reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:0f3a9c1: 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:0f3a9c1: not found";
+        assert!(why_stopped(reason).unwrap().contains("never pushed"));
+    }
+
+    #[test]
+    fn a_missing_repository_is_said_so() {
+        let reason = "CannotPullContainerError: Error response from daemon: repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/web not found: name unknown: The repository with name 'web' does not exist in the registry with id '123456789012'";
+        assert!(
+            why_stopped(reason)
+                .unwrap()
+                .contains("repository does not exist")
+        );
+    }
+
+    #[test]
+    fn no_way_to_the_registry_names_the_endpoints() {
+        let reason = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed caused by: Post \"https://api.ecr.us-east-1.amazonaws.com/\": dial tcp 10.0.0.1:443: i/o timeout";
+        assert!(why_stopped(reason).unwrap().contains("VPC endpoints"));
+    }
+
+    #[test]
+    fn an_execution_role_refused_names_its_actions() {
+        let reason = "ResourceInitializationError: unable to pull secrets or registry auth: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/exec/abc is not authorized to perform: secretsmanager:GetSecretValue";
+        assert!(why_stopped(reason).unwrap().contains("execution role"));
+    }
+
+    #[test]
+    fn an_application_exit_gets_no_guess() {
+        assert_eq!(why_stopped("Essential container in task exited"), None);
+    }
 }
