@@ -111,7 +111,7 @@ fn ecs_deploy_says_a_revision_does_not_exist_without_claiming_the_family_does_no
         "{err}"
     );
     assert!(
-        !err.contains("the family {family:?} does not exist"),
+        !err.contains(&format!("the family {family:?} does not exist")),
         "{err}"
     );
     assert_register_advice(err, USED);

@@ -116,7 +116,21 @@ fn a_failed_rollout_shows_each_crashed_containers_last_log_lines() {
     seed_logs(&group, "ecs/web/t1", &t1);
     seed_logs(&group, "ecs/web/t2", &["t2: listening on 8080".to_string()]);
     let ecs = ScriptedEcs::play(&crash_scenario(&group));
-    let out = wait_on(&ecs);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = ecs
+        .point(deploy_tests::tool(workspace_bin("ecs-wait")))
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &emulators().endpoint)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["--timeout", "1m"])
+        .stdin(
+            json!({"service": {"serviceName": "web",
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+                "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2"}})
+            .to_string(),
+        )
+        .timeout(Duration::from_secs(30))
+        .run();
     let doc = out.failure_report(1);
     let stopped = doc["wait"]["stoppedTasks"].as_array().unwrap();
     let web = |task: &Value| -> Value {
@@ -157,16 +171,33 @@ fn a_failed_rollout_shows_each_crashed_containers_last_log_lines() {
     at("web:     | connecting with password ***");
     at("web:     | \\u{1b}[31mFATAL");
     assert!(!out.stderr.contains("t1 line 7\n"), "{}", out.stderr);
+    // The proxy is not essential: it stopped with the task, it did not
+    // stop it, so its logs are not what the report needs.
+    assert!(
+        !out.stderr.contains("container proxy: logs to"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains(SECRET) && !out.stdout.contains(SECRET));
+    // The job summary shows the same lines, masked the same.
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("connecting with password ***"),
+        "{summary}"
+    );
+    assert!(!summary.contains(SECRET), "{summary}");
     assert!(!out.stderr.contains('\u{1b}') && !out.stdout.contains("\\u001b"));
 }
 
-/// A container that logs elsewhere gets one line saying where.
+/// A container that logs elsewhere gets one line saying where (the proxy,
+/// essential here, failed with the task).
 #[test]
 fn a_crashed_container_with_another_log_driver_says_where_its_logs_went() {
     let group = log_group();
     seed_logs(&group, "ecs/web/t1", &["boom".to_string()]);
-    let ecs = ScriptedEcs::play(&crash_scenario(&group));
+    let mut scenario = crash_scenario(&group);
+    scenario["taskDefinitions"][0]["containerDefinitions"][1]["essential"] = json!(true);
+    let ecs = ScriptedEcs::play(&scenario);
     let out = wait_on(&ecs);
     out.failure_report(1);
     let said: Vec<&str> = out
@@ -346,9 +377,19 @@ fn targets_answering_another_code_are_said_to_need_the_health_check_path_checked
 #[test]
 fn a_rollout_failed_without_health_check_events_asks_no_load_balancer() {
     let ecs = ScriptedEcs::play(&crash_scenario("/ecs/unused"));
-    let out = wait_on(&ecs);
+    // ELB at a port nothing listens on: any call to it would fail, and say so.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let out = ecs_wait(&ecs, &closed, None);
     let doc = out.failure_report(1);
     assert!(doc["wait"].get("targetHealth").is_none(), "{doc}");
+    assert!(
+        !out.stderr.contains("elasticloadbalancing"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("target group"), "{}", out.stderr);
 }
 
@@ -402,4 +443,38 @@ fn a_task_that_could_not_pull_its_image_is_said_to_name_an_image_never_pushed() 
             )
     );
     assert_eq!(out.stderr.matches("that is:").count(), 1, "{}", out.stderr);
+}
+
+/// CloudWatch Logs that never answers (a runner with no route to it): the
+/// report does not wait a --timeout a call; one line says the logs were
+/// not read, and the report goes on.
+#[test]
+fn logs_that_never_answer_cost_a_bounded_wait_and_one_line() {
+    let stalling = deploy_tests::scripted::StallingProxy::start("GetLogEvents");
+    let ecs = ScriptedEcs::play(&crash_scenario("/ecs/stalled"));
+    let out = ecs
+        .point(deploy_tests::tool(workspace_bin("ecs-wait")))
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &stalling.url)
+        .args(["--timeout", "10s"])
+        .stdin(
+            json!({"service": {"serviceName": "web",
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+                "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2"}})
+            .to_string(),
+        )
+        .timeout(Duration::from_secs(60))
+        .run();
+    let doc = out.failure_report(1);
+    assert_eq!(doc["wait"]["stoppedTasks"].as_array().unwrap().len(), 2);
+    let said: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("logs were not all read within 5s"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stopped task t2 (web:2)"),
+        "{}",
+        out.stderr
+    );
 }

@@ -270,7 +270,8 @@ async fn attempt(
             log,
             &container.name,
             name_of(&task_arn),
-            Mask::of(&td),
+            // The definition's environment, and --env's values on top.
+            Mask::of(&td).with(config.env.iter().map(|(_, value)| value.as_str())),
         )),
         (_, false) => None,
         (elsewhere, true) => {

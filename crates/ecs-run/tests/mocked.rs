@@ -149,7 +149,7 @@ async fn log_events_across_polls_are_printed_once_each() {
 
 /// The migration fails: its report holds the container's last 20 log lines
 /// as they were shown (`task.containers[].lastLogLines`), the definition's
-/// environment values masked and control characters escaped.
+/// environment values and --env's masked, control characters escaped.
 #[tokio::test]
 async fn a_failed_task_reports_its_containers_last_log_lines_masked() {
     use clap::Parser;
@@ -188,6 +188,7 @@ async fn a_failed_task_reports_its_containers_last_log_lines_masked() {
     let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&td, &run, &describe]);
     let mut lines: Vec<String> = (1..=24).map(|i| format!("step {i}")).collect();
     lines.push(format!("login failed for {secret}"));
+    lines.push("using token tok-abcdef-123 (from --env)".to_string());
     lines.push("\u{1b}[2Jcleared".to_string());
     let events: Vec<Value> = lines
         .iter()
@@ -216,6 +217,8 @@ async fn a_failed_task_reports_its_containers_last_log_lines_masked() {
         "mig:1",
         "--interval",
         "100ms",
+        "--env",
+        "API_TOKEN=tok-abcdef-123",
     ]))
     .unwrap();
     let outcome = execute(&config, &client, &logs, Envelope::new(), None)
@@ -224,12 +227,14 @@ async fn a_failed_task_reports_its_containers_last_log_lines_masked() {
     let (doc, error) = outcome.into_parts();
     assert!(error.is_some(), "exit 2 is a failure");
     let doc = Value::Object(doc.unwrap());
-    let mut expected: Vec<String> = (7..=24).map(|i| format!("step {i}")).collect();
+    let mut expected: Vec<String> = (8..=24).map(|i| format!("step {i}")).collect();
     expected.push("login failed for ***".to_string());
+    expected.push("using token *** (from --env)".to_string());
     expected.push("\\u{1b}[2Jcleared".to_string());
     assert_eq!(
         doc["task"]["containers"][0]["lastLogLines"],
         json!(expected)
     );
     assert!(!doc.to_string().contains(secret), "{doc}");
+    assert!(!doc.to_string().contains("tok-abcdef-123"), "{doc}");
 }

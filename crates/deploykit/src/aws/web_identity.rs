@@ -98,7 +98,7 @@ fn words(
         Some((_, Some(claims))) => {
             let shown: Vec<String> = CLAIMS
                 .iter()
-                .filter_map(|name| claims.get(*name).map(|v| format!("{name} {v}")))
+                .filter_map(|name| claims.get(*name).map(|v| format!("{name} {}", shown(v))))
                 .collect();
             message.push_str(&format!("; the token's claims: {}", shown.join(", ")));
             Some(claims)
@@ -121,12 +121,15 @@ fn conditions(claims: Option<&Map<String, Value>>) -> String {
     let issuer = text("iss").unwrap_or(GITHUB);
     let key = issuer.trim_start_matches("https://").trim_end_matches('/');
     let aud = if issuer == GITHUB {
-        Value::from("sts.amazonaws.com")
+        shown(&Value::from("sts.amazonaws.com"))
     } else {
         claims
-            .and_then(|c| c.get("aud").cloned())
-            .unwrap_or_else(|| Value::from("the token's aud"))
+            .and_then(|c| c.get("aud"))
+            .map_or_else(|| "the token's aud".to_string(), shown)
     };
+    // The key, quoted as JSON: an issuer is the token's word, and may hold
+    // a line break or a quote.
+    let key = |claim: &str| shown(&Value::from(format!("{key}:{claim}")));
     let sub = match text("sub") {
         Some(sub) => {
             let mut parts = sub.splitn(3, ':');
@@ -137,13 +140,42 @@ fn conditions(claims: Option<&Map<String, Value>>) -> String {
                 }
                 _ => String::new(),
             };
-            format!("equal to {}{pattern}", Value::from(sub))
+            format!("equal to {}{pattern}", shown(&Value::from(sub)))
         }
         None => "matching the token's sub".to_string(),
     };
     format!(
-        "; the trust policy's conditions must match the token: \"{key}:aud\" equal to {aud}, and \"{key}:sub\" {sub}"
+        "; the trust policy's conditions must match the token: {} equal to {aud}, and {} {sub}",
+        key("aud"),
+        key("sub")
     )
+}
+
+/// The longest a claim is shown (characters).
+const CLAIM_SHOWN: usize = 200;
+
+/// A claim as the message shows it: a string (or a list of strings, as
+/// `aud` may be) as JSON, cut at [`CLAIM_SHOWN`] characters; anything else
+/// is not shown, only named (a claim is the token's word, not ours).
+fn shown(value: &Value) -> String {
+    let cut = |s: &str| -> String {
+        match s.char_indices().nth(CLAIM_SHOWN) {
+            Some((at, _)) => format!("{}…", &s[..at]),
+            None => s.to_string(),
+        }
+    };
+    match value {
+        Value::String(s) => Value::from(cut(s)).to_string(),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            let items: Vec<Value> = items
+                .iter()
+                .take(5)
+                .map(|v| Value::from(cut(v.as_str().unwrap_or_default())))
+                .collect();
+            Value::from(items).to_string()
+        }
+        _ => "(not a string: not shown)".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -162,6 +194,29 @@ mod tests {
         assert!(super::claims("a.b").is_none());
         assert!(super::claims("a.e30.c.d.e").is_none());
         assert!(super::claims("a.!!.c").is_none());
+    }
+
+    #[test]
+    fn a_claim_is_shown_as_a_string_cut_short_or_not_at_all() {
+        let long = "x".repeat(300);
+        let json = format!(
+            r#"{{"iss":"https://evil.example/\n::error::forged","sub":{{"inner":"PRIVATE"}},"aud":"{long}"}}"#
+        );
+        let said = words(
+            ("AccessDenied", "no"),
+            Some("arn:aws:iam::1:role/r"),
+            Some(("f".into(), claims(&payload(&json)))),
+        );
+        assert!(!said.contains("PRIVATE") && !said.contains('\n'), "{said}");
+        assert!(said.contains("sub (not a string: not shown)"), "{said}");
+        assert!(
+            said.contains(&format!("aud \"{}…\"", "x".repeat(200))),
+            "{said}"
+        );
+        assert!(
+            said.contains(r#""evil.example/\n::error::forged:aud""#),
+            "{said}"
+        );
     }
 
     #[test]

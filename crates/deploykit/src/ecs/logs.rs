@@ -118,43 +118,112 @@ pub const MASKED_FROM: usize = 4;
 /// What replaces a masked value.
 pub const MASK: &str = "***";
 
+/// The longest a log line is kept (characters): a CloudWatch event may be
+/// 256 KiB, and the lines land in the CI log, on stdout and in the job
+/// summary (1 MiB a step).
+pub const MAX_LINE: usize = 1000;
+
 /// The values a task definition's `environment` holds (every container's),
 /// to mask in the lines its containers log: they land in the CI log and
-/// on stdout. Secrets given as `secrets` are never known to us, so cannot
-/// be masked.
+/// on stdout. Each value is masked as it is and in the forms a logger
+/// writes it (JSON-escaped, percent-encoded), whatever the case; values
+/// that overlap in a line are masked together. Secrets given as `secrets`
+/// are never known to us, so cannot be masked.
 #[derive(Debug, Clone, Default)]
 pub struct Mask {
-    values: Vec<String>,
+    /// Each value and its other forms, lower-cased (ASCII).
+    forms: Vec<String>,
 }
 
 impl Mask {
     pub fn of(td: &Value) -> Mask {
-        let mut values: Vec<String> = td["containerDefinitions"]
+        let values = td["containerDefinitions"]
             .as_array()
             .into_iter()
             .flatten()
             .flat_map(|c| c["environment"].as_array().into_iter().flatten())
-            .filter_map(|kv| kv["value"].as_str())
-            .filter(|v| v.chars().count() >= MASKED_FROM)
-            .map(str::to_string)
-            .collect();
-        // The longest first: a value that holds another is masked whole.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values.dedup();
-        Mask { values }
+            .filter_map(|kv| kv["value"].as_str());
+        Mask::default().with(values)
     }
 
-    /// `line` with each value masked and control characters escaped
-    /// (`\u{1b}`; a line break as `\n`), tabs kept.
-    pub fn apply(&self, line: &str) -> String {
-        let mut line = line.to_string();
-        for value in &self.values {
-            if line.contains(value.as_str()) {
-                line = line.replace(value.as_str(), MASK);
+    /// This mask and `values` too (ecs-run's `--env` overrides).
+    #[must_use]
+    pub fn with<'a>(mut self, values: impl IntoIterator<Item = &'a str>) -> Mask {
+        for value in values
+            .into_iter()
+            .filter(|v| v.chars().count() >= MASKED_FROM)
+        {
+            let json = serde_json::to_string(value).unwrap_or_default();
+            let json = json[1..json.len().saturating_sub(1).max(1)].to_string();
+            let forms = [
+                value.to_string(),
+                json.clone(),
+                json.replace('/', "\\/"),
+                percent_encoded(value),
+            ];
+            for form in forms {
+                let form = form.to_ascii_lowercase();
+                if !form.is_empty() && !self.forms.contains(&form) {
+                    self.forms.push(form);
+                }
             }
         }
-        escape_controls(&line)
+        self
     }
+
+    /// `line` with each value masked, control characters escaped (`\u{1b}`;
+    /// a line break as `\n`, tabs kept), cut at [`MAX_LINE`] characters.
+    pub fn apply(&self, line: &str) -> String {
+        // Every byte any form covers, found case-blind (ASCII lowering
+        // keeps byte offsets), then each run of covered bytes masked once.
+        let lower = line.to_ascii_lowercase();
+        let mut covered = vec![false; line.len()];
+        for form in &self.forms {
+            for (at, _) in lower.match_indices(form.as_str()) {
+                covered[at..at + form.len()]
+                    .iter_mut()
+                    .for_each(|c| *c = true);
+            }
+        }
+        let mut masked = String::with_capacity(line.len());
+        let mut in_mask = false;
+        for (i, c) in line.char_indices() {
+            if covered[i] {
+                if !in_mask {
+                    masked.push_str(MASK);
+                    in_mask = true;
+                }
+            } else {
+                in_mask = false;
+                masked.push(c);
+            }
+        }
+        cut(&escape_controls(&masked))
+    }
+}
+
+/// `value` as a URL or form carries it: every byte but the unreserved
+/// ones as `%XX`.
+fn percent_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `line` cut at [`MAX_LINE`] characters, saying how many were left out.
+fn cut(line: &str) -> String {
+    let count = line.chars().count();
+    if count <= MAX_LINE {
+        return line.to_string();
+    }
+    let kept: String = line.chars().take(MAX_LINE).collect();
+    format!("{kept}… ({} more characters)", count - MAX_LINE)
 }
 
 /// Control characters (a tab kept) and the bidirectional ones escaped:
@@ -253,6 +322,33 @@ mod tests {
             mask.apply("password hunter2-secret rejected"),
             "password *** rejected"
         );
+    }
+
+    #[test]
+    fn the_forms_a_logger_writes_are_masked_too() {
+        let mask = Mask::of(&json!({"containerDefinitions": [{"environment": [
+            {"name": "PW", "value": "p@ss/w0rd\"Q"}]}]}));
+        for (line, shown) in [
+            (r#"{"pw":"p@ss\/w0rd\"Q"}"#, r#"{"pw":"***"}"#),
+            (r#"pw=p@ss/w0rd\"Q"#, "pw=***"),
+            ("PW=P@SS/W0RD\"Q", "PW=***"),
+            ("url?pw=p%40ss%2Fw0rd%22Q&x=1", "url?pw=***&x=1"),
+        ] {
+            assert_eq!(mask.apply(line), shown, "{line}");
+        }
+    }
+
+    #[test]
+    fn overlapping_values_are_masked_together() {
+        let mask = Mask::of(&json!({"containerDefinitions": [{"environment": [
+            {"name": "A", "value": "tokenAAAA-BBBB"}, {"name": "B", "value": "BBBB-secretpart"}]}]}));
+        assert_eq!(mask.apply("got tokenAAAA-BBBB-secretpart!"), "got ***!");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_saying_how_much() {
+        let shown = Mask::default().apply(&"x".repeat(MAX_LINE + 5));
+        assert!(shown.ends_with("x… (5 more characters)"), "{shown}");
     }
 
     #[test]

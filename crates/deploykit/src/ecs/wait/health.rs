@@ -34,6 +34,9 @@ pub fn failing_target_groups(events: &[Value]) -> Vec<String> {
     arns
 }
 
+/// Unhealthy targets said per target group, at most (the rest counted).
+pub const MAX_TARGETS: usize = 10;
+
 /// The health check a target group makes, as said: `HTTP GET /health on
 /// the traffic port, expecting 200`.
 struct Check {
@@ -187,12 +190,17 @@ pub async fn explain(client: &Client, arns: &[String], say: &dyn Fn(&str)) -> Ve
             .unwrap_or_else(|| arn.rsplit('/').nth(1).unwrap_or(arn).to_string());
         let mut targets = Vec::new();
         let mut lines = Vec::new();
+        let mut more = 0;
         for d in health.target_health_descriptions() {
             let state = d
                 .target_health()
                 .and_then(|h| h.state())
                 .map_or("unknown", |s| s.as_str());
             if state == "healthy" {
+                continue;
+            }
+            if targets.len() == MAX_TARGETS {
+                more += 1;
                 continue;
             }
             let id = d.target().map_or("?", |t| t.id().unwrap_or("?"));
@@ -244,12 +252,16 @@ pub async fn explain(client: &Client, arns: &[String], say: &dyn Fn(&str)) -> Ve
             for line in &lines {
                 say(line);
             }
+            if more > 0 {
+                say(&format!("  and {more} more unhealthy targets"));
+            }
         }
         reports.push(json!({
             "targetGroupArn": arn,
             "healthCheck": check.as_ref().map(|c| json!({"protocol": c.protocol, "path": c.path,
                 "port": c.port, "matcher": c.codes})),
             "targets": targets,
+            "moreUnhealthy": more,
         }));
     }
     reports

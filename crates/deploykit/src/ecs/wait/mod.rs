@@ -181,6 +181,13 @@ impl<'a> Follow<'a> {
     }
 }
 
+/// How long the reads that explain a failure (the crashed containers'
+/// logs, the unhealthy targets) may take, each kind, after the wait has
+/// ended (at most half the --timeout, so that a call's own time-out, the
+/// --timeout, never comes first): an endpoint that never answers costs
+/// this, not another --timeout a call.
+pub const READS_AFTER: Duration = Duration::from_secs(20);
+
 /// A wait gives up after this many polls in a row that ECS failed to
 /// answer; one such poll is said and tried again at the next.
 pub const MAX_UNANSWERED: u32 = 5;
@@ -294,7 +301,18 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
                 let notes = match crate::aws::loaded() {
                     Some(sdk) => {
                         let logs = crate::ecs::logs::Logs::new(&sdk);
-                        tasks::last_words(client, &logs, &mut stopped, say).await
+                        let read = tasks::last_words(client, &logs, &mut stopped, say);
+                        match tokio::time::timeout(READS_AFTER.min(plan.timeout / 2), read).await {
+                            Ok(notes) => notes,
+                            Err(_) => {
+                                say(&format!(
+                                    "{}: the crashed containers' logs were not all read within {}: CloudWatch Logs did not answer",
+                                    name_of(&f.target.service),
+                                    show_duration(READS_AFTER.min(plan.timeout / 2))
+                                ));
+                                Vec::new()
+                            }
+                        }
                     }
                     None => Vec::new(),
                 };
@@ -321,7 +339,14 @@ pub async fn wait<C: Clock>(client: &Client, clock: &C, plan: &Plan, say: &dyn F
             );
             let service = name_of(&f.target.service).to_string();
             let say_for = |line: &str| say(&format!("{service}: {line}"));
-            f.target_health = health::explain(&elb, &groups, &say_for).await;
+            let asked = health::explain(&elb, &groups, &say_for);
+            match tokio::time::timeout(READS_AFTER.min(plan.timeout / 2), asked).await {
+                Ok(reports) => f.target_health = reports,
+                Err(_) => say_for(&format!(
+                    "why the targets are unhealthy was not read within {}: Elastic Load Balancing did not answer",
+                    show_duration(READS_AFTER.min(plan.timeout / 2))
+                )),
+            }
         }
     }
 

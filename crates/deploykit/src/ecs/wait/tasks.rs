@@ -165,8 +165,9 @@ pub fn why_stopped(reason: &str) -> Option<&'static str> {
 /// Stopped tasks whose failed containers' logs are read, at most.
 pub const WITH_LOGS: usize = 3;
 
-/// The last words of the failed containers (exit code not 0) of the first
-/// [`WITH_LOGS`] stopped tasks: their last [`LAST_LINES`] log lines, from
+/// The last words of the containers that made each of the first
+/// [`WITH_LOGS`] stopped tasks stop (failed and essential, else the first
+/// that failed): their last [`LAST_LINES`] log lines, from
 /// the awslogs settings of the task's definition (DescribeTaskDefinition),
 /// masked and escaped, put in each container's `lastLogLines`. Returns, per
 /// task, a line for each container whose lines could not be had (another
@@ -202,11 +203,12 @@ pub async fn last_words(
             },
         };
         let mask = Mask::of(&td);
+        let culprits = culprits(task, &td);
         for c in task["containers"].as_array_mut().into_iter().flatten() {
-            if c["exitCode"].as_i64() == Some(0) {
+            let name = c["name"].as_str().unwrap_or_default().to_string();
+            if !culprits.contains(&name) {
                 continue;
             }
-            let name = c["name"].as_str().unwrap_or_default().to_string();
             let definition = td["containerDefinitions"]
                 .as_array()
                 .into_iter()
@@ -252,6 +254,36 @@ pub async fn last_words(
         }
     }
     notes
+}
+
+/// The containers whose logs say why `task` stopped: those that failed
+/// (exit code not 0) and are essential in `td` (the default), else the
+/// first that failed. A sidecar killed with the task is not one.
+fn culprits(task: &Value, td: &Value) -> Vec<String> {
+    let failed: Vec<&str> = task["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["exitCode"].as_i64() != Some(0))
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let essential = |name: &str| {
+        td["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["name"] == name)
+            .is_none_or(|d| d["essential"].as_bool().unwrap_or(true))
+    };
+    let mut names: Vec<String> = failed
+        .iter()
+        .filter(|n| essential(n))
+        .map(|n| n.to_string())
+        .collect();
+    if names.is_empty() {
+        names.extend(failed.first().map(|n| n.to_string()));
+    }
+    names
 }
 
 /// The lines stderr shows for one stopped task: why it stopped, each
