@@ -24,7 +24,12 @@ unknown ARN in `failures`, MISSING), ListTasks and DescribeTasks with
 DescribeTaskDefinition keep task definitions in memory, starting from the
 scenario's `taskDefinitions` (so a whole pipe, taskdef-render --family and
 ecs-deploy included, can run against it). Any other action is a 400
-UnknownOperationException naming it. Scenarios live in scripts/scenarios/.
+UnknownOperationException naming it. ContinueServiceDeployment and
+StopServiceDeployment answer for a service deployment the current step
+knows, and bring on the steps marked `"after": ACTION` (their `at` counted
+from that call): a paused rollout that goes on only once continued, a
+deployment that stops only once stopped. Scenarios live in
+scripts/scenarios/.
 """
 import json
 import http.server
@@ -43,13 +48,39 @@ def now():
     return time.monotonic() - START
 
 
+# When each steering action (ContinueServiceDeployment,
+# StopServiceDeployment) was first called, on the scenario's clock.
+CALLED = {}
+
+
 def step():
+    """The last step whose time has come: a step with `"after": ACTION`
+    counts its `at` from ACTION's first call, and never comes without it."""
     t = now()
     current = SCENARIO["timeline"][0]
     for s in SCENARIO["timeline"]:
-        if s["at"] <= t:
+        after = s.get("after")
+        if after is None and s["at"] <= t:
+            current = s
+        elif after in CALLED and CALLED[after] + s["at"] <= t:
             current = s
     return current
+
+
+def steer(action):
+    """ContinueServiceDeployment / StopServiceDeployment: a deployment the
+    current step knows is answered (and the call remembered, so that the
+    steps `after` it come); another is a 400 as ECS says it."""
+    def handle(body):
+        arn = body.get("serviceDeploymentArn", "")
+        known = {d["serviceDeploymentArn"] for d in step().get("serviceDeployments", [])}
+        if arn not in known:
+            return 400, {"__type": "ServiceDeploymentNotFoundException",
+                         "message": f"Service deployment {arn} not found."}
+        CALLED.setdefault(action, now())
+        sys.stderr.write(f"{action} {json.dumps(body, sort_keys=True)}\n")
+        return 200, {"serviceDeploymentArn": arn}
+    return handle
 
 
 def name_of(arn):
@@ -130,6 +161,8 @@ ACTIONS = {
     "DescribeServiceDeployments": lambda b: (200, describe_service_deployments(b)),
     "ListTasks": lambda b: (200, list_tasks(b)),
     "DescribeTasks": lambda b: (200, describe_tasks(b)),
+    "ContinueServiceDeployment": steer("ContinueServiceDeployment"),
+    "StopServiceDeployment": steer("StopServiceDeployment"),
 }
 
 

@@ -28,6 +28,12 @@ Examples:
   # Back to the revision the service ran before
   ecs-deploy --rollback --cluster prod --service web
 
+  # A rollout paused at a PAUSE hook: approve it, and wait for the rest
+  ecs-wait --cluster prod --service web --until paused | ecs-deploy --continue | ecs-wait
+
+  # Stop the deployment in flight where it is (no rollback)
+  ecs-deploy --stop --cluster prod --service web
+
   # Deploy and wait for the rollout in one step (ecs-wait's wait, its flags)
   ecs-deploy -t ecs/task-definition.json --cluster prod --service web --wait --timeout 15m
 
@@ -50,7 +56,15 @@ once. The console link to each service's deployments goes to stderr.
 Output: the stdin object (or {}) with taskDefinition set to the registered
 definition (taskDefinitionArn, revision) and service set to UpdateService's service
 object as ECS sent it (several services: services, a list of the same); with
---rollback, rollback: {from, to, method} too. Pipe it into ecs-wait.
+--rollback, rollback: {from, to, method} too; with --continue, continued:
+{serviceDeployment, hookId}; with --stop, stopped: {serviceDeployment,
+stopType}. Pipe it into ecs-wait (after --stop, the deployment stopping is
+success).
+
+Steer: --continue and --stop act on the service deployment that --service
+names (its currentServiceDeployment), else stdin's wait (its deployment) or
+service. Nothing to act on (no hook awaits action; a deployment that is not
+PENDING or IN_PROGRESS) is exit 1 with the deployment's state.
 
 Wait: with --wait, once every service is updated, the rollout is waited for by
 ecs-wait's own code (--until, --timeout, --interval, --max-failed-tasks as in
@@ -145,6 +159,23 @@ pub struct Args {
         help_heading = "Rollback"
     )]
     pub to_revision: Option<u32>,
+
+    /// Resume the service deployment waiting at a PAUSE lifecycle hook (stdin's service or wait, or --service)
+    #[arg(long = "continue", help_heading = "Steer", conflicts_with_all = ["rollback", "stop"])]
+    pub continue_: bool,
+
+    /// With --continue: the hook to resume, when several wait
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "continue_",
+        help_heading = "Steer"
+    )]
+    pub hook: Option<String>,
+
+    /// Stop the service deployment in flight where it is, without rolling back (--rollback rolls back)
+    #[arg(long, help_heading = "Steer", conflicts_with = "rollback")]
+    pub stop: bool,
 
     /// After the update, wait for the rollout as ecs-wait does (exit 1 if it fails, 3 on --timeout)
     #[arg(long, help_heading = "Wait")]

@@ -17,6 +17,10 @@ pub enum Source {
     Stdin,
     /// `--rollback`, with `--to-revision` when given.
     Rollback(Option<u32>),
+    /// `--continue`, with `--hook` when given.
+    Continue(Option<String>),
+    /// `--stop`.
+    Stop,
 }
 
 /// Everything a run needs, validated.
@@ -89,6 +93,44 @@ impl Config {
             }
             (None, None, true) => Source::Rollback(args.to_revision),
             (None, None, false) => Source::Stdin,
+        };
+        let steering = match (args.continue_, args.stop) {
+            (true, _) => Some(Source::Continue(args.hook.clone())),
+            (false, true) => Some(Source::Stop),
+            (false, false) => None,
+        };
+        let source = match (steering, &source) {
+            (None, _) => source,
+            (Some(steer), Source::Stdin) => {
+                let flag = if args.stop { "--stop" } else { "--continue" };
+                if args.services.len() > 1 {
+                    return Err(Error::usage(format!(
+                        "{flag} acts on one service deployment: give at most one --service"
+                    )));
+                }
+                for (given, other) in [
+                    (args.wait, "--wait (pipe into ecs-wait)"),
+                    (args.keep_revisions.is_some(), "--keep-revisions"),
+                    (args.skip_unchanged, "--skip-unchanged"),
+                    (args.force_new_deployment, "--force-new-deployment"),
+                    (args.desired_count.is_some(), "--desired-count"),
+                ] {
+                    if given {
+                        return Err(Error::usage(format!(
+                            "{flag} changes no service settings: it does not go with {other}"
+                        )));
+                    }
+                }
+                if matches!(&steer, Source::Continue(Some(hook)) if hook.trim().is_empty()) {
+                    return Err(Error::usage("--hook is empty"));
+                }
+                steer
+            }
+            (Some(_), _) => {
+                return Err(Error::usage(
+                    "--continue and --stop act on a deployment in flight: they take no --task-definition or --family",
+                ));
+            }
         };
         if args.cluster.trim().is_empty() {
             return Err(Error::usage("--cluster is empty"));

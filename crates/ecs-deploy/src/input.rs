@@ -13,7 +13,9 @@ use crate::config::{Config, Source};
 /// The stdin object, and the definition when the source is one to read.
 pub fn read(config: &Config, stdin: &Stdin) -> Result<(Envelope, Option<Definition>)> {
     match &config.source {
-        Source::Arn(_) | Source::Rollback(_) => Ok((stdin.envelope()?, None)),
+        Source::Arn(_) | Source::Rollback(_) | Source::Continue(_) | Source::Stop => {
+            Ok((stdin.envelope()?, None))
+        }
         Source::Stdin => {
             let envelope = stdin.envelope()?;
             let def = match envelope.get("taskDefinition") {

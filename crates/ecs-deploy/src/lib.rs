@@ -15,6 +15,7 @@ mod revisions;
 mod rollback;
 mod section;
 mod services;
+mod steer;
 
 use aws_sdk_ecs::Client;
 use deploykit::aws;
@@ -54,7 +55,13 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
             None => outcome,
         };
         let rolled_back = matches!(config.source, Source::Rollback(_));
-        Ok(section::attach(outcome, rolled_back, config.wait.is_some()))
+        let steered = matches!(config.source, Source::Continue(_) | Source::Stop);
+        Ok(section::attach(
+            outcome,
+            rolled_back,
+            steered,
+            config.wait.is_some(),
+        ))
     })
 }
 
@@ -114,8 +121,21 @@ pub async fn deploy(
     mut envelope: Envelope,
     definition: Option<Definition>,
 ) -> Result<Outcome> {
-    if let Source::Rollback(to_revision) = config.source {
-        return rollback::run(config, client, region, envelope, to_revision).await;
+    match &config.source {
+        Source::Rollback(to_revision) => {
+            return rollback::run(config, client, region, envelope, *to_revision).await;
+        }
+        Source::Continue(hook) => {
+            return steer::run(
+                config,
+                client,
+                envelope,
+                steer::Steer::Continue(hook.as_deref()),
+            )
+            .await;
+        }
+        Source::Stop => return steer::run(config, client, envelope, steer::Steer::Stop).await,
+        _ => {}
     }
     // An earlier rollback's report is not this deploy's: left in, ecs-wait
     // would take this rollout for that rollback.

@@ -9,7 +9,7 @@ use deploykit::summary::{Inline, Section, ecs};
 use serde_json::Value;
 
 /// `outcome` with its section; `waited`: `--wait` was given.
-pub fn attach(outcome: Outcome, rolled_back: bool, waited: bool) -> Outcome {
+pub fn attach(outcome: Outcome, rolled_back: bool, steered: bool, waited: bool) -> Outcome {
     let Some(doc) = outcome.object() else {
         return outcome;
     };
@@ -33,7 +33,16 @@ pub fn attach(outcome: Outcome, rolled_back: bool, waited: bool) -> Outcome {
     }
     .unwrap_or_default();
 
+    // --continue, --stop: what was done to which deployment.
+    let steer = steered
+        .then(|| {
+            [("continued", "continued at hook"), ("stopped", "stopped")]
+                .into_iter()
+                .find_map(|(key, done)| doc.get(key).map(|v| (key, done, v)))
+        })
+        .flatten();
     let title = match (failed, rollback, services.is_empty()) {
+        (false, _, _) if steer.is_some() => steer.map_or("", |(key, _, _)| key),
         (true, _, _) => "failed",
         (false, Some(_), _) => "rolled back",
         (false, None, true) => "registered",
@@ -41,7 +50,17 @@ pub fn attach(outcome: Outcome, rolled_back: bool, waited: bool) -> Outcome {
     };
     let mut section = Section::new(title);
     let md = section.body();
-    if let Some(r) = rollback {
+    if let Some((_, done, v)) = steer {
+        let mut words = vec![
+            Inline::text("Service deployment"),
+            Inline::code(name_of(v["serviceDeployment"].as_str().unwrap_or_default())),
+            Inline::text(done),
+        ];
+        if let Some(hook) = v["hookId"].as_str() {
+            words.push(Inline::code(hook));
+        }
+        md.paragraph(Inline::join(words, " "));
+    } else if let Some(r) = rollback {
         md.paragraph(Inline::join(
             [
                 Inline::text("Rolled back from"),

@@ -1,7 +1,9 @@
 //! Every command in `ecs-deploy --help` runs, as written (pipes included,
 //! with taskdef-render and the aws CLI), against moto, in order, and does
 //! what its example says; an example with no expectation below fails the
-//! test. Only the names change: the cluster `prod` and the family `web`
+//! test. The two that steer a rollout in flight (--continue, --stop) run on
+//! the scripted ECS endpoint, moto having no such rollout. Only the names
+//! change: the cluster `prod` and the family `web`
 //! become unique ones, so runs never meet; but for `--family web:1`, which
 //! runs exactly as written, on the family `web` and cluster `prod` set up
 //! for it.
@@ -11,7 +13,16 @@ use serde_json::{Value, json};
 
 fn check(command: &str, doc: &Value) {
     let service = |d: &Value| d["service"]["serviceName"].as_str().map(str::to_string);
-    if command.contains("--family web:1") {
+    if command.contains("--continue") {
+        assert_eq!(
+            doc["continued"]["hookId"], "approve-prod",
+            "{command}: {doc}"
+        );
+        assert_eq!(doc["wait"]["status"], "deployed", "{command}: {doc}");
+    } else if command.contains("--stop") {
+        assert_eq!(doc["stopped"]["stopType"], "ABORT", "{command}: {doc}");
+        assert_eq!(service(doc).as_deref(), Some("web"), "{command}");
+    } else if command.contains("--family web:1") {
         // Run as written: the family `web` and cluster `prod` themselves.
         let arn = doc["taskDefinition"]["taskDefinitionArn"]
             .as_str()
@@ -121,7 +132,14 @@ fn every_help_example_runs() {
 
     let mut ran = 0;
     for example in deploy_tests::help_examples(&help, "Input,") {
-        let command = if example.contains("--family web:1") {
+        // Steering a rollout in flight: moto has none, so these run as
+        // written against the scripted ECS endpoint's paused rollout
+        // (scripts/scenarios/pause-hook.json), one each.
+        let scripted = (example.contains("--continue") || example.contains("--stop"))
+            .then(|| deploy_tests::scripted::ScriptedEcs::start("pause-hook"));
+        let command = if let Some(ecs) = &scripted {
+            format!("export AWS_ENDPOINT_URL={}; {example}", ecs.endpoint)
+        } else if example.contains("--family web:1") {
             example.clone()
         } else {
             example
@@ -139,5 +157,5 @@ fn every_help_example_runs() {
         check(&example, &doc);
         ran += 1;
     }
-    assert_eq!(ran, 8, "every example ran, none more or fewer");
+    assert_eq!(ran, 10, "every example ran, none more or fewer");
 }

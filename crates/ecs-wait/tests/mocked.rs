@@ -170,8 +170,8 @@ async fn a_pause_hook_is_said_at_once_and_waited_past() {
     assert_eq!(pause.len(), 1, "said once: {lines:?}");
     assert!(
         pause[0].contains(
-            "paused at POST_TEST_TRAFFIC_SHIFT: hook hook-1 awaits action until 2025-11-24T17:00:00Z, then ROLLBACK; resume: aws ecs continue-service-deployment --service-deployment-arn"
-        ) && pause[0].ends_with("--hook-id hook-1"),
+            "paused at POST_TEST_TRAFFIC_SHIFT: hook hook-1 awaits action until 2025-11-24T17:00:00Z, then ROLLBACK; resume: ecs-deploy --continue --cluster prod --service web (or aws ecs continue-service-deployment --service-deployment-arn"
+        ) && pause[0].ends_with("--hook-id hook-1); stop where it is: ecs-deploy --stop"),
         "{pause:?}"
     );
 }

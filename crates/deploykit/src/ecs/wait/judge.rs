@@ -280,7 +280,13 @@ pub fn by_service_deployment(service: &Value, sd: &Value, rules: Rules<'_>) -> L
         parts.join("; ")
     };
     let rolling_back = rules.rollback == Some("stopServiceDeployment");
+    let stopping = rules.rollback == Some("abort");
     look.verdict = match status {
+        // ecs-deploy --stop asked ECS to stop it where it is.
+        "STOPPED" if stopping => Verdict::Done("stopped"),
+        "SUCCESSFUL" if stopping => Verdict::Failed(
+            "the deployment finished before the stop took: it is SUCCESSFUL".to_string(),
+        ),
         "SUCCESSFUL" if rolling_back => Verdict::Failed(
             "the deployment finished before the rollback took: it is SUCCESSFUL, not rolled back"
                 .to_string(),

@@ -657,7 +657,7 @@ impl Follow<'_> {
         }
         if let Some(hook) = &look.paused {
             let line = format!(
-                "paused at {}: hook {} awaits action until {}, then {}; resume: aws ecs continue-service-deployment --service-deployment-arn {} --hook-id {}",
+                "paused at {}: hook {} awaits action until {}, then {}; resume: ecs-deploy --continue --cluster {} --service {} (or aws ecs continue-service-deployment --service-deployment-arn {} --hook-id {}); stop where it is: ecs-deploy --stop",
                 look.lifecycle_stage.as_deref().unwrap_or("?"),
                 hook["hookId"].as_str().unwrap_or("?"),
                 hook["expiresAt"]
@@ -665,6 +665,8 @@ impl Follow<'_> {
                     .map(iso8601)
                     .unwrap_or_else(|| "?".into()),
                 hook["timeoutAction"].as_str().unwrap_or("?"),
+                name_of(&self.target.cluster),
+                self.name(),
                 self.deployment.as_deref().unwrap_or("?"),
                 hook["hookId"].as_str().unwrap_or("?"),
             );

@@ -22,12 +22,22 @@ pub fn stopped_deployment(envelope: &Envelope) -> Option<String> {
         .flatten()
 }
 
-/// The rollback to wait for, if any: ecs-deploy --rollback's `rollback`
+/// The rollback (or stop) to wait for, if any: ecs-deploy --stop's
+/// `stopped` (`"abort"`: the deployment stopping is the goal), or
+/// ecs-deploy --rollback's `rollback`
 /// when ECS was asked to roll back a deployment in progress, and only for
 /// that very deployment. A `rollback` left in the document by an earlier
 /// step (a later deploy in the same pipe) is no goal, nor is a rollback by
 /// update (a deployment like any other: its own rollback is a failure).
 pub fn rollback_goal(envelope: &Envelope, deployment: Option<&str>) -> Option<String> {
+    // ecs-deploy --stop: the deployment stopping (ABORT) is the goal.
+    if let Some(stopped) = envelope.get("stopped")
+        && stopped["stopType"] == "ABORT"
+        && deployment.is_some()
+        && stopped["serviceDeployment"].as_str() == deployment
+    {
+        return Some("abort".to_string());
+    }
     let stopped = stopped_deployment(envelope)?;
     (deployment == Some(stopped.as_str())).then(|| "stopServiceDeployment".to_string())
 }
