@@ -1,7 +1,8 @@
 //! The states moto cannot produce, scripted with aws-smithy-mocks: a
 //! CODE_DEPLOY controller, a DRAINING service, a rollback of a service
 //! deployment in progress (StopServiceDeployment, which moto lacks),
-//! throttling on UpdateService, AccessDenied. The responses are ECS's JSON
+//! throttling on UpdateService, AccessDenied (ContinueServiceDeployment's
+//! too). The responses are ECS's JSON
 //! as raw HTTP bodies, so the SDK parses them and the raw JSON is kept, as
 //! with the real service. `ecs_deploy::deploy` takes the mocked client.
 //!
@@ -490,4 +491,45 @@ async fn keep_revisions_spares_a_revision_a_draining_deployment_runs() {
         .unwrap();
     // Deregistering web:1 matches no rule: the mock client fails the run.
     assert_eq!(deregister.num_calls(), 2);
+}
+
+/// --continue refused as real AWS refuses it (a CI role without
+/// ecs:ContinueServiceDeployment): exit 1 naming the action, the role and
+/// the statement to add.
+#[tokio::test]
+async fn continue_refused_names_continue_service_deployment() {
+    let mut svc = service("ECS", "ACTIVE", json!([]));
+    svc["currentServiceDeployment"] = json!(SD);
+    let describe = describe_services(svc);
+    let sds = mock!(Client::describe_service_deployments)
+        .sequence()
+        .http_status(
+            200,
+            ok(json!({"serviceDeployments": [{"serviceDeploymentArn": SD, "status": "IN_PROGRESS",
+                "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+                "lifecycleHookDetails": [{"hookId": "approve", "targetType": "PAUSE", "status": "AWAITING_ACTION"}]}],
+                "failures": []})),
+        )
+        .build();
+    let denied = "User: arn:aws:sts::123456789012:assumed-role/ci/gh is not authorized to perform: ecs:ContinueServiceDeployment on resource: arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/abc";
+    let refused = mock!(Client::continue_service_deployment)
+        .sequence()
+        .http_status(
+            400,
+            ok(json!({"__type": "AccessDeniedException", "message": denied})),
+        )
+        .build();
+    let client = client(&[&describe, &sds, &refused]);
+    let e = run(&args(&["--continue"]), &client, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit().code(), 1);
+    assert!(
+        e.message().contains(
+            r#"role ci (session gh, arn:aws:sts::123456789012:assumed-role/ci/gh) lacks ecs:ContinueServiceDeployment: add to its policy {"Effect":"Allow","Action":"ecs:ContinueServiceDeployment","Resource":"arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/abc"}"#
+        ),
+        "{e}"
+    );
+    assert_eq!(refused.num_calls(), 1, "a refusal is not tried again");
 }
