@@ -34,6 +34,12 @@ Examples:
   # Stop the deployment in flight where it is (no rollback)
   ecs-deploy --stop --cluster prod --service web
 
+  # Plan first: what would change against what the service runs (nothing changed);
+  # the same object, approved, deploys unless the service moved since
+  taskdef-render -t ecs/task-definition.json --container web --image \"$IMAGE\" \\
+    | ecs-deploy --cluster prod --service web --plan | tee plan.json
+  ecs-deploy --cluster prod --service web < plan.json
+
   # Deploy and wait for the rollout in one step (ecs-wait's wait, its flags)
   ecs-deploy -t ecs/task-definition.json --cluster prod --service web --wait --timeout 15m
 
@@ -160,6 +166,10 @@ pub struct Args {
     )]
     pub to_revision: Option<u32>,
 
+    /// Change nothing: print what the deploy would change (plan: the definition's diff against what each service runs, values hidden; the settings); a deploy given this object refuses if a service moved since
+    #[arg(long, help_heading = "Plan", conflicts_with_all = ["rollback", "continue_", "stop", "wait"])]
+    pub plan: bool,
+
     /// Resume the service deployment waiting at a PAUSE lifecycle hook (stdin's service or wait, or --service)
     #[arg(long = "continue", help_heading = "Steer", conflicts_with_all = ["rollback", "stop"])]
     pub continue_: bool,
@@ -208,4 +218,15 @@ pub enum PropagateTags {
     TaskDefinition,
     Service,
     None,
+}
+
+impl PropagateTags {
+    /// The API's word for it (`TASK_DEFINITION`).
+    pub fn as_api(&self) -> &'static str {
+        match self {
+            PropagateTags::TaskDefinition => "TASK_DEFINITION",
+            PropagateTags::Service => "SERVICE",
+            PropagateTags::None => "NONE",
+        }
+    }
 }

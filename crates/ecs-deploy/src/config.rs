@@ -36,6 +36,8 @@ pub struct Config {
     pub propagate_tags: Option<PropagateTags>,
     pub skip_unchanged: bool,
     pub keep_revisions: Option<u32>,
+    /// `--plan`: say what would change, change nothing.
+    pub plan: bool,
     /// `--wait`: how to wait once the services are updated (its targets
     /// come from the update's answers).
     pub wait: Option<deploykit::ecs::wait::Plan>,
@@ -132,6 +134,16 @@ impl Config {
                 ));
             }
         };
+        if args.plan && args.services.is_empty() {
+            return Err(Error::usage(
+                "--plan compares the definition with what services run: give --service",
+            ));
+        }
+        if args.plan && args.keep_revisions.is_some() {
+            return Err(Error::usage(
+                "--plan changes nothing: it does not go with --keep-revisions",
+            ));
+        }
         if args.cluster.trim().is_empty() {
             return Err(Error::usage("--cluster is empty"));
         }
@@ -220,6 +232,7 @@ impl Config {
             propagate_tags: args.propagate_tags,
             skip_unchanged: args.skip_unchanged,
             keep_revisions: args.keep_revisions,
+            plan: args.plan,
             wait,
             aws: args.aws,
         })

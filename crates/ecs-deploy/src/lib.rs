@@ -11,6 +11,7 @@
 mod args;
 mod config;
 mod input;
+mod plan;
 mod revisions;
 mod rollback;
 mod section;
@@ -137,6 +138,9 @@ pub async fn deploy(
         Source::Stop => return steer::run(config, client, envelope, steer::Steer::Stop).await,
         _ => {}
     }
+    if config.plan {
+        return plan::run(config, client, envelope, definition).await;
+    }
     // An earlier rollback's report is not this deploy's: left in, ecs-wait
     // would take this rollout for that rollback.
     if envelope.remove("rollback").is_some() {
@@ -148,6 +152,14 @@ pub async fn deploy(
         let td = definition.as_ref().map(|d| &d.td);
         services::check(client, &config.cluster, &config.services, td).await?
     };
+    // Handed a plan's object: what was approved is what gets deployed.
+    if let Some(plan) = envelope.get("plan") {
+        let services: Vec<(String, Value)> = targets
+            .iter()
+            .filter_map(|t| t.state.as_ref().ok().map(|s| (t.name.clone(), s.clone())))
+            .collect();
+        plan::drift(plan, &config.cluster, &services)?;
+    }
     if !targets.is_empty() && targets.iter().all(|t| t.state.is_err()) {
         let reasons: Vec<&str> = targets
             .iter()

@@ -13,7 +13,24 @@ use serde_json::{Value, json};
 
 fn check(command: &str, doc: &Value) {
     let service = |d: &Value| d["service"]["serviceName"].as_str().map(str::to_string);
-    if command.contains("--continue") {
+    if command.contains("--plan") {
+        assert_eq!(
+            doc["plan"]["changes"][0]["service"], "web",
+            "{command}: {doc}"
+        );
+        // The service runs r.example/web:2 already (the examples before):
+        // nothing of the definition changes, ECS's defaults included.
+        assert_eq!(
+            doc["plan"]["changes"][0]["taskDefinition"]["paths"],
+            json!([]),
+            "{command}: {doc}"
+        );
+        assert!(
+            doc["plan"]["changes"][0]["running"]["taskDefinition"].is_string(),
+            "{command}: {doc}"
+        );
+        assert!(doc.get("service").is_none(), "{command}: nothing updated");
+    } else if command.contains("--continue") {
         assert_eq!(
             doc["continued"]["hookId"], "approve-prod",
             "{command}: {doc}"
@@ -157,5 +174,5 @@ fn every_help_example_runs() {
         check(&example, &doc);
         ran += 1;
     }
-    assert_eq!(ran, 10, "every example ran, none more or fewer");
+    assert_eq!(ran, 12, "every example ran, none more or fewer");
 }

@@ -31,6 +31,7 @@ pub mod check;
 pub mod clean;
 pub mod compare;
 pub mod definition;
+pub mod diff;
 pub mod logs;
 pub mod model;
 pub mod region;
