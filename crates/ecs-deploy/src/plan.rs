@@ -6,8 +6,11 @@
 //! change. The plan records what each service runs (task definition,
 //! current deployment): a deploy handed the plan's object refuses when a
 //! service moved since ([`drift`]): what was approved is what is deployed.
-//! The checks of the plan (images, roles, secrets, log groups, fit) are not
-//! built yet: `checks` is empty.
+//! The checks: the definition fits each service (launch type, Fargate's
+//! network mode and task size, the load balancers' containers and ports:
+//! a misfit is a bad input, exit 2) and its log groups exist (exit 1; not
+//! allowed to ask: skipped, naming the permission). Images, roles and
+//! secrets are not checked yet.
 
 use aws_sdk_ecs::Client;
 use deploykit::ecs::api::{self, name_of};
@@ -38,6 +41,7 @@ pub async fn run(
     let targets = services::check(client, &config.cluster, &config.services, Some(&new)).await?;
     let mut changes = Vec::new();
     let mut refused = Vec::new();
+    let mut checks: Vec<Value> = Vec::new();
     for target in targets {
         let service = match target.state {
             Ok(service) => service,
@@ -47,6 +51,7 @@ pub async fn run(
                 continue;
             }
         };
+        checks.push(fit(&new_clean, &service, &target.name));
         let running_arn = service["taskDefinition"]
             .as_str()
             .unwrap_or_default()
@@ -97,21 +102,195 @@ pub async fn run(
             "settings": settings,
         }));
     }
+    checks.extend(log_groups(&new_clean).await);
+    let failed = |name: &str| -> Vec<String> {
+        checks
+            .iter()
+            .filter(|c| c["status"] == "failed" && c["name"] == name)
+            .filter_map(|c| c["detail"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (misfits, missing) = (failed("fit"), failed("log group"));
+    for c in &checks {
+        cli::note(format!(
+            "plan: check {}: {}: {}",
+            c["name"].as_str().unwrap_or("?"),
+            c["status"].as_str().unwrap_or("?"),
+            c["detail"].as_str().unwrap_or_default()
+        ));
+    }
     envelope.insert(
         "plan".to_string(),
-        json!({"cluster": config.cluster, "changes": changes, "checks": []}),
+        json!({"cluster": config.cluster, "changes": changes, "checks": checks}),
     );
-    if refused.is_empty() {
-        Ok(Outcome::success(envelope))
+    // A definition that does not fit the service is a bad input (exit 2);
+    // a log group missing, a service that cannot be updated: exit 1.
+    let failure = if !misfits.is_empty() {
+        Some(Error::usage(format!(
+            "the definition does not fit the service: {}",
+            misfits.join("; ")
+        )))
+    } else if !refused.is_empty() || !missing.is_empty() {
+        let mut why = refused;
+        why.extend(missing);
+        Some(Error::failed(format!(
+            "the plan cannot be deployed: {}",
+            why.join("; ")
+        )))
     } else {
-        Ok(Outcome::failed(
-            envelope,
-            Error::failed(format!(
-                "the plan cannot be deployed: {}",
-                refused.join("; ")
-            )),
-        ))
+        None
+    };
+    Ok(match failure {
+        Some(e) => Outcome::failed(envelope, e),
+        None => Outcome::success(envelope),
+    })
+}
+
+/// Whether `td` fits `service`: the launch type it requires, Fargate's
+/// network mode and task size (deploykit's one table), and the containers
+/// and ports the service's load balancers name. One check a service.
+fn fit(td: &Value, service: &Value, name: &str) -> Value {
+    let mut problems = Vec::new();
+    let runs_on = match service["launchType"].as_str() {
+        Some(launch) => Some(launch.to_string()),
+        None => service["capacityProviderStrategy"]
+            .as_array()
+            .and_then(|s| s.first())
+            .and_then(|p| p["capacityProvider"].as_str())
+            .map(|p| {
+                if p.starts_with("FARGATE") {
+                    "FARGATE"
+                } else {
+                    "EC2"
+                }
+                .to_string()
+            }),
+    };
+    let requires: Vec<&str> = td["requiresCompatibilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if let Some(on) = &runs_on
+        && !requires.is_empty()
+        && !requires.contains(&on.as_str())
+    {
+        problems.push(format!(
+            "the service runs on {on}, the definition requires {}",
+            requires.join(", ")
+        ));
     }
+    if runs_on.as_deref() == Some("FARGATE") {
+        if td["networkMode"] != "awsvpc" {
+            problems.push(format!(
+                "Fargate needs networkMode awsvpc, the definition has {}",
+                td["networkMode"].as_str().unwrap_or("none")
+            ));
+        }
+        let number = |key: &str| td[key].as_str().and_then(|v| v.trim().parse::<u32>().ok());
+        match (number("cpu"), number("memory")) {
+            (Some(cpu), Some(memory)) => {
+                if let Err(why) = deploykit::ecs::fargate::check(cpu, memory) {
+                    problems.push(why);
+                }
+            }
+            _ => problems.push("Fargate needs the task's cpu and memory set".to_string()),
+        }
+    }
+    for lb in service["loadBalancers"].as_array().into_iter().flatten() {
+        let (Some(container), Some(port)) =
+            (lb["containerName"].as_str(), lb["containerPort"].as_i64())
+        else {
+            continue;
+        };
+        let found = td["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == container);
+        let Some(c) = found else {
+            problems.push(format!(
+                "the service's load balancer sends traffic to container {container:?}, which the definition lacks"
+            ));
+            continue;
+        };
+        let ports: Vec<String> = c["portMappings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["containerPort"].as_i64())
+            .map(|p| p.to_string())
+            .collect();
+        if !ports.contains(&port.to_string()) {
+            problems.push(format!(
+                "the service's load balancer sends traffic to port {port} of container {container:?}, which maps {}",
+                if ports.is_empty() { "no port".to_string() } else { ports.join(", ") }
+            ));
+        }
+    }
+    let on = runs_on.map(|o| format!(" ({o})")).unwrap_or_default();
+    if problems.is_empty() {
+        json!({"name": "fit", "service": name, "status": "ok",
+            "detail": format!("the definition fits service {name:?}{on}")})
+    } else {
+        json!({"name": "fit", "service": name, "status": "failed",
+            "detail": format!("service {name:?}{on}: {}", problems.join("; "))})
+    }
+}
+
+/// Each `awslogs-group` of the definition exists (logs:DescribeLogGroups
+/// in its `awslogs-region`), unless `awslogs-create-group` is true. Not
+/// allowed to ask: `skipped`, naming the permission.
+async fn log_groups(td: &Value) -> Vec<Value> {
+    let Some(sdk) = deploykit::aws::loaded() else {
+        return Vec::new();
+    };
+    let logs = deploykit::ecs::logs::Logs::new(&sdk);
+    let mut seen: Vec<(String, Option<String>)> = Vec::new();
+    let mut checks = Vec::new();
+    for c in td["containerDefinitions"].as_array().into_iter().flatten() {
+        let options = &c["logConfiguration"]["options"];
+        if c["logConfiguration"]["logDriver"] != "awslogs"
+            || options["awslogs-create-group"] == "true"
+        {
+            continue;
+        }
+        let Some(group) = options["awslogs-group"].as_str() else {
+            continue;
+        };
+        let region = options["awslogs-region"].as_str().map(str::to_string);
+        if seen.contains(&(group.to_string(), region.clone())) {
+            continue;
+        }
+        seen.push((group.to_string(), region.clone()));
+        let answer = logs
+            .client(region.as_deref())
+            .describe_log_groups()
+            .log_group_name_prefix(group)
+            .send()
+            .await;
+        let check = match answer {
+            Ok(found)
+                if found
+                    .log_groups()
+                    .iter()
+                    .any(|g| g.log_group_name() == Some(group)) =>
+            {
+                json!({"name": "log group", "status": "ok", "detail": format!("log group {group} exists")})
+            }
+            Ok(_) => json!({"name": "log group", "status": "failed",
+                "detail": format!("log group {group} does not exist: the tasks would fail to start (create it, or set awslogs-create-group true, with logs:CreateLogGroup on the execution role)")}),
+            Err(e) if deploykit::aws::is_denied(&e) => {
+                json!({"name": "log group", "status": "skipped",
+                "detail": format!("log group {group} not checked: the caller lacks logs:DescribeLogGroups")})
+            }
+            Err(e) => json!({"name": "log group", "status": "skipped",
+                "detail": format!("log group {group} not checked: {}", deploykit::aws::describe(&e))}),
+        };
+        checks.push(check);
+    }
+    checks
 }
 
 /// The service settings the flags would change: `{setting, old, new}`.

@@ -116,12 +116,22 @@ fn every_help_example_runs() {
     .unwrap();
     moto_ecs("RegisterTaskDefinition", &definition);
     moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
+    // Fargate services, as the definition requires (--plan checks the fit),
+    // and the definition's log group (--plan checks it exists).
+    let (subnet, group) = deploy_tests::default_network();
     for name in ["web", "worker"] {
         moto_ecs(
             "CreateService",
-            &json!({"cluster": cluster, "serviceName": name, "taskDefinition": family, "desiredCount": 1}),
+            &json!({"cluster": cluster, "serviceName": name, "taskDefinition": family, "desiredCount": 1,
+                "launchType": "FARGATE", "networkConfiguration": {"awsvpcConfiguration": {
+                    "subnets": [subnet], "securityGroups": [group]}}}),
         );
     }
+    let _ = deploy_tests::moto_try_call(
+        "logs",
+        "CreateLogGroup",
+        &json!({"logGroupName": "/ecs/demo-web"}),
+    );
     // What the example that names no name of its own (`--family web:1
     // --cluster prod --service web`) needs, as it is written: revision 1 of
     // the family `web`, and the cluster `prod` with a service `web` (kept

@@ -5,9 +5,48 @@
 
 mod common;
 
-use common::{deploy, deployed, described, register, revisions, short};
-use deploy_tests::moto_ecs;
+use common::{cluster, definition, deploy, deployed, described, register, revisions, short};
+use deploy_tests::{moto_ecs, moto_try_call};
 use serde_json::{Value, json};
+
+/// As `common::deployed`, but the service runs on Fargate as the fixture
+/// requires, and its log group exists: a plan whose checks pass.
+fn deployed_on_fargate() -> (String, String, Value) {
+    let mut td = definition();
+    td.as_object_mut().unwrap().remove("enableFaultInjection");
+    let arn = register(&td);
+    let cluster = cluster();
+    let (subnet, group) = deploy_tests::default_network();
+    moto_ecs(
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": arn, "desiredCount": 1,
+            "launchType": "FARGATE", "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": [subnet], "securityGroups": [group]}}}),
+    );
+    let _ = moto_try_call(
+        "logs",
+        "CreateLogGroup",
+        &json!({"logGroupName": "/ecs/web"}),
+    );
+    (cluster, td["family"].as_str().unwrap().to_string(), td)
+}
+
+/// `--plan` of `td` to service `web` of `cluster`.
+fn plan(cluster: &str, td: &Value) -> deploy_tests::Output {
+    deploy()
+        .args(["--cluster", cluster, "--service", "web", "--plan"])
+        .stdin_json(&json!({"taskDefinition": td}))
+        .run()
+}
+
+fn check<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["plan"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {doc}"))
+}
 
 /// The definition the service runs, with `web`'s environment set.
 fn with_env(td: &Value, env: &[(&str, &str)]) -> Value {
@@ -21,7 +60,7 @@ fn with_env(td: &Value, env: &[(&str, &str)]) -> Value {
 
 #[test]
 fn a_plan_shows_what_changes_hides_every_value_and_changes_nothing() {
-    let (cluster, family, td) = deployed();
+    let (cluster, family, td) = deployed_on_fargate();
     // The service runs revision 2, with the old password.
     let running = with_env(&td, &[("DB_PASSWORD", "old-pass-123"), ("MODE", "blue")]);
     let arn = register(&running);
@@ -77,7 +116,7 @@ fn a_plan_shows_what_changes_hides_every_value_and_changes_nothing() {
 /// refuses, naming both revisions, and registers nothing.
 #[test]
 fn a_deploy_from_a_plan_refuses_when_the_service_moved_since() {
-    let (cluster, family, mut td) = deployed();
+    let (cluster, family, mut td) = deployed_on_fargate();
     td["containerDefinitions"][0]["image"] = json!("web:2");
     let plan = deploy()
         .args(["--cluster", &cluster, "--service", "web", "--plan"])
@@ -108,5 +147,83 @@ fn a_deploy_from_a_plan_refuses_when_the_service_moved_since() {
     assert_eq!(
         short(&described(&cluster, "web")["taskDefinition"]),
         format!("{family}:2")
+    );
+}
+
+/// The checks pass: the definition fits the Fargate service, its log
+/// group exists.
+#[test]
+fn a_plan_s_checks_pass_when_the_definition_fits_and_its_log_group_exists() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let doc = plan(&cluster, &td).success();
+    assert_eq!(check(&doc, "fit")["status"], "ok", "{doc}");
+    assert_eq!(check(&doc, "log group")["status"], "ok", "{doc}");
+}
+
+/// A definition that requires Fargate, for a service on EC2: a bad input,
+/// exit 2, the object printed with the plan.
+#[test]
+fn a_definition_that_does_not_fit_the_service_s_launch_type_is_exit_2() {
+    let (cluster, _, td) = deployed();
+    let out = plan(&cluster, &td);
+    let doc = out.failure_report(2);
+    let fit = check(&doc, "fit");
+    assert_eq!(fit["status"], "failed");
+    assert!(
+        fit["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the service runs on EC2, the definition requires FARGATE"),
+        "{fit}"
+    );
+}
+
+/// A Fargate task size Fargate does not run: exit 2, naming the sizes it
+/// does.
+#[test]
+fn a_fargate_size_fargate_does_not_run_is_exit_2_naming_the_sizes() {
+    let (cluster, _, mut td) = deployed_on_fargate();
+    td["cpu"] = json!("256");
+    td["memory"] = json!("4096");
+    let out = plan(&cluster, &td);
+    let doc = out.failure_report(2);
+    assert!(
+        check(&doc, "fit")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("with CPU 256, memory is 512, 1024 or 2048 (MiB)"),
+        "{doc}"
+    );
+}
+
+/// A log group that does not exist (and is not created by the driver):
+/// the plan fails, exit 1.
+#[test]
+fn a_log_group_that_does_not_exist_fails_the_plan() {
+    let (cluster, _, mut td) = deployed_on_fargate();
+    let group = deploy_tests::unique("/ecs/missing");
+    td["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-group"] = json!(group);
+    let out = plan(&cluster, &td);
+    let doc = out.failure_report(1);
+    let logs = check(&doc, "log group");
+    assert_eq!(logs["status"], "failed", "{doc}");
+    assert!(
+        logs["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("log group {group} does not exist")),
+        "{logs}"
+    );
+    // With awslogs-create-group true, ECS makes it: no check.
+    td["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-create-group"] =
+        json!("true");
+    let doc = plan(&cluster, &td).success();
+    assert!(
+        doc["plan"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "log group"),
+        "{doc}"
     );
 }

@@ -32,6 +32,7 @@ pub mod clean;
 pub mod compare;
 pub mod definition;
 pub mod diff;
+pub mod fargate;
 pub mod logs;
 pub mod model;
 pub mod region;
