@@ -1180,3 +1180,20 @@ pub fn silent_endpoint() -> String {
     });
     format!("http://127.0.0.1:{port}")
 }
+
+/// The IAM role `name` on moto, trusting `service` (ECS tasks:
+/// `ecs-tasks.amazonaws.com`), made unless it is there already.
+pub fn role_trusting(name: &str, service: &str) {
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]});
+    let out = tool("aws")
+        .args(["iam", "create-role", "--role-name", name])
+        .args(["--assume-role-policy-document", &trust.to_string()])
+        .aws()
+        .run();
+    assert!(
+        out.code == 0 || out.stderr.contains("EntityAlreadyExists"),
+        "aws iam create-role {name}: {}",
+        out.stderr
+    );
+}

@@ -9,7 +9,8 @@
 //! The checks: the definition fits each service (launch type, Fargate's
 //! network mode and task size, the load balancers' containers and ports:
 //! a misfit is a bad input, exit 2) and its log groups exist (exit 1; not
-//! allowed to ask: skipped, naming the permission). Images, roles and
+//! allowed to ask: skipped, naming the permission), and its task and
+//! execution roles exist and trust ECS tasks (the same). Images and
 //! secrets are not checked yet.
 
 use aws_sdk_ecs::Client;
@@ -103,6 +104,7 @@ pub async fn run(
         }));
     }
     checks.extend(log_groups(&new_clean).await);
+    checks.extend(roles(&new_clean).await);
     let failed = |name: &str| -> Vec<String> {
         checks
             .iter()
@@ -110,7 +112,9 @@ pub async fn run(
             .filter_map(|c| c["detail"].as_str().map(str::to_string))
             .collect()
     };
-    let (misfits, missing) = (failed("fit"), failed("log group"));
+    let misfits = failed("fit");
+    let mut missing = failed("log group");
+    missing.extend(failed("role"));
     for c in &checks {
         cli::note(format!(
             "plan: check {}: {}: {}",
@@ -237,6 +241,104 @@ fn fit(td: &Value, service: &Value, name: &str) -> Value {
         json!({"name": "fit", "service": name, "status": "failed",
             "detail": format!("service {name:?}{on}: {}", problems.join("; "))})
     }
+}
+
+/// Each of the definition's `executionRoleArn` and `taskRoleArn` exists
+/// and trusts ECS tasks (`iam:GetRole`: an `Allow` of `sts:AssumeRole` to
+/// the service `ecs-tasks.amazonaws.com` in its trust policy). Not allowed
+/// to ask: `skipped`, naming the permission.
+async fn roles(td: &Value) -> Vec<Value> {
+    let Some(sdk) = deploykit::aws::loaded() else {
+        return Vec::new();
+    };
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(&sdk)
+            .interceptor(deploykit::aws::StallWatch)
+            .build(),
+    );
+    let mut checks = Vec::new();
+    for field in ["executionRoleArn", "taskRoleArn"] {
+        let Some(arn) = td[field].as_str() else {
+            continue;
+        };
+        // arn:aws:iam::ACCOUNT:role/PATH/NAME: GetRole takes the name.
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let check = match iam.get_role().role_name(name).send().await {
+            Ok(answer) => {
+                let trust = answer
+                    .role()
+                    .map(|r| percent_decoded(r.assume_role_policy_document().unwrap_or_default()))
+                    .unwrap_or_default();
+                if trusts_ecs_tasks(&trust) {
+                    json!({"name": "role", "status": "ok",
+                        "detail": format!("{field} {name} exists and trusts ecs-tasks.amazonaws.com")})
+                } else {
+                    json!({"name": "role", "status": "failed",
+                        "detail": format!("{field} {name} does not trust ecs-tasks.amazonaws.com: its trust policy must allow sts:AssumeRole to the service ecs-tasks.amazonaws.com, or the tasks cannot start (execution role) or use it (task role)")})
+                }
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                json!({"name": "role", "status": "failed",
+                    "detail": format!("{field} {name} does not exist")})
+            }
+            Err(e) if deploykit::aws::is_denied(&e) => json!({"name": "role", "status": "skipped",
+                "detail": format!("{field} {name} not checked: the caller lacks iam:GetRole")}),
+            Err(e) => json!({"name": "role", "status": "skipped",
+                "detail": format!("{field} {name} not checked: {}", deploykit::aws::describe(&e))}),
+        };
+        checks.push(check);
+    }
+    checks
+}
+
+/// Whether a trust policy allows `sts:AssumeRole` to ECS tasks.
+fn trusts_ecs_tasks(policy: &str) -> bool {
+    let Ok(policy) = serde_json::from_str::<Value>(policy) else {
+        return false;
+    };
+    let listed = |v: &Value, wanted: &str| match v {
+        Value::String(one) => one == wanted || one == "*",
+        Value::Array(many) => many.iter().any(|m| m == wanted || m == "*"),
+        _ => false,
+    };
+    let statements = match &policy["Statement"] {
+        Value::Array(list) => list.clone(),
+        one @ Value::Object(_) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    statements.iter().any(|st| {
+        st["Effect"] == "Allow"
+            && listed(&st["Principal"]["Service"], "ecs-tasks.amazonaws.com")
+            && listed(&st["Action"], "sts:AssumeRole")
+    })
+}
+
+/// `%7B%22...`, as IAM sends a policy document, decoded.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Each `awslogs-group` of the definition exists (logs:DescribeLogGroups

@@ -132,6 +132,9 @@ fn every_help_example_runs() {
         "CreateLogGroup",
         &json!({"logGroupName": "/ecs/demo-web"}),
     );
+    for role in ["demo-web-execution", "demo-web-task"] {
+        deploy_tests::role_trusting(role, "ecs-tasks.amazonaws.com");
+    }
     // What the example that names no name of its own (`--family web:1
     // --cluster prod --service web`) needs, as it is written: revision 1 of
     // the family `web`, and the cluster `prod` with a service `web` (kept

@@ -28,6 +28,7 @@ fn deployed_on_fargate() -> (String, String, Value) {
         "CreateLogGroup",
         &json!({"logGroupName": "/ecs/web"}),
     );
+    deploy_tests::role_trusting("web-execution", "ecs-tasks.amazonaws.com");
     (cluster, td["family"].as_str().unwrap().to_string(), td)
 }
 
@@ -226,4 +227,97 @@ fn a_log_group_that_does_not_exist_fails_the_plan() {
             .all(|c| c["name"] != "log group"),
         "{doc}"
     );
+}
+
+/// The roles check: the execution role exists and trusts ECS tasks; one
+/// that trusts another service fails the plan (exit 1).
+#[test]
+fn a_role_that_does_not_trust_ecs_tasks_fails_the_plan() {
+    let (cluster, _, mut td) = deployed_on_fargate();
+    let doc = plan(&cluster, &td).success();
+    assert_eq!(check(&doc, "role")["status"], "ok", "{doc}");
+    let lambda = deploy_tests::unique("lambda-role");
+    deploy_tests::role_trusting(&lambda, "lambda.amazonaws.com");
+    td["executionRoleArn"] = json!(format!("arn:aws:iam::123456789012:role/{lambda}"));
+    let doc = plan(&cluster, &td).failure_report(1);
+    let role = check(&doc, "role");
+    assert_eq!(role["status"], "failed", "{doc}");
+    assert!(
+        role["detail"].as_str().unwrap().contains(&format!(
+            "executionRoleArn {lambda} does not trust ecs-tasks.amazonaws.com"
+        )),
+        "{role}"
+    );
+}
+
+/// A role that does not exist (named with a path) fails the plan.
+#[test]
+fn a_role_that_does_not_exist_fails_the_plan() {
+    let (cluster, _, mut td) = deployed_on_fargate();
+    let missing = deploy_tests::unique("nosuch-role");
+    td["taskRoleArn"] = json!(format!("arn:aws:iam::123456789012:role/app/{missing}"));
+    let doc = plan(&cluster, &td).failure_report(1);
+    let failed: Vec<&Value> = doc["plan"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "role" && c["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{doc}");
+    assert_eq!(
+        failed[0]["detail"],
+        format!("taskRoleArn {missing} does not exist")
+    );
+}
+
+/// The checks' reads are optional: a role allowed only what a plan needs
+/// (on the moto that enforces IAM) gets the log group and role checks
+/// `skipped`, each naming the permission, and the plan passes.
+#[test]
+fn checks_the_caller_may_not_make_are_skipped_naming_the_permission() {
+    use deploy_tests::iam;
+    let td = {
+        let mut td = definition();
+        td.as_object_mut().unwrap().remove("enableFaultInjection");
+        td
+    };
+    let arn = iam::admin_json("ecs", "RegisterTaskDefinition", &td)["taskDefinition"]
+        ["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cluster = deploy_tests::unique("plan-iam");
+    iam::admin_json("ecs", "CreateCluster", &json!({"clusterName": cluster}));
+    let subnet = iam::admin_call(&["ec2", "describe-subnets"])["Subnets"][0]["SubnetId"].clone();
+    let group =
+        iam::admin_call(&["ec2", "describe-security-groups"])["SecurityGroups"][0]["GroupId"]
+            .clone();
+    iam::admin_json(
+        "ecs",
+        "CreateService",
+        &json!({"cluster": cluster, "serviceName": "web", "taskDefinition": arn, "desiredCount": 1,
+            "launchType": "FARGATE", "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": [subnet], "securityGroups": [group]}}}),
+    );
+    let user = iam::user_allowed(&["ecs:DescribeServices", "ecs:DescribeTaskDefinition"]);
+    let doc = deploy()
+        .aws_as(&user)
+        .args(["--cluster", &cluster, "--service", "web", "--plan"])
+        .stdin_json(&json!({"taskDefinition": td}))
+        .run()
+        .success();
+    for (name, permission) in [
+        ("log group", "logs:DescribeLogGroups"),
+        ("role", "iam:GetRole"),
+    ] {
+        let c = check(&doc, name);
+        assert_eq!(c["status"], "skipped", "{doc}");
+        assert!(
+            c["detail"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("the caller lacks {permission}")),
+            "{c}"
+        );
+    }
 }
