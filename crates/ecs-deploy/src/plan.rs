@@ -115,13 +115,22 @@ pub async fn run(
     let misfits = failed("fit");
     let mut missing = failed("log group");
     missing.extend(failed("role"));
-    for c in &checks {
+    for c in checks.iter().filter(|c| c["status"] != "skipped") {
         cli::note(format!(
             "plan: check {}: {}: {}",
             c["name"].as_str().unwrap_or("?"),
             c["status"].as_str().unwrap_or("?"),
             c["detail"].as_str().unwrap_or_default()
         ));
+    }
+    // The checks not made, in one line.
+    let skipped: Vec<&str> = checks
+        .iter()
+        .filter(|c| c["status"] == "skipped")
+        .filter_map(|c| c["detail"].as_str())
+        .collect();
+    if !skipped.is_empty() {
+        cli::warn(format!("plan: checks skipped: {}", skipped.join("; ")));
     }
     envelope.insert(
         "plan".to_string(),

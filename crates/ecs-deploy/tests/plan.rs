@@ -300,12 +300,24 @@ fn checks_the_caller_may_not_make_are_skipped_naming_the_permission() {
                 "subnets": [subnet], "securityGroups": [group]}}}),
     );
     let user = iam::user_allowed(&["ecs:DescribeServices", "ecs:DescribeTaskDefinition"]);
-    let doc = deploy()
+    let out = deploy()
         .aws_as(&user)
         .args(["--cluster", &cluster, "--service", "web", "--plan"])
         .stdin_json(&json!({"taskDefinition": td}))
-        .run()
-        .success();
+        .run();
+    let doc = out.success();
+    // Folded into one line on stderr.
+    let said: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("skipped"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", out.stderr);
+    assert!(
+        said[0].contains("logs:DescribeLogGroups") && said[0].contains("iam:GetRole"),
+        "{}",
+        said[0]
+    );
     for (name, permission) in [
         ("log group", "logs:DescribeLogGroups"),
         ("role", "iam:GetRole"),
