@@ -926,6 +926,117 @@ fn workflow_5_calls_its_rollback_script_with_its_inputs() {
     check_workflow_runs("5-environments-and-rollback", "rollback.sh");
 }
 
+/// Example 6's world: the log group and the roles its definition names,
+/// which the plan checks.
+fn plan_world(name: &str) -> World {
+    let w = world(name, 1);
+    let _ = deploy_tests::moto_try_call(
+        "logs",
+        "CreateLogGroup",
+        &json!({"logGroupName": "/ecs/demo-web"}),
+    );
+    for role in ["demo-web-execution", "demo-web-task"] {
+        deploy_tests::role_trusting(role, "ecs-tasks.amazonaws.com");
+    }
+    w
+}
+
+/// The plan job, then the approval job deploying that very plan: nothing
+/// changes at the plan (its diff names the new image, its checks pass, the
+/// job summary has both), and the deploy runs the planned definition.
+#[test]
+fn example_6_plans_then_deploys_the_approved_plan() {
+    let w = plan_world("six");
+    let summary = w.dir.path().join("summary.md");
+    let plan_script = root().join("examples/6-plan-approve-deploy/plan.sh");
+    let summary_env = summary.to_str().unwrap();
+    let out = w.bash(
+        &[plan_script.as_os_str()],
+        &[("PLAN", "plan.json"), ("GITHUB_STEP_SUMMARY", summary_env)],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        w.running(),
+        format!("{}:1", w.family),
+        "the plan changes nothing"
+    );
+    let plan = read_json(w.dir.path().join("plan.json"));
+    let change = &plan["plan"]["changes"][0];
+    assert!(
+        change["taskDefinition"]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["path"] == "containerDefinitions[web].image"),
+        "{plan}"
+    );
+    assert!(
+        plan["plan"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok"),
+        "{plan}"
+    );
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("### ecs-deploy: plan"), "{summary}");
+    assert!(
+        summary.contains("diff for web</summary>") && summary.contains("+      \"image\": \""),
+        "{summary}"
+    );
+    let out = w.run(
+        "6-plan-approve-deploy",
+        &[("PLAN", "plan.json"), ("WAIT_TIMEOUT", "1m")],
+    );
+    let doc = out.success();
+    assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    assert_eq!(w.running(), format!("{}:2", w.family));
+    assert_eq!(
+        w.image_of(&w.running()),
+        plan["taskDefinition"]["containerDefinitions"][0]["image"]
+            .as_str()
+            .unwrap()
+    );
+}
+
+/// Another deploy lands between the plan and its approval: the approved
+/// plan is not deployed over it.
+#[test]
+fn example_6_deploys_nothing_when_the_service_moved_since_the_plan() {
+    let w = plan_world("six-moved");
+    let plan_script = root().join("examples/6-plan-approve-deploy/plan.sh");
+    let out = w.bash(&[plan_script.as_os_str()], &[("PLAN", "plan.json")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let hotfix = definition(&w.family, &format!("{ECR}/{}:hotfix", w.repository));
+    let arn = moto_ecs("RegisterTaskDefinition", &hotfix)["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    moto_ecs(
+        "UpdateService",
+        &json!({"cluster": w.cluster, "service": "web", "taskDefinition": arn}),
+    );
+    let out = w.run(
+        "6-plan-approve-deploy",
+        &[("PLAN", "plan.json"), ("WAIT_TIMEOUT", "1m")],
+    );
+    let doc = out.failure_report(1);
+    let said = doc["error"]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("moved since the plan"), "{said}");
+    assert_eq!(w.running(), format!("{}:2", w.family), "the hotfix stays");
+    assert_eq!(w.revisions("ACTIVE").len(), 2, "nothing registered");
+}
+
+#[test]
+fn workflow_6_calls_its_plan_script_with_its_inputs() {
+    check_workflow_runs("6-plan-approve-deploy", "plan.sh");
+}
+
+#[test]
+fn workflow_6_calls_its_deploy_script_with_its_inputs() {
+    check_workflow_runs("6-plan-approve-deploy", "deploy.sh");
+}
+
 /// An optional permission refused: one warning naming it and what is lost,
 /// and the job goes on (example 4 without logs:GetLogEvents migrates and
 /// deploys, its migration's logs not shown).

@@ -13,6 +13,15 @@ pub fn attach(outcome: Outcome, rolled_back: bool, steered: bool, waited: bool) 
     let Some(doc) = outcome.object() else {
         return outcome;
     };
+    if let Some(plan) = doc
+        .get("plan")
+        .filter(|_| !steered && !rolled_back && !waited)
+        && doc.get("service").is_none()
+        && doc.get("services").is_none()
+    {
+        let section = plan_section(plan, outcome.failure().is_some());
+        return outcome.with_summary(section);
+    }
     let failed = outcome.failure().is_some();
     let services: Vec<&Value> = match (doc.get("service"), doc.get("services")) {
         (Some(one @ Value::Object(_)), _) => vec![one],
@@ -124,4 +133,59 @@ fn service_row(service: &Value) -> Vec<Inline> {
         Inline::code(deployment),
         update,
     ]
+}
+
+/// `--plan`'s section: for each service, what it runs and the diff (in a
+/// collapsed block: the values are hidden already), then the checks.
+fn plan_section(plan: &Value, failed: bool) -> Section {
+    let mut section = Section::new(if failed { "plan failed" } else { "plan" });
+    let md = section.body();
+    for change in plan["changes"].as_array().into_iter().flatten() {
+        let service = change["service"].as_str().unwrap_or("?");
+        let running = name_of(
+            change["running"]["taskDefinition"]
+                .as_str()
+                .unwrap_or_default(),
+        );
+        let paths = change["taskDefinition"]["paths"]
+            .as_array()
+            .map_or(0, Vec::len);
+        md.paragraph(Inline::join(
+            [
+                Inline::text("Service"),
+                Inline::code(service),
+                Inline::text("runs"),
+                Inline::code(running),
+                Inline::text(&match paths {
+                    0 => "— nothing of its definition changes".to_string(),
+                    1 => "— 1 path of its definition changes".to_string(),
+                    n => format!("— {n} paths of its definition change"),
+                }),
+            ],
+            " ",
+        ));
+        let diff: Vec<String> = change["taskDefinition"]["diff"]
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if !diff.is_empty() {
+            md.details(&format!("the definition's diff for {service}"), &diff);
+        }
+    }
+    let rows: Vec<Vec<Inline>> = plan["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            vec![
+                Inline::text(c["name"].as_str().unwrap_or_default()),
+                Inline::text(c["status"].as_str().unwrap_or_default()),
+                Inline::text(c["detail"].as_str().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    md.table(&["Check", "Status", "Detail"], &rows);
+    section
 }
