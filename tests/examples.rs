@@ -591,6 +591,31 @@ fn example_4_migrates_then_deploys_that_revision_and_deregisters_old_ones() {
 
 /// The migration fails: the job fails with its code path, and the service
 /// is not updated.
+/// An empty package.json (jq 1.6 prints nothing and exits 0 on it): the
+/// job stops before anything is pushed, saying why.
+#[test]
+fn example_4_an_empty_package_json_ships_nothing() {
+    let w = world("four-empty", 1);
+    std::fs::write(w.dir.path().join("package.json"), "").unwrap();
+    let out = w.run(
+        "4-migrate-then-deploy",
+        &[("MIGRATE_COMMAND", "./migrate up")],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("deploy.sh: package.json has no version"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("oci-push"),
+        "nothing pushed: {}",
+        out.stderr
+    );
+    assert_eq!(w.running(), format!("{}:1", w.family));
+}
+
 #[test]
 fn example_4_a_failed_migration_deploys_nothing() {
     let w = world("four-fail", 1);

@@ -13,7 +13,9 @@ set -euo pipefail
 for name in IMAGE ECR_REPOSITORY ECS_CLUSTER ECS_SERVICE TASK_FAMILY CONTAINER GIT_SHA MIGRATE_COMMAND; do
     [ -n "${!name:-}" ] || { echo "deploy.sh: $name is not set" >&2; exit 2; }
 done
-version=$(jq -er .version package.json)
+# jq 1.6 exits 0 on an empty file, printing nothing: check the output too.
+version=$(jq -er .version package.json) && [ -n "$version" ] \
+    || { echo "deploy.sh: package.json has no version" >&2; exit 2; }
 
 ecr-login \
   | oci-push --from "$IMAGE" --repository "$ECR_REPOSITORY" \
