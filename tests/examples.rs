@@ -461,23 +461,13 @@ fn example_1_without_any_one_required_action_fails_naming_it() {
     }
 }
 
-/// A registry that refuses every request of the push (403, as for an
-/// account the role cannot push to).
-fn refusing_registry() -> ScriptedRegistry {
-    let rules: Vec<String> = ["HEAD", "GET", "POST", "PATCH", "PUT"]
-        .iter()
-        .flat_map(|m| ["blob", "upload", "manifest"].map(|k| format!("{m}:{k}:403:0")))
-        .collect();
-    ScriptedRegistry::start(&rules.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
 /// The fail-safe issue's reproduction: the registry refuses the push. The
 /// rest of the pipe used to read oci-push's empty stdout as "no input",
 /// render the old image with the new GIT_SHA and deploy it.
 #[test]
 fn example_1_a_refused_push_deploys_nothing() {
     let w = world("refused", 1);
-    let registry = refusing_registry();
+    let registry = ScriptedRegistry::refusing_everything();
     w.registry_behind_ecr(&registry.address);
     let out = w.run("1-push-and-deploy", &[]);
     let doc = out.failure_report(1);
@@ -501,7 +491,7 @@ fn example_1_a_refused_push_deploys_nothing() {
 #[test]
 fn a_refused_push_fails_the_whole_pipe_without_pipefail() {
     let w = world("refused-nopf", 1);
-    let registry = refusing_registry();
+    let registry = ScriptedRegistry::refusing_everything();
     w.registry_behind_ecr(&registry.address);
     let pipe = "ecr-login \
         | oci-push --from image.tar --repository \"$ECR_REPOSITORY\" --tag \"$GIT_SHA\" \

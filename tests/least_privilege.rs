@@ -37,6 +37,29 @@ fn login_and_push(user: &User, extra: &str) -> (deploy_tests::Output, String, St
     (out, repository, digests[0].clone())
 }
 
+/// `oci-push` of a small layout to a new repository under moto's ECR name,
+/// which registries.conf puts on `registry`, as `user`: the run and the
+/// repository.
+fn push_behind(registry: &str, user: &User, extra: &[&str]) -> (deploy_tests::Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("image");
+    oci_layout(
+        &layout,
+        &[("v1", &Image::small("behind"))],
+        Compression::Gzip,
+    );
+    let conf = ecr_registries_conf(dir.path(), registry);
+    let repository = unique("behind");
+    let out = deploy_tests::tool(workspace_bin("oci-push"))
+        .aws_as(user)
+        .args(["--from", layout.to_str().unwrap()])
+        .args(["--to", &format!("{ECR}/{repository}"), "--tag", "1"])
+        .args(["--registries-conf", conf.to_str().unwrap()])
+        .args(extra)
+        .run();
+    (out, repository)
+}
+
 /// The build job's push-only role: logging in and pushing need no ECR API
 /// call beyond GetAuthorizationToken (the local registry checks none of the
 /// registry-side actions, so this proves that, not that they suffice).
@@ -113,28 +136,7 @@ fn a_cut_push_under_a_push_only_role_says_the_repository_may_not_exist() {
     use deploy_tests::scripted::ScriptedRegistry;
     let user = iam::user_allowed(&PUSH_POLICY);
     let registry = ScriptedRegistry::start(&["POST:upload:drop:0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let layout = dir.path().join("image");
-    oci_layout(&layout, &[("v1", &Image::small("cut"))], Compression::Gzip);
-    let conf = ecr_registries_conf(dir.path(), &registry.address);
-    let repository = unique("cut");
-    let out = deploy_tests::tool(workspace_bin("oci-push"))
-        .aws_as(&user)
-        .args([
-            "--from",
-            layout.to_str().unwrap(),
-            "--to",
-            &format!("{ECR}/{repository}"),
-        ])
-        .args([
-            "--tag",
-            "1",
-            "--jobs",
-            "1",
-            "--registries-conf",
-            conf.to_str().unwrap(),
-        ])
-        .run();
+    let (out, repository) = push_behind(&registry.address, &user, &["--jobs", "1"]);
     let err = out.failure(1);
     assert!(
         err.contains(&format!(
@@ -209,29 +211,8 @@ fn a_web_identity_role_refused_is_named_with_its_session() {
 fn a_push_the_registry_refuses_names_the_caller_and_the_push_statement() {
     use deploy_tests::scripted::ScriptedRegistry;
     let user = iam::user_allowed(&["ecr:GetAuthorizationToken"]);
-    let rules: Vec<String> = ["HEAD", "GET", "POST", "PATCH", "PUT"]
-        .iter()
-        .flat_map(|m| ["blob", "upload", "manifest"].map(|k| format!("{m}:{k}:403:0")))
-        .collect();
-    let registry = ScriptedRegistry::start(&rules.iter().map(String::as_str).collect::<Vec<_>>());
-    let dir = tempfile::tempdir().unwrap();
-    let layout = dir.path().join("image");
-    oci_layout(&layout, &[("v1", &Image::small("deny"))], Compression::Gzip);
-    let conf = ecr_registries_conf(dir.path(), &registry.address);
-    let repository = unique("deny");
-    let out = deploy_tests::tool(workspace_bin("oci-push"))
-        .aws_as(&user)
-        .args([
-            "--from",
-            layout.to_str().unwrap(),
-            "--to",
-            &format!("{ECR}/{repository}"),
-            "--tag",
-            "1",
-            "--registries-conf",
-            conf.to_str().unwrap(),
-        ])
-        .run();
+    let registry = ScriptedRegistry::refusing_everything();
+    let (out, repository) = push_behind(&registry.address, &user, &[]);
     let err = out.failure(1);
     let region = ECR.split('.').nth(3).unwrap();
     assert!(

@@ -72,6 +72,16 @@ pub struct ScriptedRegistry {
 }
 
 impl ScriptedRegistry {
+    /// One that refuses every request of a push with 403 (an account the
+    /// login may not push to).
+    pub fn refusing_everything() -> Self {
+        let rules: Vec<String> = ["HEAD", "GET", "POST", "PATCH", "PUT"]
+            .iter()
+            .flat_map(|m| ["blob", "upload", "manifest"].map(|k| format!("{m}:{k}:403:0")))
+            .collect();
+        Self::start(&rules.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     /// Starts one with these rules (`METHOD:KIND:STATUS:COUNT`, see the script).
     pub fn start(rules: &[&str]) -> Self {
         let script = concat!(
