@@ -74,24 +74,28 @@ fn ecs_wait(
     other: &str,
     keys: Option<&deploy_tests::iam::User>,
 ) -> deploy_tests::Output {
-    let service = json!({"service": {"serviceName": "web",
-        "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
-        "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-        "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2",
-        "deployments": [{"id": "ecs-svc/2", "status": "PRIMARY"}]}});
-    let mut tool = ecs
-        .point(deploy_tests::tool(workspace_bin("ecs-wait")))
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", other)
-        .env("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", other);
+    let mut tool = wait_tool(ecs, other);
     if let Some(user) = keys {
         tool = tool
             .env("AWS_ACCESS_KEY_ID", &user.key_id)
             .env("AWS_SECRET_ACCESS_KEY", &user.secret);
     }
-    tool.args(["--timeout", "1m"])
+    tool.args(["--timeout", "1m"]).run()
+}
+
+/// ecs-wait pointed at `ecs`, CloudWatch Logs and ELB at `other`, fed the
+/// service as ecs-deploy prints it: the flags and the run left to the case.
+fn wait_tool(ecs: &ScriptedEcs, other: &str) -> deploy_tests::Tool {
+    let service = json!({"service": {"serviceName": "web",
+        "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+        "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+        "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2",
+        "deployments": [{"id": "ecs-svc/2", "status": "PRIMARY"}]}});
+    ecs.point(deploy_tests::tool(workspace_bin("ecs-wait")))
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", other)
+        .env("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", other)
         .stdin(service.to_string())
-        .timeout(Duration::from_secs(30))
-        .run()
+        .timeout(Duration::from_secs(60))
 }
 
 /// [`ecs_wait`] with the other services on moto.
@@ -118,18 +122,9 @@ fn a_failed_rollout_shows_each_crashed_containers_last_log_lines() {
     let ecs = ScriptedEcs::play(&crash_scenario(&group));
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.md");
-    let out = ecs
-        .point(deploy_tests::tool(workspace_bin("ecs-wait")))
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &emulators().endpoint)
+    let out = wait_tool(&ecs, &emulators().endpoint)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .args(["--timeout", "1m"])
-        .stdin(
-            json!({"service": {"serviceName": "web",
-                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-                "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2"}})
-            .to_string(),
-        )
-        .timeout(Duration::from_secs(30))
         .run();
     let doc = out.failure_report(1);
     let stopped = doc["wait"]["stoppedTasks"].as_array().unwrap();
@@ -452,17 +447,8 @@ fn a_task_that_could_not_pull_its_image_is_said_to_name_an_image_never_pushed() 
 fn logs_that_never_answer_cost_a_bounded_wait_and_one_line() {
     let stalling = deploy_tests::scripted::StallingProxy::start("GetLogEvents");
     let ecs = ScriptedEcs::play(&crash_scenario("/ecs/stalled"));
-    let out = ecs
-        .point(deploy_tests::tool(workspace_bin("ecs-wait")))
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &stalling.url)
+    let out = wait_tool(&ecs, &stalling.url)
         .args(["--timeout", "10s"])
-        .stdin(
-            json!({"service": {"serviceName": "web",
-                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-                "currentServiceDeployment": "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/sd-2"}})
-            .to_string(),
-        )
-        .timeout(Duration::from_secs(60))
         .run();
     let doc = out.failure_report(1);
     assert_eq!(doc["wait"]["stoppedTasks"].as_array().unwrap().len(), 2);
