@@ -1005,6 +1005,10 @@ fn example_6_plans_then_deploys_the_approved_plan() {
     );
     let doc = out.success();
     assert_eq!(doc["wait"]["status"], "deployed", "{doc}");
+    assert!(
+        doc.get("plan").is_none(),
+        "the plan is spent once deployed: {doc}"
+    );
     assert_eq!(w.running(), format!("{}:2", w.family));
     assert_eq!(
         w.image_of(&w.running()),
@@ -1200,7 +1204,10 @@ fn ecs_deploy_without_list_services_warns_once_and_names_the_missing_service() {
         ],
     );
     let err = out.failure_unechoed(1).to_string();
-    assert!(err.contains("\"wbe\""), "{err}");
+    assert!(
+        err.contains("service \"wbe\" not found in cluster"),
+        "{err}"
+    );
     let warned: Vec<&str> = out
         .stderr
         .lines()

@@ -159,6 +159,9 @@ pub async fn deploy(
             .filter_map(|t| t.state.as_ref().ok().map(|s| (t.name.clone(), s.clone())))
             .collect();
         plan::drift(plan, &config.cluster, &services)?;
+        // Approved and checked: left in, a later deploy in the same pipe
+        // would be held to a plan that was not its own.
+        envelope.remove("plan");
     }
     if !targets.is_empty() && targets.iter().all(|t| t.state.is_err()) {
         let reasons: Vec<&str> = targets

@@ -181,7 +181,8 @@ pub fn run(args: Args, stdin: Stdin) -> Result<Outcome> {
         };
         match pushed {
             Ok(pushed) => Ok(pushed),
-            Err(e) if created => Err(e),
+            // --create-repository asked DescribeRepositories already.
+            Err(e) if config.create_repository => Err(e),
             Err(e) => Err(ecr::explain(e, &dest.registry, &dest.repository, &config.aws).await),
         }
     });

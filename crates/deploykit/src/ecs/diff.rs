@@ -248,6 +248,21 @@ fn redact(running: &mut Value, new: &mut Value) {
         {
             let cname = c["name"].as_str().unwrap_or_default().to_string();
             let theirs = other.iter().find(|(n, _)| *n == cname).map(|(_, c)| c);
+            // A log driver's options (a splunk-token, a FireLens output's
+            // key) are values like the environment's: hidden the same.
+            let their_options = theirs.map(|t| t["logConfiguration"]["options"].clone());
+            for (k, v) in c["logConfiguration"]["options"]
+                .as_object_mut()
+                .into_iter()
+                .flatten()
+            {
+                let other = their_options.as_ref().and_then(|o| o.get(k));
+                *v = json!(match other {
+                    Some(o) if o == v => SAME,
+                    Some(_) => changed,
+                    None => ONLY,
+                });
+            }
             for (list, field) in [("environment", "value"), ("secrets", "valueFrom")] {
                 for entry in c[list].as_array_mut().into_iter().flatten() {
                     let key = entry["name"].as_str().unwrap_or_default().to_string();
@@ -339,6 +354,33 @@ mod tests {
         assert!(
             diff.contains("-      \"image\": \"web:1\",\n+      \"image\": \"web:2\","),
             "{diff}"
+        );
+    }
+
+    #[test]
+    fn log_options_are_hidden_as_values() {
+        let td = |token: &str| {
+            json!({"containerDefinitions": [{"name": "web", "logConfiguration": {"logDriver": "splunk",
+                "options": {"splunk-token": token, "splunk-url": "https://splunk.internal"}}}]})
+        };
+        let (old, new) = prepared(&td("tok-old-111"), &td("tok-new-222"));
+        let shown = format!(
+            "{:?}{}",
+            changed_paths(&old, &new),
+            unified(&old, &new, "a", "b")
+        );
+        assert!(
+            !shown.contains("tok-old-111") && !shown.contains("tok-new-222"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("containerDefinitions[web].logConfiguration.options.splunk-token"),
+            "{shown}"
+        );
+        assert_eq!(
+            changed_paths(&old, &new).len(),
+            1,
+            "the url did not change: {shown}"
         );
     }
 
