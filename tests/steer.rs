@@ -88,7 +88,7 @@ fn a_stopped_deployment_is_what_the_wait_after_stop_waits_for() {
     assert_eq!(doc["wait"]["status"], "stopped", "{doc}");
     let log = ecs.log();
     assert!(log.contains(r#""stopType": "ABORT""#), "{log}");
-    assert!(!log.contains("ContinueServiceDeployment"), "{log}");
+    assert_eq!(log.matches("StopServiceDeployment t=").count(), 1, "{log}");
 }
 
 /// Nothing to continue: exit 1 with the deployment's state, and nothing

@@ -721,6 +721,7 @@ async fn a_failed_rollout_without_list_tasks_says_so_once_and_still_fails_with_i
     let (w, lines) = run(&client, &clock, &plan).await;
     assert_eq!(code(&w), 1, "{:?}", w.error);
     assert_eq!(w.reports[0]["status"], "failed");
+    assert_eq!(w.reports[0]["reason"], "ECS deployment ecs-svc/2 FAILED.");
     assert_eq!(w.reports[0]["stoppedTasks"], json!([]));
     let said: Vec<&String> = lines
         .iter()
