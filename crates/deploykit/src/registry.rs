@@ -50,6 +50,8 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::stream;
 
+pub mod location;
+
 /// The key docker stores Docker Hub's login under (and asks helpers for).
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
@@ -825,6 +827,24 @@ pub fn ecr_host(host: &str) -> Option<(&str, &str)> {
     let id_ok = crate::flags::is_account_id(id);
     let region_ok = !region.is_empty() && !region.contains('.');
     (id_ok && region_ok).then_some((id, region))
+}
+
+/// `http://h/v2/x/blobs/uploads/u?_state=...&digest=...` → `http://h/v2/x/blobs/uploads/u`.
+pub fn without_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_query = false;
+    for c in text.chars() {
+        match c {
+            '?' => in_query = true,
+            c if in_query && (c.is_whitespace() || c == ',' || c == ')') => {
+                in_query = false;
+                out.push(c);
+            }
+            _ if in_query => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

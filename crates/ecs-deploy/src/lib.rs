@@ -10,6 +10,7 @@
 
 mod args;
 mod config;
+mod images;
 mod input;
 mod plan;
 mod revisions;

@@ -10,8 +10,9 @@
 //! network mode and task size, the load balancers' containers and ports:
 //! a misfit is a bad input, exit 2) and its log groups exist (exit 1; not
 //! allowed to ask: skipped, naming the permission), and its task and
-//! execution roles exist and trust ECS tasks (the same). Images and
-//! secrets are not checked yet.
+//! execution roles exist and trust ECS tasks (the same), and its images
+//! exist in their registries for the task's platform (`crate::images`).
+//! Secrets are not checked yet.
 
 use aws_sdk_ecs::Client;
 use deploykit::ecs::api::{self, name_of};
@@ -105,6 +106,7 @@ pub async fn run(
     }
     checks.extend(log_groups(&new_clean).await);
     checks.extend(roles(&new_clean).await);
+    checks.extend(crate::images::images(&new_clean).await?);
     let failed = |name: &str| -> Vec<String> {
         checks
             .iter()
@@ -115,6 +117,7 @@ pub async fn run(
     let misfits = failed("fit");
     let mut missing = failed("log group");
     missing.extend(failed("role"));
+    missing.extend(failed("image"));
     for c in checks.iter().filter(|c| c["status"] != "skipped") {
         cli::note(format!(
             "plan: check {}: {}: {}",

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{cluster, definition, deploy, deployed, described, register, revisions, short};
-use deploy_tests::{moto_ecs, moto_try_call};
+use deploy_tests::images::{Compression, Image, oci_layout, oci_layout_multi};
+use deploy_tests::{ECR, emulators, moto_ecs, moto_try_call};
 use serde_json::{Value, json};
 
 /// As `common::deployed`, but the service runs on Fargate as the fixture
@@ -32,12 +33,66 @@ fn deployed_on_fargate() -> (String, String, Value) {
     (cluster, td["family"].as_str().unwrap().to_string(), td)
 }
 
-/// `--plan` of `td` to service `web` of `cluster`.
+/// `--plan` of `td` to service `web` of `cluster`, with the fixture's
+/// images in the open registry ([`images`]).
 fn plan(cluster: &str, td: &Value) -> deploy_tests::Output {
     deploy()
+        .env("CONTAINERS_REGISTRIES_CONF", images())
         .args(["--cluster", cluster, "--service", "web", "--plan"])
         .stdin_json(&json!({"taskDefinition": td}))
         .run()
+}
+
+/// Where the open registry holds the plans' images: moto's ECR name and
+/// public.ecr.aws, as the registries.conf returned says.
+const IMAGES_AT: &str = "plan-images";
+
+/// Pushes `images` (one: a single manifest; more: an index of them) to
+/// the open registry as `IMAGES_AT/repository:tag`.
+fn push(repository: &str, images: &[&Image]) {
+    let dir = tempfile::tempdir().unwrap();
+    if let [one] = images {
+        oci_layout(dir.path(), &[("it", one)], Compression::Gzip);
+    } else {
+        oci_layout_multi(dir.path(), "it", images, Compression::Gzip);
+    }
+    let dest = format!("docker://{}/{IMAGES_AT}/{repository}", emulators().registry);
+    let source = format!("oci:{}:it", dir.path().display());
+    let out = deploy_tests::tool("skopeo")
+        .args(["copy", "--all", "--dest-tls-verify=false", &source, &dest])
+        .run();
+    assert_eq!(out.code, 0, "skopeo copy to {dest}: {}", out.stderr);
+}
+
+/// The fixture's two images (linux/amd64 and linux/arm64 each, as its
+/// runtimePlatform wants ARM64) in the open registry, once; the
+/// registries.conf that puts moto's ECR name and public.ecr.aws there.
+fn images() -> &'static std::path::Path {
+    static CONF: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    CONF.get_or_init(|| {
+        let both = |seed: &str| {
+            [
+                Image::small(seed),
+                Image::small(seed).for_platform("linux", "arm64"),
+            ]
+        };
+        let [amd, arm] = both("plan-web");
+        push("web:1", &[&amd, &arm]);
+        let [amd, arm] = both("plan-otel");
+        push("aws-observability/aws-otel-collector:v0.40.0", &[&amd, &arm]);
+        let dir = std::env::temp_dir().join(deploy_tests::unique("plan-registries"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("registries.conf");
+        let at = format!("{}/{IMAGES_AT}", emulators().registry);
+        std::fs::write(
+            &conf,
+            format!(
+                "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{at}\"\n\n[[registry]]\nprefix = \"public.ecr.aws\"\nlocation = \"{at}\"\n"
+            ),
+        )
+        .unwrap();
+        conf
+    })
 }
 
 fn check<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -162,6 +217,216 @@ fn a_plan_s_checks_pass_when_the_definition_fits_and_its_log_group_exists() {
     let doc = plan(&cluster, &td).success();
     assert_eq!(check(&doc, "fit")["status"], "ok", "{doc}");
     assert_eq!(check(&doc, "log group")["status"], "ok", "{doc}");
+    let images: Vec<&Value> = doc["plan"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "image")
+        .collect();
+    assert_eq!(images.len(), 2, "{doc}");
+    for c in images {
+        assert_eq!(c["status"], "ok", "{c}");
+        assert!(
+            c["detail"]
+                .as_str()
+                .unwrap()
+                .ends_with("exists, with a linux/arm64 image in its index"),
+            "{c}"
+        );
+    }
+}
+
+/// `td` with its first container's image `image` and its runtimePlatform
+/// `architecture` (none: no runtimePlatform, which is linux/amd64).
+fn with_image(td: &Value, image: &str, architecture: Option<&str>) -> Value {
+    let mut td = td.clone();
+    td["containerDefinitions"][0]["image"] = json!(image);
+    match architecture {
+        Some(a) => td["runtimePlatform"]["cpuArchitecture"] = json!(a),
+        None => {
+            td.as_object_mut().unwrap().remove("runtimePlatform");
+        }
+    }
+    td
+}
+
+/// The image check of `doc` for `image`.
+fn image_check<'a>(doc: &'a Value, image: &str) -> &'a Value {
+    doc["plan"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "image" && c["detail"].as_str().unwrap().contains(image))
+        .unwrap_or_else(|| panic!("no image check for {image}: {doc}"))
+}
+
+/// An image whose tag is not in its registry: the plan fails, exit 1.
+#[test]
+fn an_image_that_does_not_exist_fails_the_plan() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let image = format!("{ECR}/web:never-pushed");
+    let doc = plan(&cluster, &with_image(&td, &image, Some("ARM64"))).failure_report(1);
+    let c = image_check(&doc, &image);
+    assert_eq!(c["status"], "failed", "{doc}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist (MANIFEST_UNKNOWN)"),
+        "{c}"
+    );
+}
+
+/// A two-platform index serves the task's platform, whichever it is.
+#[test]
+fn a_two_platform_index_passes_for_either_of_its_platforms() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let image = format!("{ECR}/web:1");
+    for (architecture, platform) in [(Some("ARM64"), "linux/arm64"), (None, "linux/amd64")] {
+        let doc = plan(&cluster, &with_image(&td, &image, architecture)).success();
+        let c = image_check(&doc, &image);
+        assert_eq!(c["status"], "ok", "{doc}");
+        assert!(
+            c["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("with a {platform} image in its index")),
+            "{c}"
+        );
+    }
+}
+
+/// An image built on an ARM laptop (an index of linux/arm64 and
+/// linux/arm), for a task on X86_64: the plan fails naming the
+/// platforms the index has.
+#[test]
+fn an_index_without_the_task_s_platform_fails_naming_its_platforms() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let seed = deploy_tests::unique("arm-only");
+    let v7 = Image::small(&seed).for_platform("linux", "arm");
+    push(
+        &format!("{seed}:1"),
+        &[&Image::small(&seed).for_platform("linux", "arm64"), &v7],
+    );
+    let image = format!("{ECR}/{seed}:1");
+    let doc = plan(&cluster, &with_image(&td, &image, Some("X86_64"))).failure_report(1);
+    let c = image_check(&doc, &image);
+    assert_eq!(c["status"], "failed", "{doc}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has no linux/amd64 image: its index has linux/arm64, linux/arm"),
+        "{c}"
+    );
+}
+
+/// A single manifest's platform is in its config: an arm64 image under a
+/// task with no runtimePlatform (linux/amd64) fails the plan.
+#[test]
+fn a_single_image_for_another_architecture_fails_the_plan() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let seed = deploy_tests::unique("arm64");
+    push(
+        &format!("{seed}:1"),
+        &[&Image::small(&seed).for_platform("linux", "arm64")],
+    );
+    let image = format!("{ECR}/{seed}:1");
+    let doc = plan(&cluster, &with_image(&td, &image, None)).failure_report(1);
+    let c = image_check(&doc, &image);
+    assert_eq!(c["status"], "failed", "{doc}");
+    assert!(
+        c["detail"].as_str().unwrap().contains(
+            "is for linux/arm64, the task runs on linux/amd64: its containers would stop with \"exec format error\""
+        ),
+        "{c}"
+    );
+    // The same image, for an ARM64 task: ok.
+    let doc = plan(&cluster, &with_image(&td, &image, Some("ARM64"))).success();
+    assert_eq!(
+        image_check(&doc, &image)["detail"],
+        format!("image {image} exists, for linux/arm64")
+    );
+}
+
+/// A registry that takes the connection and never answers: the image is
+/// not checked, saying so, and the plan goes on (the images are asked
+/// together, each capped: a stall costs seconds, not the job).
+#[test]
+fn an_image_in_a_registry_that_never_answers_is_skipped() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let host = deploy_tests::silent_endpoint().replace("http://", "");
+    let image = format!("{host}/web:1");
+    let doc = plan(&cluster, &with_image(&td, &image, None)).success();
+    let c = image_check(&doc, &image);
+    assert_eq!(c["status"], "skipped", "{doc}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("image {image} not checked: {host} did not answer")),
+        "{c}"
+    );
+}
+
+/// An image in a registry that wants a login: with none in the Docker
+/// config, the check is skipped saying so and the plan passes; with the
+/// login there (as ecr-login or docker login leaves it), it is checked.
+#[test]
+fn an_image_behind_a_login_is_checked_with_the_docker_config_s_credentials() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let e = emulators();
+    let seed = deploy_tests::unique("private");
+    let dir = tempfile::tempdir().unwrap();
+    oci_layout(
+        dir.path(),
+        &[("it", &Image::small(&seed))],
+        Compression::Gzip,
+    );
+    let image = format!("{}/{seed}:1", e.registry_auth);
+    let creds = format!("{}:{}", e.registry_user, e.registry_password);
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &creds,
+            &format!("oci:{}:it", dir.path().display()),
+            &format!("docker://{image}"),
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let td = with_image(&td, &image, None);
+    let doc = plan(&cluster, &td).success();
+    let c = image_check(&doc, &image);
+    assert_eq!(c["status"], "skipped", "{doc}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("refused to read it (HTTP 401): log in first"),
+        "{c}"
+    );
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(&creds);
+    let run = deploy()
+        .env("CONTAINERS_REGISTRIES_CONF", images())
+        .args(["--cluster", &cluster, "--service", "web", "--plan"])
+        .stdin_json(&json!({"taskDefinition": td}));
+    std::fs::write(
+        run.home().join(".docker/config.json"),
+        json!({"auths": {e.registry_auth.clone(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let out = run.run();
+    let doc = out.success();
+    assert_eq!(
+        image_check(&doc, &image)["detail"],
+        format!("image {image} exists, for linux/amd64")
+    );
+    assert!(
+        !out.stdout.contains(&e.registry_password) && !out.stderr.contains(&e.registry_password)
+    );
 }
 
 /// A definition that requires Fargate, for a service on EC2: a bad input,

@@ -14,7 +14,7 @@ use oci_client::secrets::RegistryAuth;
 
 use crate::args::Args;
 use crate::compress::Compress;
-use crate::location::{self, Location};
+use deploykit::registry::location::{self, Location};
 
 /// Everything a push needs, validated.
 pub struct Config {
@@ -98,11 +98,7 @@ impl Config {
             }
         };
 
-        let conf = args.registries_conf.clone().or_else(|| {
-            std::env::var_os("CONTAINERS_REGISTRIES_CONF")
-                .filter(|v| !v.is_empty())
-                .map(Into::into)
-        });
+        let conf = location::conf_path(args.registries_conf.as_deref());
         let at = location::resolve(conf.as_deref(), &dest.registry, &dest.repository)?;
         check_location(&at, &format!("{}/{}", dest.registry, dest.repository))?;
         if at.host != dest.registry {
@@ -130,7 +126,7 @@ impl Config {
         let mount_from = mount_from
             .map(|repository| elsewhere("--mount-from", &repository))
             .transpose()?;
-        let insecure = args.insecure || at.insecure || crate::is_loopback(&at.host);
+        let insecure = args.insecure || at.insecure || location::is_loopback(&at.host);
         Ok(Config {
             envelope,
             dest,

@@ -22,7 +22,6 @@ mod config;
 mod docker_save;
 mod ecr;
 mod idle;
-mod location;
 mod media;
 mod plan;
 mod push;
@@ -307,44 +306,4 @@ fn sent_before(e: Error, config: &Config, tally: &push::Tally, created: bool) ->
 enum What {
     Oci(plan::Plan),
     Docker(docker_save::DockerImage),
-}
-
-/// A registry on this machine (a loopback address or `localhost`), spoken
-/// to over plain HTTP.
-fn is_loopback(registry: &str) -> bool {
-    let host = match registry.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => registry,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_loopback;
-
-    #[test]
-    fn loopback_registries() {
-        for yes in [
-            "127.0.0.1:5000",
-            "localhost",
-            "LOCALHOST:5000",
-            "[::1]:5000",
-            "127.1.2.3",
-        ] {
-            assert!(is_loopback(yes), "{yes}");
-        }
-        for no in [
-            "127.invalid",
-            "127.corp.example:5000",
-            "registry.example.com",
-            "10.0.0.1:5000",
-        ] {
-            assert!(!is_loopback(no), "{no}");
-        }
-    }
 }

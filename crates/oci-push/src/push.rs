@@ -719,23 +719,7 @@ pub fn registry_error(registry: &str, doing: &str, e: OciDistributionError) -> E
     Error::failed(format!("{doing} at {registry}: {}", without_queries(&why)))
 }
 
-/// `http://h/v2/x/blobs/uploads/u?_state=...&digest=...` → `http://h/v2/x/blobs/uploads/u`.
-pub(crate) fn without_queries(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_query = false;
-    for c in text.chars() {
-        match c {
-            '?' => in_query = true,
-            c if in_query && (c.is_whitespace() || c == ',' || c == ')') => {
-                in_query = false;
-                out.push(c);
-            }
-            _ if in_query => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use deploykit::registry::without_queries;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use deploykit::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Where to connect for an image, and whether over plain HTTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ fn read(path: &Path) -> Result<Vec<Entry>> {
         .map_err(|e| Error::input(format!("reading registries.conf {shown}"), &e))?;
     // A byte-order mark or UTF-16 (an editor on Windows) read as every
     // other file of ours is.
-    let text = deploykit::stream::decode(&bytes, &format!("registries.conf {shown}"))?;
+    let text = crate::stream::decode(&bytes, &format!("registries.conf {shown}"))?;
     let doc: toml::Table = text
         .parse()
         .map_err(|e| Error::usage(format!("registries.conf {shown}: not valid TOML: {e}")))?;
@@ -112,6 +112,30 @@ pub fn resolve(conf: Option<&Path>, registry: &str, repository: &str) -> Result<
     })
 }
 
+/// The registries.conf to read: `flag` (`--registries-conf FILE`), else
+/// `$CONTAINERS_REGISTRIES_CONF` when set and not empty, else none.
+pub fn conf_path(flag: Option<&Path>) -> Option<std::path::PathBuf> {
+    flag.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("CONTAINERS_REGISTRIES_CONF")
+            .filter(|v| !v.is_empty())
+            .map(Into::into)
+    })
+}
+
+/// A registry on this machine (a loopback address or `localhost`), spoken
+/// to over plain HTTP.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = match registry.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => registry,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +213,26 @@ mod tests {
         let e = resolve(Some(f.path()), "r", "w").unwrap_err();
         assert_eq!(e.exit().code(), 2);
         assert!(e.to_string().contains("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn loopback_registries() {
+        for yes in [
+            "127.0.0.1:5000",
+            "localhost",
+            "LOCALHOST:5000",
+            "[::1]:5000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback(yes), "{yes}");
+        }
+        for no in [
+            "127.invalid",
+            "127.corp.example:5000",
+            "registry.example.com",
+            "10.0.0.1:5000",
+        ] {
+            assert!(!is_loopback(no), "{no}");
+        }
     }
 }
