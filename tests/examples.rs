@@ -113,9 +113,11 @@ fn world_as(name: &str, revisions: u32, user: Option<iam::User>) -> World {
         "CreateRepository",
         &json!({"repositoryName": repository}),
     );
+    // linux/arm64, as the examples' definition's runtimePlatform says
+    // (example 6's plan checks that they agree).
     docker_save(
         &dir.path().join("image.tar"),
-        &Image::small(name),
+        &Image::small(name).for_platform("linux", "arm64"),
         "web:1",
         DockerSave::Classic,
     );
@@ -953,6 +955,33 @@ fn plan_world(name: &str) -> World {
     for role in ["demo-web-execution", "demo-web-task"] {
         deploy_tests::role_trusting(role, "ecs-tasks.amazonaws.com");
     }
+    // The sidecar's public image, which the plan's image check reads: in
+    // the open registry, where registries.conf puts public.ecr.aws.
+    let e = emulators();
+    let otel = "aws-observability/aws-otel-collector:v0.40.0";
+    let layout = w.dir.path().join("otel");
+    deploy_tests::images::oci_layout(
+        &layout,
+        &[("it", &Image::small("otel").for_platform("linux", "arm64"))],
+        deploy_tests::images::Compression::Gzip,
+    );
+    let out = deploy_tests::tool("skopeo")
+        .args([
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:it", layout.display()),
+            &format!("docker://{}/ex-public/{otel}", e.registry),
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::fs::write(
+        w.dir.path().join("registries.conf"),
+        format!(
+            "[[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\n\n[[registry]]\nprefix = \"public.ecr.aws\"\nlocation = \"{}/ex-public\"\n",
+            e.registry_auth, e.registry
+        ),
+    )
+    .unwrap();
     w
 }
 

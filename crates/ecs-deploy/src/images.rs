@@ -391,8 +391,10 @@ async fn one(
 /// storage may carry a signed one).
 fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
-    if let Some(source) = std::error::Error::source(e) {
-        text = format!("{text}: {source}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
     }
     registry::without_queries(&text)
 }

@@ -245,6 +245,7 @@ fn fit(td: &Value, service: &Value, name: &str) -> Value {
             ));
         }
     }
+    problems.extend(service_connect_misfits(td, service));
     let on = runs_on.map(|o| format!(" ({o})")).unwrap_or_default();
     if problems.is_empty() {
         json!({"name": "fit", "service": name, "status": "ok",
@@ -253,6 +254,47 @@ fn fit(td: &Value, service: &Value, name: &str) -> Value {
         json!({"name": "fit", "service": name, "status": "failed",
             "detail": format!("service {name:?}{on}: {}", problems.join("; "))})
     }
+}
+
+/// The port names the service's Service Connect configuration (on its
+/// PRIMARY deployment: DescribeServices has it nowhere else) names that
+/// no container of `td` maps: ECS would fail the deployment.
+fn service_connect_misfits(td: &Value, service: &Value) -> Vec<String> {
+    let primary = service["deployments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["status"] == "PRIMARY");
+    let Some(config) = primary.map(|d| &d["serviceConnectConfiguration"]) else {
+        return Vec::new();
+    };
+    if config["enabled"] == false {
+        return Vec::new();
+    }
+    let named: Vec<&str> = td["containerDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["portMappings"].as_array().into_iter().flatten())
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    config["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["portName"].as_str())
+        .filter(|port| !named.contains(port))
+        .map(|port| {
+            format!(
+                "the service's Service Connect configuration names port {port:?}, which no port mapping of the definition is named ({})",
+                if named.is_empty() {
+                    "it names none".to_string()
+                } else {
+                    format!("it names {}", named.join(", "))
+                }
+            )
+        })
+        .collect()
 }
 
 /// Each of the definition's `executionRoleArn` and `taskRoleArn` exists
@@ -477,4 +519,42 @@ pub fn drift(plan: &Value, cluster: &str, services: &[(String, Value)]) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service whose PRIMARY deployment serves Service Connect port
+    /// `port` (moto keeps no Service Connect configuration: shown here).
+    fn serving(port: &str) -> Value {
+        json!({"launchType": "EC2", "deployments": [
+            {"status": "ACTIVE", "serviceConnectConfiguration": {"enabled": true,
+                "services": [{"portName": "old"}]}},
+            {"status": "PRIMARY", "serviceConnectConfiguration": {"enabled": true,
+                "namespace": "internal", "services": [{"portName": port}]}}]})
+    }
+
+    fn mapping(name: &str) -> Value {
+        json!({"containerDefinitions": [{"name": "web", "portMappings": [
+            {"containerPort": 8080, "name": name}]}]})
+    }
+
+    #[test]
+    fn a_service_connect_port_name_the_definition_maps_fits() {
+        assert_eq!(
+            fit(&mapping("http"), &serving("http"), "web")["status"],
+            "ok"
+        );
+    }
+
+    #[test]
+    fn a_service_connect_port_name_the_definition_lacks_is_a_misfit() {
+        let c = fit(&mapping("web-http"), &serving("http"), "web");
+        assert_eq!(c["status"], "failed", "{c}");
+        assert_eq!(
+            c["detail"],
+            "service \"web\" (EC2): the service's Service Connect configuration names port \"http\", which no port mapping of the definition is named (it names web-http)"
+        );
+    }
 }
