@@ -40,8 +40,10 @@ Examples:
     | ecs-deploy --cluster prod --service web --plan | tee plan.json
   ecs-deploy --cluster prod --service web < plan.json
 
-  # Deploy and wait for the rollout in one step (ecs-wait's wait, its flags)
-  ecs-deploy -t ecs/task-definition.json --cluster prod --service web --wait --timeout 15m
+  # Check first (--plan's checks; a failed one deploys nothing), deploy, and wait
+  # for the rollout in one step (ecs-wait's wait, its flags)
+  ecs-deploy -t ecs/task-definition.json --cluster prod --service web --verify error \\
+    --wait --timeout 15m
 
 Input, first found wins: --family; --task-definition FILE (- for stdin;
 a bare definition or the {\"taskDefinition\": ...} that describe-task-definition
@@ -71,6 +73,16 @@ Steer: --continue and --stop act on the service deployment that --service
 names (its currentServiceDeployment), else stdin's wait (its deployment) or
 service. Nothing to act on (no hook awaits action; a deployment that is not
 PENDING or IN_PROGRESS) is exit 1 with the deployment's state.
+
+Verify: --plan checks that the definition fits each service (launch type,
+Fargate's network mode and size, the load balancers' and Service Connect's
+ports), that its log groups and roles exist (the roles trusting ECS tasks) and
+that its images exist for its runtimePlatform (asked of the registry with the
+Docker config's login, $CONTAINERS_REGISTRIES_CONF read). A deploy runs them with
+--verify error (a failed check deploys nothing: exit 2 for a misfit, else 1) or
+--verify warn; the checks go in the object as verify: {mode, checks}. A check
+the caller may not make, or a registry that cannot be reached, is skipped,
+said in one line.
 
 Wait: with --wait, once every service is updated, the rollout is waited for by
 ecs-wait's own code (--until, --timeout, --interval, --max-failed-tasks as in
@@ -170,6 +182,17 @@ pub struct Args {
     #[arg(long, help_heading = "Plan", conflicts_with_all = ["rollback", "continue_", "stop", "wait"])]
     pub plan: bool,
 
+    /// Before a deploy, run --plan's checks (fit, log groups, roles, images): error refuses the deploy when one fails, warn says so and deploys, off skips them (--plan always checks)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value = "off",
+        help_heading = "Plan",
+        conflicts_with_all = ["plan", "rollback", "continue_", "stop"]
+    )]
+    pub verify: Verify,
+
     /// Resume the service deployment waiting at a PAUSE lifecycle hook (stdin's service or wait, or --service)
     #[arg(long = "continue", help_heading = "Steer", conflicts_with_all = ["rollback", "stop"])]
     pub continue_: bool,
@@ -229,4 +252,16 @@ impl PropagateTags {
             PropagateTags::None => "NONE",
         }
     }
+}
+
+/// `--verify`: what a failed check does to a deploy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Verify {
+    /// Refuse the deploy (exit 2 for a misfit, else 1), nothing registered.
+    Error,
+    /// Say so on stderr, and deploy.
+    Warn,
+    /// Run no check.
+    #[default]
+    Off,
 }

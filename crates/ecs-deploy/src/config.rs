@@ -38,6 +38,8 @@ pub struct Config {
     pub keep_revisions: Option<u32>,
     /// `--plan`: say what would change, change nothing.
     pub plan: bool,
+    /// `--verify`: the plan's checks before a deploy.
+    pub verify: crate::args::Verify,
     /// `--wait`: how to wait once the services are updated (its targets
     /// come from the update's answers).
     pub wait: Option<deploykit::ecs::wait::Plan>,
@@ -233,6 +235,7 @@ impl Config {
             skip_unchanged: args.skip_unchanged,
             keep_revisions: args.keep_revisions,
             plan: args.plan,
+            verify: args.verify,
             wait,
             aws: args.aws,
         })

@@ -27,7 +27,7 @@ use deploykit::stream::{Envelope, Stdin};
 use deploykit::{Error, Outcome, Result, cli};
 use serde_json::{Value, json};
 
-pub use args::{Args, PropagateTags};
+pub use args::{Args, PropagateTags, Verify};
 pub use config::{Config, Source};
 pub use deploykit::ecs::definition::Definition;
 
@@ -175,6 +175,23 @@ pub async fn deploy(
         )));
     }
 
+    if config.verify != Verify::Off {
+        let services: Vec<(String, Value)> = targets
+            .iter()
+            .filter_map(|t| t.state.as_ref().ok().map(|s| (t.name.clone(), s.clone())))
+            .collect();
+        if let Some(failure) = verify(
+            config,
+            client,
+            &mut envelope,
+            definition.as_ref(),
+            &services,
+        )
+        .await?
+        {
+            return Ok(Outcome::failed(envelope, failure));
+        }
+    }
     let registered = match (&config.source, definition) {
         (Source::Arn(name), _) => {
             api::with_tags(&api::describe_task_definition(client, name).await?)
@@ -301,4 +318,50 @@ async fn registered_or_register(
         candidates.push((running.to_string(), "unchanged: the service runs"));
     }
     deploykit::ecs::definition::registered_or_register(client, def, candidates).await
+}
+
+/// `--verify error|warn`: the plan's checks of the definition about to be
+/// registered, for `services`, before anything is registered. The checks
+/// go in the object as `verify: {mode, checks}`; with `error`, a failed
+/// one is the error returned (nothing registered or updated), with `warn`
+/// one warning line and the deploy goes on.
+async fn verify(
+    config: &Config,
+    client: &Client,
+    envelope: &mut Envelope,
+    definition: Option<&Definition>,
+    services: &[(String, Value)],
+) -> Result<Option<Error>> {
+    let mut td = match (&config.source, definition) {
+        (Source::Arn(name), _) => {
+            api::with_tags(&api::describe_task_definition(client, name).await?)
+        }
+        (_, Some(def)) => def.td.clone(),
+        (_, None) => return Err(Error::usage("no task definition to deploy")),
+    };
+    deploykit::ecs::clean::clean(&mut td);
+    let checks = plan::checks(&td, services).await?;
+    plan::report(&checks, "verify");
+    let failure = plan::verdict(&checks, Vec::new(), "the definition");
+    let mode = if config.verify == Verify::Error {
+        "error"
+    } else {
+        "warn"
+    };
+    envelope.insert(
+        "verify".to_string(),
+        json!({"mode": mode, "checks": checks}),
+    );
+    Ok(match failure {
+        Some(e) if config.verify == Verify::Error => Some(e.reworded(|m| {
+            format!(
+                "{m}; nothing registered or updated (--verify error; --verify warn deploys anyway)"
+            )
+        })),
+        Some(e) => {
+            cli::warn(format!("--verify warn: deploying anyway: {}", e.message()));
+            None
+        }
+        None => None,
+    })
 }

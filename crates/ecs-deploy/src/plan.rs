@@ -43,7 +43,7 @@ pub async fn run(
     let targets = services::check(client, &config.cluster, &config.services, Some(&new)).await?;
     let mut changes = Vec::new();
     let mut refused = Vec::new();
-    let mut checks: Vec<Value> = Vec::new();
+    let mut described: Vec<(String, Value)> = Vec::new();
     for target in targets {
         let service = match target.state {
             Ok(service) => service,
@@ -53,7 +53,7 @@ pub async fn run(
                 continue;
             }
         };
-        checks.push(fit(&new_clean, &service, &target.name));
+        described.push((target.name.clone(), service.clone()));
         let running_arn = service["taskDefinition"]
             .as_str()
             .unwrap_or_default()
@@ -104,44 +104,75 @@ pub async fn run(
             "settings": settings,
         }));
     }
-    checks.extend(log_groups(&new_clean).await);
-    checks.extend(roles(&new_clean).await);
-    checks.extend(crate::images::images(&new_clean).await?);
-    let failed = |name: &str| -> Vec<String> {
-        checks
-            .iter()
-            .filter(|c| c["status"] == "failed" && c["name"] == name)
-            .filter_map(|c| c["detail"].as_str().map(str::to_string))
-            .collect()
-    };
-    let misfits = failed("fit");
-    let mut missing = failed("log group");
-    missing.extend(failed("role"));
-    missing.extend(failed("image"));
+    let checks = checks(&new_clean, &described).await?;
+    report(&checks, "plan");
+    envelope.insert(
+        "plan".to_string(),
+        json!({"cluster": config.cluster, "changes": changes, "checks": checks}),
+    );
+    Ok(match verdict(&checks, refused, "the plan") {
+        Some(e) => Outcome::failed(envelope, e),
+        None => Outcome::success(envelope),
+    })
+}
+
+/// The checks of `td` (cleaned) for `services` (DescribeServices'
+/// answers, by name): fit for each service, then the log groups, roles
+/// and images the definition names.
+pub async fn checks(td: &Value, services: &[(String, Value)]) -> Result<Vec<Value>> {
+    let mut checks: Vec<Value> = services
+        .iter()
+        .map(|(name, service)| fit(td, service, name))
+        .collect();
+    checks.extend(log_groups(td).await);
+    checks.extend(roles(td).await);
+    checks.extend(crate::images::images(td).await?);
+    Ok(checks)
+}
+
+/// Says the checks on stderr, `doing` first (`plan`, `verify`): each made,
+/// and those skipped in one warning line.
+pub fn report(checks: &[Value], doing: &str) {
     for c in checks.iter().filter(|c| c["status"] != "skipped") {
-        cli::note(format!(
-            "plan: check {}: {}: {}",
+        let line = format!(
+            "{doing}: check {}: {}: {}",
             c["name"].as_str().unwrap_or("?"),
             c["status"].as_str().unwrap_or("?"),
             c["detail"].as_str().unwrap_or_default()
-        ));
+        );
+        if c["status"] == "failed" && doing == "verify" {
+            cli::warn(line);
+        } else {
+            cli::note(line);
+        }
     }
-    // The checks not made, in one line.
     let skipped: Vec<&str> = checks
         .iter()
         .filter(|c| c["status"] == "skipped")
         .filter_map(|c| c["detail"].as_str())
         .collect();
     if !skipped.is_empty() {
-        cli::warn(format!("plan: checks skipped: {}", skipped.join("; ")));
+        cli::warn(format!("{doing}: checks skipped: {}", skipped.join("; ")));
     }
-    envelope.insert(
-        "plan".to_string(),
-        json!({"cluster": config.cluster, "changes": changes, "checks": checks}),
-    );
-    // A definition that does not fit the service is a bad input (exit 2);
-    // a log group missing, a service that cannot be updated: exit 1.
-    let failure = if !misfits.is_empty() {
+}
+
+/// What the checks make of a deploy: none failed, `None`. A definition
+/// that does not fit a service is a bad input (exit 2); a log group, role
+/// or image missing, or a service that cannot be updated (`refused`),
+/// exit 1.
+pub fn verdict(checks: &[Value], refused: Vec<String>, subject: &str) -> Option<Error> {
+    let failed = |names: &[&str]| -> Vec<String> {
+        checks
+            .iter()
+            .filter(|c| {
+                c["status"] == "failed" && names.contains(&c["name"].as_str().unwrap_or(""))
+            })
+            .filter_map(|c| c["detail"].as_str().map(str::to_string))
+            .collect()
+    };
+    let misfits = failed(&["fit"]);
+    let missing = failed(&["log group", "role", "image"]);
+    if !misfits.is_empty() {
         Some(Error::usage(format!(
             "the definition does not fit the service: {}",
             misfits.join("; ")
@@ -150,16 +181,12 @@ pub async fn run(
         let mut why = refused;
         why.extend(missing);
         Some(Error::failed(format!(
-            "the plan cannot be deployed: {}",
+            "{subject} cannot be deployed: {}",
             why.join("; ")
         )))
     } else {
         None
-    };
-    Ok(match failure {
-        Some(e) => Outcome::failed(envelope, e),
-        None => Outcome::success(envelope),
-    })
+    }
 }
 
 /// Whether `td` fits `service`: the launch type it requires, Fargate's

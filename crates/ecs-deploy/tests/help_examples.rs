@@ -83,6 +83,17 @@ fn check(command: &str, doc: &Value) {
         );
     } else if command.contains("--wait") {
         assert_eq!(doc["wait"]["status"], "deployed", "{command}: {doc}");
+        if command.contains("--verify error") {
+            assert_eq!(doc["verify"]["mode"], "error", "{command}: {doc}");
+            assert!(
+                doc["verify"]["checks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["name"] == "fit" && c["status"] == "ok"),
+                "{command}: {doc}"
+            );
+        }
         assert_eq!(service(doc).as_deref(), Some("web"), "{command}");
     } else if command.contains("--service web") {
         assert_eq!(service(doc).as_deref(), Some("web"), "{command}: {doc}");

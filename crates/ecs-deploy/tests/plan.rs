@@ -601,3 +601,81 @@ fn checks_the_caller_may_not_make_are_skipped_naming_the_permission() {
         );
     }
 }
+
+/// A deploy of `td` to service `web` of `cluster` with `--verify MODE`,
+/// the fixture's images in the open registry.
+fn verified_deploy(cluster: &str, td: &Value, mode: &str) -> deploy_tests::Output {
+    deploy()
+        .env("CONTAINERS_REGISTRIES_CONF", images())
+        .args(["--cluster", cluster, "--service", "web", "--verify", mode])
+        .stdin_json(&json!({"taskDefinition": td}))
+        .run()
+}
+
+/// `--verify error` and an image never pushed: exit 1 naming it, nothing
+/// registered, the service untouched, the checks in the object.
+#[test]
+fn a_deploy_verified_with_error_refuses_a_missing_image_and_registers_nothing() {
+    let (cluster, family, td) = deployed_on_fargate();
+    let image = format!("{ECR}/web:never-pushed");
+    let out = verified_deploy(&cluster, &with_image(&td, &image, Some("ARM64")), "error");
+    let doc = out.failure_report(1);
+    assert_eq!(doc["verify"]["mode"], "error", "{doc}");
+    let failed = doc["verify"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "image" && c["status"] == "failed");
+    assert!(failed.is_some(), "{doc}");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "the definition cannot be deployed: image {image} does not exist"
+        )) && message.ends_with(
+            "nothing registered or updated (--verify error; --verify warn deploys anyway)"
+        ),
+        "{message}"
+    );
+    assert_eq!(revisions(&family, "ACTIVE").len(), 1);
+    assert_eq!(
+        short(&described(&cluster, "web")["taskDefinition"]),
+        format!("{family}:1")
+    );
+}
+
+/// `--verify warn` and the same missing image: one warning, and the
+/// deploy goes on.
+#[test]
+fn a_deploy_verified_with_warn_says_a_missing_image_and_deploys() {
+    let (cluster, family, td) = deployed_on_fargate();
+    let image = format!("{ECR}/web:never-pushed");
+    let out = verified_deploy(&cluster, &with_image(&td, &image, Some("ARM64")), "warn");
+    let doc = out.success();
+    assert_eq!(doc["verify"]["mode"], "warn", "{doc}");
+    let warned: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("--verify warn: deploying anyway") && l.contains(&image))
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", out.stderr);
+    assert_eq!(
+        short(&described(&cluster, "web")["taskDefinition"]),
+        format!("{family}:2")
+    );
+}
+
+/// `--verify error` and a definition that does not fit the service (EC2
+/// service, Fargate definition): a bad input, exit 2, nothing registered.
+#[test]
+fn a_deploy_verified_with_error_that_does_not_fit_is_exit_2() {
+    let (cluster, family, td) = deployed();
+    let doc = verified_deploy(&cluster, &td, "error").failure_report(2);
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the service runs on EC2, the definition requires FARGATE"),
+        "{doc}"
+    );
+    assert_eq!(revisions(&family, "ACTIVE").len(), 1);
+}
