@@ -35,7 +35,7 @@
 #
 # Knobs (environment):
 #   BENCH_ONLY=push        only these sections (comma-separated: render, ecs,
-#                          ecr, push); default all of them
+#                          ecr, push, deploy, plan, pipeline, start); default all
 #   BENCH_RUNS=200         runs of section 1
 #   BENCH_ECS_RUNS=30      runs of sections 2 and 3
 #   BENCH_PUSH_RUNS=20     runs of the small pushes and of the re-pushes
@@ -46,9 +46,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sections=${BENCH_ONLY:-render,ecs,ecr,push,deploy,pipeline,start}
+sections=${BENCH_ONLY:-render,ecs,ecr,push,deploy,plan,pipeline,start}
 for s in ${sections//,/ }; do
-    case $s in render | ecs | ecr | push | deploy | pipeline | start) ;; *) echo "bench: BENCH_ONLY: unknown section '$s' (render, ecs, ecr, push, deploy, pipeline, start)" >&2; exit 2 ;; esac
+    case $s in render | ecs | ecr | push | deploy | plan | pipeline | start) ;; *) echo "bench: BENCH_ONLY: unknown section '$s' (render, ecs, ecr, push, deploy, plan, pipeline, start)" >&2; exit 2 ;; esac
 done
 want() { [[ ",$sections," == *",$1,"* ]]; }
 
@@ -66,6 +66,7 @@ need curl curl
 packages=()
 { want render || want ecs || want deploy; } && packages+=(-p taskdef-render)
 want deploy && packages+=(-p ecs-deploy)
+want plan && packages+=(-p taskdef-render -p ecs-deploy -p oci-push)
 { want pipeline || want start; } && packages+=(-p ecr-login -p oci-push -p taskdef-render -p ecs-deploy -p ecs-wait -p ecs-run)
 want ecr && packages+=(-p ecr-login)
 want push && packages+=(-p oci-push)
@@ -116,7 +117,7 @@ PY
         >&2
 fi
 
-if want ecs || want ecr || want push || want deploy || want pipeline; then
+if want ecs || want ecr || want push || want deploy || want plan || want pipeline; then
     echo "bench: starting the emulators" >&2
     emulator_env=$(scripts/emulators.sh up)
     eval "$emulator_env"
@@ -347,6 +348,62 @@ python3 - "$work/deploy.json" <<'PY'
 import json, sys
 (ours, theirs) = [x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]]
 print(f"register and update on moto: taskdef-render | ecs-deploy {ours:.1f} ms, aws CLI pair {theirs:.1f} ms (medians), ratio {ours / theirs:.3f}x (target <= 0.05x)")
+PY
+fi
+
+# 5b. ecs-deploy --plan (issue 20): the diff against what the service runs
+# and the checks (fit, log group, two roles, the image read from the
+# registry), against the same by hand: describe-services and
+# describe-task-definition, jq -S and diff, describe-log-groups, two
+# get-role, skopeo inspect. On moto and the open registry.
+if want plan; then
+    scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json >/dev/null
+    subnet=$(aws ec2 describe-subnets --query 'Subnets[0].SubnetId' --output text)
+    group=$(aws ec2 describe-security-groups --query 'SecurityGroups[0].GroupId' --output text)
+    aws ecs create-cluster --cluster-name bench-plan >/dev/null
+    aws ecs create-service --cluster bench-plan --service-name web --task-definition demo-web --desired-count 1 \
+        --launch-type FARGATE --network-configuration "awsvpcConfiguration={subnets=[$subnet],securityGroups=[$group]}" >/dev/null
+    aws logs create-log-group --log-group-name /ecs/demo-web 2>/dev/null || true
+    for role in demo-web-execution demo-web-task; do
+        aws iam create-role --role-name "$role" --assume-role-policy-document \
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null 2>&1 || true
+    done
+    python3 scripts/make_image.py "$work/plan.tar" --tag plan:1 --arch arm64 'files:etc/a=a' 'files:app/c=c'
+    "$bin/oci-push" --from "$work/plan.tar" --to "$REGISTRY/bench-plan" --tag 1 >/dev/null 2>&1
+    ecr=123456789012.dkr.ecr.$AWS_REGION.amazonaws.com
+    printf '[[registry]]\nprefix = "%s"\nlocation = "%s"\n' "$ecr" "$REGISTRY" >"$work/plan-registries.conf"
+    "$bin/taskdef-render" -t examples/task-definition.json --container web --image "$ecr/bench-plan:1" >"$work/plan-in.json"
+    jq .taskDefinition "$work/plan-in.json" >"$work/plan-td.json"
+    cat >"$work/plan-ours.sh" <<OURS_END
+CONTAINERS_REGISTRIES_CONF=$work/plan-registries.conf $bin/ecs-deploy --cluster bench-plan --service web --plan <$work/plan-in.json >/dev/null 2>&1
+OURS_END
+    cat >"$work/plan-theirs.sh" <<THEIRS_END
+set -e
+running=\$(aws ecs describe-services --cluster bench-plan --services web --query 'services[0].taskDefinition' --output text)
+aws ecs describe-task-definition --task-definition "\$running" --query taskDefinition \\
+  | jq -S 'del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities, .registeredAt, .registeredBy)' >$work/plan-old.json
+jq -S . $work/plan-td.json >$work/plan-new.json
+diff -u $work/plan-old.json $work/plan-new.json >/dev/null || true
+aws logs describe-log-groups --log-group-name-prefix /ecs/demo-web >/dev/null
+aws iam get-role --role-name demo-web-execution >/dev/null
+aws iam get-role --role-name demo-web-task >/dev/null
+skopeo inspect --raw --tls-verify=false docker://$REGISTRY/bench-plan:1 >/dev/null
+THEIRS_END
+    # Both must pass before their times mean anything (ours: every check
+    # made passes; the sidecar's public image is not reachable here).
+    CONTAINERS_REGISTRIES_CONF=$work/plan-registries.conf "$bin/ecs-deploy" --cluster bench-plan --service web --plan <"$work/plan-in.json" >"$work/plan-out.json" 2>"$work/plan-err.txt" \
+        || { cat "$work/plan-err.txt" >&2; echo "bench: the plan failed before timing" >&2; exit 1; }
+    [ "$(jq '[.plan.checks[] | select(.status == "ok")] | length' "$work/plan-out.json")" = 5 ] \
+        || { jq .plan.checks "$work/plan-out.json" >&2; echo "bench: the plan's checks are not the five expected" >&2; exit 1; }
+    bash "$work/plan-theirs.sh" >&2 || { echo "bench: the aws CLI plan failed before timing" >&2; exit 1; }
+    hyperfine --shell=bash --warmup 2 --runs "${BENCH_ECS_RUNS:-30}" --style basic --export-json "$work/plan.json" \
+        -n "ecs-deploy --plan" "bash $work/plan-ours.sh" \
+        -n "aws CLI + jq + diff + skopeo" "bash $work/plan-theirs.sh" \
+        >&2
+    python3 - "$work/plan.json" <<'PY'
+import json, sys
+(ours, theirs) = [x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]]
+print(f"plan on moto (diff against the running revision, fit, log group, two roles, the image read from the registry): ecs-deploy --plan {ours:.0f} ms, aws CLI + jq + diff + skopeo {theirs:.0f} ms (medians), ratio {ours / theirs:.3f}x (no target; ecspresso's verify + diff is not on this machine)")
 PY
 fi
 

@@ -3,7 +3,7 @@
 buildx `type=oci,tar=false` writes it: gzip layers, an OCI manifest, the tag
 as `org.opencontainers.image.ref.name`).
 
-    python3 scripts/make_image.py OUT.tar [--tag REPO:TAG] [--cmd PATH] LAYER...
+    python3 scripts/make_image.py OUT.tar [--tag REPO:TAG] [--cmd PATH] [--arch ARCH] LAYER...
     python3 scripts/make_image.py --oci-layout OUT-DIR [--tag REPO:TAG] [--cmd PATH] LAYER...
 
 Each LAYER is one of
@@ -147,6 +147,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--tag", default="image:latest")
     parser.add_argument("--cmd")
+    parser.add_argument("--arch", default="amd64", help="the config's architecture (amd64, arm64)")
     parser.add_argument("--oci-layout", action="store_true",
                         help="write an OCI image layout directory at OUT instead of a docker save tar")
     parser.add_argument("layers", nargs="+")
@@ -156,7 +157,7 @@ def main():
     with tempfile.TemporaryDirectory(dir=parent) as tmp:
         files = [os.path.join(tmp, f"layer{i}.tar") for i in range(len(args.layers))]
         diff_ids = ["sha256:" + write_layer(spec, f) for spec, f in zip(args.layers, files)]
-        config = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+        config = {"architecture": args.arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
         if args.cmd:
             config["config"] = {"Cmd": [args.cmd]}
         config = json.dumps(config).encode()
