@@ -941,14 +941,23 @@ fn workflow_5_calls_its_rollback_script_with_its_inputs() {
     check_workflow_runs("5-environments-and-rollback", "rollback.sh");
 }
 
-/// Example 6's world: the log group and the roles its definition names,
-/// which the plan checks.
+/// Example 6's world: the log group, the roles and the secret its
+/// definition names, which the plan checks. The definition names the
+/// secret by an ARN with a suffix (`demo/db-AbCdEf`) that no secret made
+/// here can have (Secrets Manager picks the suffix); moto takes an ARN's
+/// last field for a name when no ARN matches, so a secret of that name
+/// answers for it.
 fn plan_world(name: &str) -> World {
     let w = world(name, 1);
     let _ = deploy_tests::moto_try_call(
         "logs",
         "CreateLogGroup",
         &json!({"logGroupName": "/ecs/demo-web"}),
+    );
+    let _ = deploy_tests::moto_try_call(
+        "secretsmanager",
+        "CreateSecret",
+        &json!({"Name": "demo/db-AbCdEf", "SecretString": "postgres://demo"}),
     );
     for role in ["demo-web-execution", "demo-web-task"] {
         deploy_tests::role_trusting(role, "ecs-tasks.amazonaws.com");

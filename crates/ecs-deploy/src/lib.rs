@@ -14,6 +14,7 @@ mod input;
 mod plan;
 mod revisions;
 mod rollback;
+mod secrets;
 mod section;
 mod services;
 mod steer;

@@ -9,9 +9,10 @@
 //! The checks: the definition fits each service (launch type, Fargate's
 //! network mode and task size, the load balancers' containers and ports:
 //! a misfit is a bad input, exit 2) and its log groups exist (exit 1; not
-//! allowed to ask: skipped, naming the permission), and its task and
-//! execution roles exist and trust ECS tasks (the same). Images and
-//! secrets are not checked yet.
+//! allowed to ask: skipped, naming the permission), its task and
+//! execution roles exist and trust ECS tasks (the same), and every secret
+//! its containers name exists, never read ([`crate::secrets`]; the same).
+//! Images are not checked yet.
 
 use aws_sdk_ecs::Client;
 use deploykit::ecs::api::{self, name_of};
@@ -105,6 +106,7 @@ pub async fn run(
     }
     checks.extend(log_groups(&new_clean).await);
     checks.extend(roles(&new_clean).await);
+    checks.extend(crate::secrets::check(&new_clean).await);
     let failed = |name: &str| -> Vec<String> {
         checks
             .iter()
@@ -115,6 +117,7 @@ pub async fn run(
     let misfits = failed("fit");
     let mut missing = failed("log group");
     missing.extend(failed("role"));
+    missing.extend(failed("secret"));
     for c in checks.iter().filter(|c| c["status"] != "skipped") {
         cli::note(format!(
             "plan: check {}: {}: {}",
@@ -137,7 +140,8 @@ pub async fn run(
         json!({"cluster": config.cluster, "changes": changes, "checks": checks}),
     );
     // A definition that does not fit the service is a bad input (exit 2);
-    // a log group missing, a service that cannot be updated: exit 1.
+    // a log group, role or secret missing, a service that cannot be
+    // updated: exit 1.
     let failure = if !misfits.is_empty() {
         Some(Error::usage(format!(
             "the definition does not fit the service: {}",
