@@ -352,10 +352,10 @@ PY
 fi
 
 # 5b. ecs-deploy --plan (issue 20): the diff against what the service runs
-# and the checks (fit, log group, two roles, the image read from the
-# registry), against the same by hand: describe-services and
+# and the checks (fit, log group, two roles, the secret, the image read
+# from the registry), against the same by hand: describe-services and
 # describe-task-definition, jq -S and diff, describe-log-groups, two
-# get-role, skopeo inspect. On moto and the open registry.
+# get-role, describe-secret, skopeo inspect. On moto and the open registry.
 if want plan; then
     scripts/emulators.sh ecs RegisterTaskDefinition examples/task-definition.json >/dev/null
     subnet=$(aws ec2 describe-subnets --query 'Subnets[0].SubnetId' --output text)
@@ -364,6 +364,7 @@ if want plan; then
     aws ecs create-service --cluster bench-plan --service-name web --task-definition demo-web --desired-count 1 \
         --launch-type FARGATE --network-configuration "awsvpcConfiguration={subnets=[$subnet],securityGroups=[$group]}" >/dev/null
     aws logs create-log-group --log-group-name /ecs/demo-web 2>/dev/null || true
+    aws secretsmanager create-secret --name demo/db-AbCdEf --secret-string postgres://bench >/dev/null 2>&1 || true
     for role in demo-web-execution demo-web-task; do
         aws iam create-role --role-name "$role" --assume-role-policy-document \
             '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null 2>&1 || true
@@ -387,14 +388,15 @@ diff -u $work/plan-old.json $work/plan-new.json >/dev/null || true
 aws logs describe-log-groups --log-group-name-prefix /ecs/demo-web >/dev/null
 aws iam get-role --role-name demo-web-execution >/dev/null
 aws iam get-role --role-name demo-web-task >/dev/null
+aws secretsmanager describe-secret --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/db-AbCdEf >/dev/null
 skopeo inspect --raw --tls-verify=false docker://$REGISTRY/bench-plan:1 >/dev/null
 THEIRS_END
     # Both must pass before their times mean anything (ours: every check
     # made passes; the sidecar's public image is not reachable here).
     CONTAINERS_REGISTRIES_CONF=$work/plan-registries.conf "$bin/ecs-deploy" --cluster bench-plan --service web --plan <"$work/plan-in.json" >"$work/plan-out.json" 2>"$work/plan-err.txt" \
         || { cat "$work/plan-err.txt" >&2; echo "bench: the plan failed before timing" >&2; exit 1; }
-    [ "$(jq '[.plan.checks[] | select(.status == "ok")] | length' "$work/plan-out.json")" = 5 ] \
-        || { jq .plan.checks "$work/plan-out.json" >&2; echo "bench: the plan's checks are not the five expected" >&2; exit 1; }
+    [ "$(jq '[.plan.checks[] | select(.status == "ok")] | length' "$work/plan-out.json")" = 6 ] \
+        || { jq .plan.checks "$work/plan-out.json" >&2; echo "bench: the plan's checks are not the six expected" >&2; exit 1; }
     bash "$work/plan-theirs.sh" >&2 || { echo "bench: the aws CLI plan failed before timing" >&2; exit 1; }
     hyperfine --shell=bash --warmup 2 --runs "${BENCH_ECS_RUNS:-30}" --style basic --export-json "$work/plan.json" \
         -n "ecs-deploy --plan" "bash $work/plan-ours.sh" \
@@ -403,7 +405,7 @@ THEIRS_END
     python3 - "$work/plan.json" <<'PY'
 import json, sys
 (ours, theirs) = [x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]]
-print(f"plan on moto (diff against the running revision, fit, log group, two roles, the image read from the registry): ecs-deploy --plan {ours:.0f} ms, aws CLI + jq + diff + skopeo {theirs:.0f} ms (medians), ratio {ours / theirs:.3f}x (no target; ecspresso's verify + diff is not on this machine)")
+print(f"plan on moto (diff against the running revision, fit, log group, two roles, a secret, the image read from the registry): ecs-deploy --plan {ours:.0f} ms, aws CLI + jq + diff + skopeo {theirs:.0f} ms (medians), ratio {ours / theirs:.3f}x (no target; ecspresso's verify + diff is not on this machine)")
 PY
 fi
 

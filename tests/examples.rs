@@ -943,18 +943,11 @@ fn workflow_5_calls_its_rollback_script_with_its_inputs() {
     check_workflow_runs("5-environments-and-rollback", "rollback.sh");
 }
 
-/// Example 6's world: the log group and the roles its definition names,
-/// which the plan checks.
+/// Example 6's world: what its definition names, which the plan checks
+/// (`deploy_tests::example_definition_world`).
 fn plan_world(name: &str) -> World {
     let w = world(name, 1);
-    let _ = deploy_tests::moto_try_call(
-        "logs",
-        "CreateLogGroup",
-        &json!({"logGroupName": "/ecs/demo-web"}),
-    );
-    for role in ["demo-web-execution", "demo-web-task"] {
-        deploy_tests::role_trusting(role, "ecs-tasks.amazonaws.com");
-    }
+    deploy_tests::example_definition_world();
     // The sidecar's public image, which the plan's image check reads: in
     // the open registry, where registries.conf puts public.ecr.aws.
     let e = emulators();

@@ -2,7 +2,8 @@
 # The plan job: push the build's image, put it into the definition the
 # service runs now, and plan the deploy: what would change against what the
 # service runs (every environment value and secret hidden), and the checks
-# (the fit, the log groups, the roles). Nothing is registered or updated.
+# (the fit, the log groups, the roles, the secrets, whose values are never
+# read). Nothing is registered or updated.
 # The plan object goes to $PLAN (the workflow uploads it for the approval
 # job); with $GITHUB_STEP_SUMMARY set, the diff and the checks go to the
 # job summary. A check that fails fails the job.

@@ -1197,3 +1197,26 @@ pub fn role_trusting(name: &str, service: &str) {
         out.stderr
     );
 }
+
+/// What examples/task-definition.json names besides itself, on moto, for
+/// `ecs-deploy --plan`'s checks to pass: the log group `/ecs/demo-web`,
+/// the roles `demo-web-execution` and `demo-web-task` trusting ECS tasks,
+/// and the secret `demo/db-AbCdEf`. The definition names that secret by
+/// an ARN whose suffix no secret made here can have (Secrets Manager picks
+/// it); moto takes an ARN's last field for a name when no ARN matches, so
+/// a secret of that name answers for it. Each made unless it is there.
+pub fn example_definition_world() {
+    let _ = moto_try_call(
+        "logs",
+        "CreateLogGroup",
+        &serde_json::json!({"logGroupName": "/ecs/demo-web"}),
+    );
+    let _ = moto_try_call(
+        "secretsmanager",
+        "CreateSecret",
+        &serde_json::json!({"Name": "demo/db-AbCdEf", "SecretString": "postgres://demo"}),
+    );
+    for role in ["demo-web-execution", "demo-web-task"] {
+        role_trusting(role, "ecs-tasks.amazonaws.com");
+    }
+}

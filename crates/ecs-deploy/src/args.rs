@@ -76,8 +76,8 @@ PENDING or IN_PROGRESS) is exit 1 with the deployment's state.
 
 Verify: --plan checks that the definition fits each service (launch type,
 Fargate's network mode and size, the load balancers' and Service Connect's
-ports), that its log groups and roles exist (the roles trusting ECS tasks) and
-that its images exist for its runtimePlatform (asked of the registry with the
+ports), that its log groups, roles (trusting ECS tasks) and secrets exist (no
+value read), and that its images exist for its runtimePlatform (asked of the registry with the
 Docker config's login, $CONTAINERS_REGISTRIES_CONF read). A deploy runs them with
 --verify error (a failed check deploys nothing: exit 2 for a misfit, else 1) or
 --verify warn; the checks go in the object as verify: {mode, checks}. A check
@@ -182,7 +182,7 @@ pub struct Args {
     #[arg(long, help_heading = "Plan", conflicts_with_all = ["rollback", "continue_", "stop", "wait"])]
     pub plan: bool,
 
-    /// Before a deploy, run --plan's checks (fit, log groups, roles, images): error refuses the deploy when one fails, warn says so and deploys, off skips them (--plan always checks)
+    /// Before a deploy, run --plan's checks (fit, log groups, roles, secrets, images): error refuses the deploy when one fails, warn says so and deploys, off skips them (--plan always checks)
     #[arg(
         long,
         value_enum,

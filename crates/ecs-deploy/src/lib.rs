@@ -15,6 +15,7 @@ mod input;
 mod plan;
 mod revisions;
 mod rollback;
+mod secrets;
 mod section;
 mod services;
 mod steer;

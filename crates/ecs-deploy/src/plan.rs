@@ -9,10 +9,11 @@
 //! The checks: the definition fits each service (launch type, Fargate's
 //! network mode and task size, the load balancers' containers and ports:
 //! a misfit is a bad input, exit 2) and its log groups exist (exit 1; not
-//! allowed to ask: skipped, naming the permission), and its task and
-//! execution roles exist and trust ECS tasks (the same), and its images
-//! exist in their registries for the task's platform (`crate::images`).
-//! Secrets are not checked yet.
+//! allowed to ask: skipped, naming the permission), its task and
+//! execution roles exist and trust ECS tasks (the same), every secret its
+//! containers name exists, never read ([`crate::secrets`]; the same), and
+//! its images exist in their registries for the task's platform
+//! ([`crate::images`]).
 
 use aws_sdk_ecs::Client;
 use deploykit::ecs::api::{self, name_of};
@@ -117,8 +118,8 @@ pub async fn run(
 }
 
 /// The checks of `td` (cleaned) for `services` (DescribeServices'
-/// answers, by name): fit for each service, then the log groups, roles
-/// and images the definition names.
+/// answers, by name): fit for each service, then the log groups, roles,
+/// secrets and images the definition names.
 pub async fn checks(td: &Value, services: &[(String, Value)]) -> Result<Vec<Value>> {
     let mut checks: Vec<Value> = services
         .iter()
@@ -126,6 +127,7 @@ pub async fn checks(td: &Value, services: &[(String, Value)]) -> Result<Vec<Valu
         .collect();
     checks.extend(log_groups(td).await);
     checks.extend(roles(td).await);
+    checks.extend(crate::secrets::check(td).await);
     checks.extend(crate::images::images(td).await?);
     Ok(checks)
 }
@@ -157,8 +159,8 @@ pub fn report(checks: &[Value], doing: &str) {
 }
 
 /// What the checks make of a deploy: none failed, `None`. A definition
-/// that does not fit a service is a bad input (exit 2); a log group, role
-/// or image missing, or a service that cannot be updated (`refused`),
+/// that does not fit a service is a bad input (exit 2); a log group,
+/// role, secret or image missing, or a service that cannot be updated (`refused`),
 /// exit 1.
 pub fn verdict(checks: &[Value], refused: Vec<String>, subject: &str) -> Option<Error> {
     let failed = |names: &[&str]| -> Vec<String> {
@@ -171,7 +173,7 @@ pub fn verdict(checks: &[Value], refused: Vec<String>, subject: &str) -> Option<
             .collect()
     };
     let misfits = failed(&["fit"]);
-    let missing = failed(&["log group", "role", "image"]);
+    let missing = failed(&["log group", "role", "secret", "image"]);
     if !misfits.is_empty() {
         Some(Error::usage(format!(
             "the definition does not fit the service: {}",

@@ -128,7 +128,7 @@ fn every_help_example_runs() {
     moto_ecs("RegisterTaskDefinition", &definition);
     moto_ecs("CreateCluster", &json!({"clusterName": cluster}));
     // Fargate services, as the definition requires (--plan checks the fit),
-    // and the definition's log group (--plan checks it exists).
+    // and what the definition names (--plan checks it exists).
     let (subnet, group) = deploy_tests::default_network();
     for name in ["web", "worker"] {
         moto_ecs(
@@ -138,14 +138,7 @@ fn every_help_example_runs() {
                     "subnets": [subnet], "securityGroups": [group]}}}),
         );
     }
-    let _ = deploy_tests::moto_try_call(
-        "logs",
-        "CreateLogGroup",
-        &json!({"logGroupName": "/ecs/demo-web"}),
-    );
-    for role in ["demo-web-execution", "demo-web-task"] {
-        deploy_tests::role_trusting(role, "ecs-tasks.amazonaws.com");
-    }
+    deploy_tests::example_definition_world();
     // What the example that names no name of its own (`--family web:1
     // --cluster prod --service web`) needs, as it is written: revision 1 of
     // the family `web`, and the cluster `prod` with a service `web` (kept

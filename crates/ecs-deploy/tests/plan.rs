@@ -7,14 +7,16 @@ mod common;
 
 use common::{cluster, definition, deploy, deployed, described, register, revisions, short};
 use deploy_tests::images::{Compression, Image, oci_layout, oci_layout_multi};
-use deploy_tests::{ECR, emulators, moto_ecs, moto_try_call};
+use deploy_tests::{ECR, emulators, moto_call, moto_call_in, moto_ecs, moto_try_call};
 use serde_json::{Value, json};
 
 /// As `common::deployed`, but the service runs on Fargate as the fixture
-/// requires, and its log group exists: a plan whose checks pass.
+/// requires, and its log group and secret exist: a plan whose checks pass.
 fn deployed_on_fargate() -> (String, String, Value) {
     let mut td = definition();
     td.as_object_mut().unwrap().remove("enableFaultInjection");
+    td["containerDefinitions"][0]["secrets"][0]["valueFrom"] =
+        json!(secret_holding("postgres://app:hunter2@db/app"));
     let arn = register(&td);
     let cluster = cluster();
     let (subnet, group) = deploy_tests::default_network();
@@ -31,6 +33,79 @@ fn deployed_on_fargate() -> (String, String, Value) {
     );
     deploy_tests::role_trusting("web-execution", "ecs-tasks.amazonaws.com");
     (cluster, td["family"].as_str().unwrap().to_string(), td)
+}
+
+/// A new Secrets Manager secret on moto holding `value`: its ARN (with the
+/// random suffix moto gives it, as AWS does).
+fn secret_holding(value: &str) -> String {
+    moto_call(
+        "secretsmanager",
+        "CreateSecret",
+        &json!({"Name": deploy_tests::unique("db"), "SecretString": value}),
+    )["ARN"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `web`'s secrets set to `secrets` (name, valueFrom).
+fn with_secrets(td: &Value, secrets: &[(&str, &str)]) -> Value {
+    let mut td = td.clone();
+    td["containerDefinitions"][0]["secrets"] = secrets
+        .iter()
+        .map(|(name, from)| json!({"name": name, "valueFrom": from}))
+        .collect();
+    td
+}
+
+/// The checks named `name`.
+fn checks<'a>(doc: &'a Value, name: &str) -> Vec<&'a Value> {
+    doc["plan"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == name)
+        .collect()
+}
+
+/// Asserts that nothing the run printed holds `value`.
+#[track_caller]
+fn never_shown(out: &deploy_tests::Output, value: &str) {
+    assert!(
+        !out.stdout.contains(value) && !out.stderr.contains(value),
+        "{value} shown:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// The secret calls moto received that name `id`: `(action, body)`.
+fn secret_calls_naming(id: &str) -> Vec<(String, Value)> {
+    let mut calls = Vec::new();
+    for (service, actions) in [
+        (
+            "secretsmanager",
+            &["DescribeSecret", "GetSecretValue", "BatchGetSecretValue"][..],
+        ),
+        (
+            "ssm",
+            &[
+                "DescribeParameters",
+                "GetParameter",
+                "GetParameters",
+                "GetParametersByPath",
+            ][..],
+        ),
+    ] {
+        for action in actions {
+            for body in deploy_tests::moto_calls(service, action) {
+                if body.to_string().contains(id) {
+                    calls.push((action.to_string(), body));
+                }
+            }
+        }
+    }
+    calls
 }
 
 /// `--plan` of `td` to service `web` of `cluster`, with the fixture's
@@ -539,14 +614,19 @@ fn a_role_that_does_not_exist_fails_the_plan() {
 }
 
 /// The checks' reads are optional: a role allowed only what a plan needs
-/// (on the moto that enforces IAM) gets the log group and role checks
-/// `skipped`, each naming the permission, and the plan passes.
+/// (on the moto that enforces IAM) gets the log group, role and secret
+/// checks `skipped`, each naming the permission, and the plan passes.
 #[test]
 fn checks_the_caller_may_not_make_are_skipped_naming_the_permission() {
     use deploy_tests::iam;
     let td = {
         let mut td = definition();
         td.as_object_mut().unwrap().remove("enableFaultInjection");
+        // The fixture's Secrets Manager secret, and an SSM parameter.
+        td["containerDefinitions"][0]["secrets"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "TOKEN", "valueFrom": "/app/token"}));
         td
     };
     let arn = iam::admin_json("ecs", "RegisterTaskDefinition", &td)["taskDefinition"]
@@ -581,23 +661,34 @@ fn checks_the_caller_may_not_make_are_skipped_naming_the_permission() {
         .filter(|l| l.contains("skipped"))
         .collect();
     assert_eq!(said.len(), 1, "{}", out.stderr);
-    assert!(
-        said[0].contains("logs:DescribeLogGroups") && said[0].contains("iam:GetRole"),
-        "{}",
-        said[0]
-    );
-    for (name, permission) in [
-        ("log group", "logs:DescribeLogGroups"),
-        ("role", "iam:GetRole"),
+    for permission in [
+        "logs:DescribeLogGroups",
+        "iam:GetRole",
+        "secretsmanager:DescribeSecret",
+        "ssm:DescribeParameters",
     ] {
-        let c = check(&doc, name);
+        assert!(said[0].contains(permission), "{permission}: {}", said[0]);
+    }
+    for (name, permission, what) in [
+        ("log group", "logs:DescribeLogGroups", "log group /ecs/web"),
+        ("role", "iam:GetRole", "executionRoleArn web-execution"),
+        (
+            "secret",
+            "secretsmanager:DescribeSecret",
+            "secret arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+        ),
+        ("secret", "ssm:DescribeParameters", "parameter /app/token"),
+    ] {
+        let c = doc["plan"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name && c["detail"].as_str().unwrap().starts_with(what))
+            .unwrap_or_else(|| panic!("no {name} check of {what}: {doc}"));
         assert_eq!(c["status"], "skipped", "{doc}");
-        assert!(
-            c["detail"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!("the caller lacks {permission}")),
-            "{c}"
+        assert_eq!(
+            c["detail"],
+            format!("{what} not checked: the caller lacks {permission}")
         );
     }
 }
@@ -678,4 +769,172 @@ fn a_deploy_verified_with_error_that_does_not_fit_is_exit_2() {
         "{doc}"
     );
     assert_eq!(revisions(&family, "ACTIVE").len(), 1);
+}
+
+/// A Secrets Manager secret that exists: the check passes, its value is
+/// shown nowhere and never read (one DescribeSecret, no GetSecretValue).
+#[test]
+fn a_secret_that_exists_passes_the_secret_check() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let value = deploy_tests::unique("s3cr3t-value");
+    let arn = secret_holding(&value);
+    let td = with_secrets(&td, &[("DB_URL", &arn)]);
+    let out = plan(&cluster, &td);
+    let doc = out.success();
+    let secret = checks(&doc, "secret");
+    assert_eq!(secret.len(), 1, "{doc}");
+    assert_eq!(secret[0]["status"], "ok", "{doc}");
+    assert_eq!(secret[0]["detail"], format!("secret {arn} exists"));
+    never_shown(&out, &value);
+    let calls = secret_calls_naming(&arn);
+    assert!(
+        calls.len() == 1 && calls[0].0 == "DescribeSecret",
+        "{calls:?}"
+    );
+}
+
+/// A secret named with a JSON key and a version stage (ECS reads that
+/// key of that version): looked up without them, and once for both.
+#[test]
+fn a_secret_given_with_a_json_key_and_version_is_looked_up_without_them() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let value = deploy_tests::unique("pw-value");
+    let arn = secret_holding(&json!({"password": value, "username": "app"}).to_string());
+    let td = with_secrets(
+        &td,
+        &[
+            ("DB_PASSWORD", &format!("{arn}:password::")),
+            ("DB_USER", &format!("{arn}:username:AWSCURRENT:")),
+        ],
+    );
+    let out = plan(&cluster, &td);
+    let doc = out.success();
+    let secret = checks(&doc, "secret");
+    assert_eq!(secret.len(), 1, "each secret once: {doc}");
+    assert_eq!(secret[0]["status"], "ok", "{doc}");
+    assert_eq!(secret[0]["detail"], format!("secret {arn} exists"));
+    never_shown(&out, &value);
+    let calls = secret_calls_naming(&arn);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].0, "DescribeSecret");
+    assert_eq!(calls[0].1["SecretId"], arn.as_str());
+}
+
+/// A secret that does not exist: the check fails naming the container and
+/// the variable it was for, the plan fails (exit 1) and is still printed.
+#[test]
+fn a_secret_that_does_not_exist_fails_the_plan() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let arn = format!(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}-AbCdEf",
+        deploy_tests::unique("gone")
+    );
+    let td = with_secrets(&td, &[("API_KEY", &format!("{arn}:key::"))]);
+    let doc = plan(&cluster, &td).failure_report(1);
+    let secret = check(&doc, "secret");
+    assert_eq!(secret["status"], "failed", "{doc}");
+    assert_eq!(
+        secret["detail"],
+        format!(
+            "secret {arn} (API_KEY of container \"web\") does not exist: the tasks would fail to start"
+        )
+    );
+    assert!(
+        doc["plan"]["changes"][0]["taskDefinition"].is_object(),
+        "{doc}"
+    );
+    let error = doc["error"]["message"].as_str().unwrap();
+    assert!(error.contains(&format!("secret {arn}")), "{error}");
+}
+
+/// A secret scheduled for deletion cannot be read by the tasks: failed.
+#[test]
+fn a_secret_scheduled_for_deletion_fails_the_plan() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let arn = secret_holding("doomed");
+    moto_call(
+        "secretsmanager",
+        "DeleteSecret",
+        &json!({"SecretId": arn, "RecoveryWindowInDays": 7}),
+    );
+    let td = with_secrets(&td, &[("DB_URL", &arn)]);
+    let doc = plan(&cluster, &td).failure_report(1);
+    let secret = check(&doc, "secret");
+    assert_eq!(secret["status"], "failed", "{doc}");
+    assert!(
+        secret["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is scheduled for deletion: the tasks would fail to start"),
+        "{secret}"
+    );
+}
+
+/// An SSM parameter with a path, named by its ARN: the name is the ARN's
+/// `/app/...`; it exists, the check passes, its value is shown nowhere
+/// and never read (DescribeParameters only).
+#[test]
+fn an_ssm_parameter_named_by_its_arn_passes_the_secret_check() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let name = format!("/app/{}/db", deploy_tests::unique("svc"));
+    let value = deploy_tests::unique("param-value");
+    moto_call(
+        "ssm",
+        "PutParameter",
+        &json!({"Name": name, "Value": value, "Type": "SecureString"}),
+    );
+    let arn = format!("arn:aws:ssm:us-east-1:123456789012:parameter{name}");
+    let td = with_secrets(&td, &[("DB_URL", &arn)]);
+    let out = plan(&cluster, &td);
+    let doc = out.success();
+    let secret = checks(&doc, "secret");
+    assert_eq!(secret.len(), 1, "{doc}");
+    assert_eq!(secret[0]["status"], "ok", "{doc}");
+    assert_eq!(
+        secret[0]["detail"],
+        format!("parameter {name} (in us-east-1) exists")
+    );
+    never_shown(&out, &value);
+    let calls = secret_calls_naming(&name);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].0, "DescribeParameters");
+    assert_eq!(
+        calls[0].1["ParameterFilters"],
+        json!([{"Key": "Name", "Option": "Equals", "Values": [name]}])
+    );
+}
+
+/// A parameter is asked in the region its ARN names: one that lives in
+/// us-west-2 only passes; moto keeps regions apart.
+#[test]
+fn an_ssm_parameter_is_asked_in_its_arn_s_region() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let name = format!("/app/{}/west", deploy_tests::unique("svc"));
+    moto_call_in(
+        "us-west-2",
+        "ssm",
+        "PutParameter",
+        &json!({"Name": name, "Value": "w", "Type": "String"}),
+    );
+    let arn = format!("arn:aws:ssm:us-west-2:123456789012:parameter{name}");
+    let doc = plan(&cluster, &with_secrets(&td, &[("WEST", &arn)])).success();
+    assert_eq!(check(&doc, "secret")["status"], "ok", "{doc}");
+}
+
+/// A parameter that does not exist (named bare, so in the tool's region):
+/// the check fails naming what it was for, the plan fails (exit 1).
+#[test]
+fn an_ssm_parameter_that_does_not_exist_fails_the_plan() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let name = format!("/app/{}/missing", deploy_tests::unique("svc"));
+    let td = with_secrets(&td, &[("TOKEN", &name)]);
+    let doc = plan(&cluster, &td).failure_report(1);
+    let secret = check(&doc, "secret");
+    assert_eq!(secret["status"], "failed", "{doc}");
+    assert_eq!(
+        secret["detail"],
+        format!(
+            "parameter {name} (TOKEN of container \"web\") does not exist: the tasks would fail to start"
+        )
+    );
 }

@@ -10,6 +10,7 @@ mod args;
 mod config;
 mod dotenv;
 mod expand;
+mod fargate;
 pub mod render;
 
 use deploykit::aws::{self, AwsArgs};

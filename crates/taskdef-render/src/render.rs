@@ -2,7 +2,8 @@
 //! (`--expand-env`, on the template as read, so that a value given on the
 //! command line arrives verbatim), apply the edits in a fixed order (flags,
 //! then `--jq`), clean it into RegisterTaskDefinition input, check its
-//! fields' names and types against the ECS API model, and check it.
+//! fields' names and types against the ECS API model, and check it (a
+//! Fargate definition's task size too: `fargate.rs`).
 //!
 //! The definition is a `serde_json::Value` throughout: a field this code has
 //! never heard of passes through in value and order.
@@ -80,6 +81,7 @@ pub fn render(
         }
     }
     check(&td, config.placeholders.as_deref(), wrong)?;
+    crate::fargate::check(&td)?;
 
     envelope.insert("taskDefinition".to_string(), td);
     Ok(envelope)

@@ -962,3 +962,69 @@ fn help_has_examples_and_version_prints() {
         format!("taskdef-render {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// A Fargate definition (the fixture requires FARGATE) whose rendered task
+/// size Fargate does not run: refused, exit 2, naming the pair as given
+/// and the memory Fargate takes with that CPU.
+#[test]
+fn a_fargate_task_size_fargate_does_not_run_is_refused() {
+    let out = render()
+        .args(["-t", &described(), "--cpu", "256", "--memory", "4 GB"])
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("task size cpu \"256\", memory \"4 GB\": the definition requires FARGATE")
+            && err.contains("with CPU 256, memory is 512, 1024 or 2048 (MiB)"),
+        "{err}"
+    );
+}
+
+/// One flag changes the pair the input had (cpu 1024, memory 2048) into
+/// one Fargate does not run: refused too.
+#[test]
+fn one_flag_that_breaks_the_input_s_fargate_pair_is_refused() {
+    let out = render().args(["-t", &described(), "--memory", "512"]).run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("task size cpu \"1024\", memory \"512\"")
+            && err.contains("with CPU 1024, memory is 2048 to 8192 in steps of 1024 (MiB)"),
+        "{err}"
+    );
+}
+
+/// --jq is the last edit: a pair it sets is checked as well.
+#[test]
+fn a_fargate_pair_set_by_jq_is_checked() {
+    let out = render()
+        .args(["-t", &described(), "--jq", ".memory = \"16384\""])
+        .run();
+    let err = out.failure(2);
+    assert!(
+        err.contains("task size cpu \"1024\", memory \"16384\""),
+        "{err}"
+    );
+}
+
+/// A pair Fargate runs, in vCPU and GB: rendered as given.
+#[test]
+fn a_fargate_task_size_fargate_runs_passes() {
+    let out = render()
+        .args(["-t", &described(), "--cpu", "1 vCPU", "--memory", "3 GB"])
+        .run();
+    let td = td(&out);
+    assert_eq!(td["cpu"], "1 vCPU");
+    assert_eq!(td["memory"], "3 GB");
+}
+
+/// The same odd pair on a definition that does not require Fargate (EC2
+/// runs any size its instances have): not Fargate's table to judge.
+#[test]
+fn a_task_size_odd_for_fargate_passes_when_fargate_is_not_required() {
+    let out = render()
+        .args(["-t", &described(), "--cpu", "256", "--memory", "4 GB"])
+        .args(["--jq", ".requiresCompatibilities = [\"EC2\"]"])
+        .run();
+    let td = td(&out);
+    assert_eq!(td["cpu"], "256");
+    assert_eq!(td["memory"], "4 GB");
+}

@@ -1,5 +1,6 @@
 //! Fargate's task sizes: the CPU and memory pairs it runs, from the ECS
-//! developer guide's table, in one place (`ecs-deploy --plan`'s fit check).
+//! developer guide's table, in one place (`ecs-deploy --plan`'s fit check,
+//! taskdef-render's check of a Fargate definition's rendered size).
 
 /// Each CPU value (units) with its memory values (MiB): from, to, step.
 const SIZES: [(u32, u32, u32, u32); 7] = [
