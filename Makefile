@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: all build release lint test demo bench install install-files emulators-up emulators-down clean
+.PHONY: all build release lint test demo bench install install-files install-separate emulators-up emulators-down clean
 
 # `make install` (PREFIX=/usr/local, DESTDIR for packaging): the release
 # binaries, the docker-credential-ecr-login link, completions and man pages.
@@ -38,16 +38,27 @@ emulators-up:
 emulators-down:
 	@scripts/emulators.sh down
 
+# The multicall binary `deploykit` and a link to it named as each tool
+# (and docker-credential-ecr-login): one binary, one build.
 install:
-	cargo build --release $(foreach t,$(TOOLS),-p $(t)) -p dist
+	cargo build --release -p deploykit-cli -p dist
 	$(MAKE) install-files BUILD=release
 
 # The files alone, from target/$(BUILD) as built (the install test uses debug).
 install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(foreach t,$(TOOLS),target/$(BUILD)/$(t)) $(DESTDIR)$(PREFIX)/bin/
-	ln -sf ecr-login $(DESTDIR)$(PREFIX)/bin/docker-credential-ecr-login
+	install -m 755 target/$(BUILD)/deploykit $(DESTDIR)$(PREFIX)/bin/
+	scripts/links.sh $(DESTDIR)$(PREFIX)/bin deploykit
 	target/$(BUILD)/dist $(DESTDIR)$(PREFIX)
+
+# The six separate binaries instead (cargo install --path crates/TOOL
+# installs one).
+install-separate:
+	cargo build --release $(foreach t,$(TOOLS),-p $(t)) -p dist
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(foreach t,$(TOOLS),target/release/$(t)) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf ecr-login $(DESTDIR)$(PREFIX)/bin/docker-credential-ecr-login
+	target/release/dist $(DESTDIR)$(PREFIX)
 
 clean:
 	cargo clean

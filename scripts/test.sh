@@ -32,3 +32,11 @@ eval "$emulator_env"
 
 echo "== test" >&2
 cargo test --workspace --locked
+# The multicall binary called by each tool's name: every tool's help
+# examples again, through links to target/debug/deploykit (the whole suite
+# through them runs in `make dist`).
+echo "== test: the tools as links to deploykit" >&2
+scripts/links.sh target/debug/links ../deploykit
+DEPLOY_TESTS_LINKS=$PWD/target/debug/links cargo test --locked \
+    -p ecr-login -p oci-push -p taskdef-render -p ecs-deploy -p ecs-wait -p ecs-run \
+    --test help_examples

@@ -1,13 +1,14 @@
 //! `make install-files` (what `make install` does after its release build)
-//! into a temporary PREFIX, from this test run's debug build: every tool
-//! runs from there, the credential helper's name answers as Docker asks,
+//! into a temporary PREFIX, from this test run's debug build: the
+//! multicall binary and a link to it for each tool; every tool runs from
+//! there, the credential helper's name answers as Docker asks,
 //! and the completions and man pages are where shells and man look.
 
 use deploy_tests::{TOOLS, root, workspace_bin};
 
 #[test]
 fn make_install_lays_out_binaries_completions_and_man_pages() {
-    for tool in TOOLS.iter().chain(["dist"].iter()) {
+    for tool in TOOLS.iter().chain(["dist", "deploykit"].iter()) {
         workspace_bin(tool);
     }
     let prefix = tempfile::tempdir().unwrap();
@@ -18,6 +19,15 @@ fn make_install_lays_out_binaries_completions_and_man_pages() {
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let p = prefix.path();
+    // One binary; each tool a link to it.
+    assert!(p.join("bin/deploykit").is_file());
+    for tool in TOOLS.iter().chain(["docker-credential-ecr-login"].iter()) {
+        assert_eq!(
+            std::fs::read_link(p.join("bin").join(tool)).unwrap(),
+            std::path::Path::new("deploykit"),
+            "{tool}"
+        );
+    }
     for tool in TOOLS {
         let version = deploy_tests::tool(p.join("bin").join(tool))
             .args(["--version"])

@@ -53,7 +53,12 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         "{} is not built; run `cargo build --workspace` first",
         bin.display()
     );
+    let bin = PathBuf::from(through_links(bin.as_os_str()));
     assert_built_after_sources(&bin, name);
+    if bin.is_symlink() {
+        // The link's target, `deploykit`, is built from its own crate too.
+        assert_built_after_sources(&bin, "deploykit-cli");
+    }
     bin
 }
 
@@ -144,8 +149,37 @@ pub enum Stdout {
     Full,
 }
 
-/// Starts building a run of `exe`.
+/// The environment variable that runs every tool through the multicall
+/// binary: a directory of links to `deploykit` named as the tools
+/// (scripts/test.sh makes `target/debug/links`). Set, [`tool`] and
+/// [`workspace_bin`] give the link for a tool's name, so a test of the
+/// tool tests `deploykit` called by that name.
+pub const LINKS_VAR: &str = "DEPLOY_TESTS_LINKS";
+
+/// `exe`, or, under [`LINKS_VAR`], the link named as it when it is a tool.
+fn through_links(exe: &OsStr) -> std::ffi::OsString {
+    let Some(dir) = std::env::var_os(LINKS_VAR).filter(|d| !d.is_empty()) else {
+        return exe.to_owned();
+    };
+    let Some(name) = Path::new(exe).file_name().and_then(OsStr::to_str) else {
+        return exe.to_owned();
+    };
+    if !TOOLS.contains(&name) && name != "docker-credential-ecr-login" {
+        return exe.to_owned();
+    }
+    let link = Path::new(&dir).join(name);
+    assert!(
+        link.exists(),
+        "{LINKS_VAR}: no link {} (run scripts/test.sh, which makes them)",
+        link.display()
+    );
+    link.into_os_string()
+}
+
+/// Starts building a run of `exe` (through the multicall binary's link of
+/// the same name under [`LINKS_VAR`]).
 pub fn tool(exe: impl AsRef<OsStr>) -> Tool {
+    let exe = through_links(exe.as_ref());
     let home = tempfile::Builder::new()
         .prefix("deploy-tests-home-")
         .tempdir()

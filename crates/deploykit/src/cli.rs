@@ -194,6 +194,16 @@ pub fn main_with_summary<A: clap::Parser + Streams + Send>(
     main_with(tool, std::env::args_os(), true, true, run)
 }
 
+/// [`main_with_summary`] with the command line given (the multicall
+/// binary passes its own).
+pub fn main_with_summary_from<A: clap::Parser + Streams + Send>(
+    tool: &'static str,
+    argv: impl IntoIterator<Item = std::ffi::OsString>,
+    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
+) -> ExitCode {
+    main_with(tool, argv, true, true, run)
+}
+
 /// [`main`] with the command line given (a tool invoked under another name,
 /// such as a Docker credential helper, rewrites it first).
 pub fn main_from<A: clap::Parser + Streams + Send>(

@@ -30,8 +30,7 @@ use login::{DEFAULT_KEY, EXPIRY_KEY, Login, Reusable, Target};
 /// (then stdin is a server URL, not the pipe's object): under the name
 /// `docker-credential-*` (a symlink for Docker's `credHelpers`), it is
 /// `ecr-login credential-helper ACTION`.
-pub fn argv() -> (Vec<OsString>, bool) {
-    let mut args: Vec<OsString> = std::env::args_os().collect();
+pub fn argv(mut args: Vec<OsString>) -> (Vec<OsString>, bool) {
     let renamed = args
         .first()
         .and_then(|a| Path::new(a).file_name())
@@ -184,4 +183,16 @@ fn github_output(path: &Path, registries: &[Value]) -> Result<()> {
         text.push_str(&format!("registries={}\n", Value::Array(endpoints)));
     }
     deploykit::output::append("$GITHUB_OUTPUT", path, text.as_bytes())
+}
+
+/// The whole command, `argv` as a process gets it: the `ecr-login` binary
+/// (or its `docker-credential-ecr-login` link) passes its own, the
+/// multicall `deploykit` binary the one it was given.
+pub fn main(argv: Vec<OsString>) -> std::process::ExitCode {
+    let (argv, as_helper) = self::argv(argv);
+    if as_helper {
+        deploykit::cli::main_outside_the_pipe("ecr-login", argv, run)
+    } else {
+        deploykit::cli::main_from("ecr-login", argv, run)
+    }
 }

@@ -366,3 +366,9 @@ async fn verify(
         None => None,
     })
 }
+
+/// The whole command, `argv` as a process gets it: the `ecs-deploy` binary
+/// passes its own, the multicall `deploykit` binary the one it was given.
+pub fn main(argv: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    deploykit::cli::main_with_summary_from("ecs-deploy", argv, run)
+}

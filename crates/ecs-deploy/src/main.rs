@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    deploykit::cli::main_with_summary("ecs-deploy", ecs_deploy::run)
+    ecs_deploy::main(std::env::args_os().collect())
 }

@@ -558,3 +558,9 @@ async fn timed_out(
     envelope.insert("task".to_string(), task_report(&task));
     Error::timeout(what)
 }
+
+/// The whole command, `argv` as a process gets it: the `ecs-run` binary
+/// passes its own, the multicall `deploykit` binary the one it was given.
+pub fn main(argv: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    deploykit::cli::main_with_summary_from("ecs-run", argv, run)
+}

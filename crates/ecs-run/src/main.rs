@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    deploykit::cli::main_with_summary("ecs-run", ecs_run::run)
+    ecs_run::main(std::env::args_os().collect())
 }

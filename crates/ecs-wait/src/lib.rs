@@ -71,3 +71,9 @@ fn with_section(outcome: Outcome) -> Outcome {
     }
     outcome.with_summary(section)
 }
+
+/// The whole command, `argv` as a process gets it: the `ecs-wait` binary
+/// passes its own, the multicall `deploykit` binary the one it was given.
+pub fn main(argv: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    deploykit::cli::main_with_summary_from("ecs-wait", argv, run)
+}

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    deploykit::cli::main_with_summary("ecs-wait", ecs_wait::run)
+    ecs_wait::main(std::env::args_os().collect())
 }

@@ -307,3 +307,9 @@ enum What {
     Oci(plan::Plan),
     Docker(docker_save::DockerImage),
 }
+
+/// The whole command, `argv` as a process gets it: the `oci-push` binary
+/// passes its own, the multicall `deploykit` binary the one it was given.
+pub fn main(argv: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    deploykit::cli::main_with_summary_from("oci-push", argv, run)
+}

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    deploykit::cli::main_with_summary("oci-push", oci_push::run)
+    oci_push::main(std::env::args_os().collect())
 }

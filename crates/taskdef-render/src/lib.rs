@@ -70,3 +70,9 @@ fn write_definition(path: &std::path::Path, td: &Value) -> Result<()> {
         .map_err(|e| Error::output(format!("writing {}", path.display()), &e))?;
     deploykit::output::write("--output-file", path, &bytes)
 }
+
+/// The whole command, `argv` as a process gets it: the `taskdef-render` binary
+/// passes its own, the multicall `deploykit` binary the one it was given.
+pub fn main(argv: Vec<std::ffi::OsString>) -> std::process::ExitCode {
+    deploykit::cli::main_from("taskdef-render", argv, run)
+}

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    deploykit::cli::main("taskdef-render", taskdef_render::run)
+    taskdef_render::main(std::env::args_os().collect())
 }
