@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: all build release lint test demo bench install install-files install-separate emulators-up emulators-down clean
+.PHONY: all build release lint test demo bench dist install install-files install-separate emulators-up emulators-down clean
 
 # `make install` (PREFIX=/usr/local, DESTDIR for packaging): the release
 # binaries, the docker-credential-ecr-login link, completions and man pages.
@@ -30,6 +30,13 @@ demo:
 # taskdef-render against jq, side by side (hyperfine).
 bench:
 	scripts/bench.sh
+
+# The release archive and SHA256SUMS (target/dist; scripts/dist.sh --help),
+# then the whole suite with every tool called through a link to the
+# multicall binary.
+dist:
+	scripts/dist.sh
+	DEPLOY_TESTS_LINKS=$(CURDIR)/target/debug/links scripts/test.sh
 
 # For working by hand: eval "$(make -s emulators-up)"
 emulators-up:

@@ -14,6 +14,7 @@ echo "== build" >&2
 # build them all first.
 cargo build --workspace --locked --bins
 cargo test --workspace --locked --no-run
+scripts/links.sh target/debug/links ../deploykit
 
 echo "== emulators" >&2
 # A set of our own, in a fresh directory per run, so neither a developer's
@@ -33,10 +34,9 @@ eval "$emulator_env"
 echo "== test" >&2
 cargo test --workspace --locked
 # The multicall binary called by each tool's name: every tool's help
-# examples again, through links to target/debug/deploykit (the whole suite
-# through them runs in `make dist`).
+# examples again, through links to target/debug/deploykit (`make dist`
+# runs the whole suite through them: DEPLOY_TESTS_LINKS set for all).
 echo "== test: the tools as links to deploykit" >&2
-scripts/links.sh target/debug/links ../deploykit
 DEPLOY_TESTS_LINKS=$PWD/target/debug/links cargo test --locked \
     -p ecr-login -p oci-push -p taskdef-render -p ecs-deploy -p ecs-wait -p ecs-run \
     --test help_examples
