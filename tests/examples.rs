@@ -650,11 +650,19 @@ fn check_workflow_runs(example: &str, script_name: &str) {
     let wanted = format!("examples/{example}/{script_name}");
     let mut found = false;
     for (_, job) in workflow["jobs"].as_object().unwrap() {
-        for step in job["steps"].as_array().unwrap() {
+        let steps = job["steps"].as_array().unwrap();
+        for (i, step) in steps.iter().enumerate() {
             if step["run"].as_str().map(str::trim) != Some(wanted.as_str()) {
                 continue;
             }
             found = true;
+            // The tools come from the action (action.yml), installed before.
+            assert!(
+                steps[..i].iter().any(|s| s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("deploykit/deploykit@"))),
+                "{example}/workflow.yml runs {wanted} without installing the toolkit with its action first"
+            );
             for name in &needed {
                 let set = workflow["env"].get(name).is_some()
                     || job["env"].get(name).is_some()
