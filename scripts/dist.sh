@@ -21,6 +21,8 @@
 #                       commit's time, else 0)
 #   DIST_GLIBC_FLOOR    the newest glibc symbol version a release binary may
 #                       need (default 2.17); a debug build is not held to it
+#   DIST_ZIGBUILD=1     build with cargo zigbuild (a linux-gnu target against
+#                       the glibc floor; cross targets)
 #
 # The archive is reproducible: entries sorted, mtimes fixed, owner root,
 # modes normalised, gzip without a name or time: two packings of the same
@@ -34,32 +36,53 @@ while [ $# -gt 0 ]; do
     --profile) profile=${2:?--profile needs release or debug}; shift 2 ;;
     --target) target=${2:?--target needs a triple}; shift 2 ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
-    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "dist: unknown argument '$1' (--profile, --target, --out)" >&2; exit 2 ;;
     esac
 done
 case $profile in release | debug) ;; *) echo "dist: --profile: release or debug, not '$profile'" >&2; exit 2 ;; esac
-[ -n "$target" ] || target=$(rustc -vV | sed -n 's/^host: //p')
+# The host's triple: rustc's, else (no toolchain chosen, DIST_BUILD=0)
+# this Linux machine's.
+host=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p' || true)
+[ -n "$host" ] || host=$(uname -m)-unknown-linux-gnu
+[ -n "$target" ] || target=$host
 
 # The one version: the workspace's (Cargo.toml, [workspace.package]).
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
 [ -n "$version" ] || { echo "dist: no version in Cargo.toml's [workspace.package]" >&2; exit 1; }
 
-if [ "${DIST_BUILD:-1}" != 0 ]; then
-    cargo build --locked --profile "$([ "$profile" = debug ] && echo dev || echo release)" -p deploykit-cli -p dist >&2
+floor=${DIST_GLIBC_FLOOR:-2.17}
+cargo_profile=$([ "$profile" = debug ] && echo dev || echo release)
+# The host's build in target/PROFILE; another target's (or the host's
+# built against the glibc floor with DIST_ZIGBUILD=1: cargo zigbuild, zig
+# from PyPI's ziglang) in target/TARGET/PROFILE. `dist` (completions, man
+# pages) always runs here, so it is built for the host.
+if [ "$target" = "$host" ] && [ "${DIST_ZIGBUILD:-0}" != 1 ]; then
+    built=target/$profile
+    build=(cargo build --locked --profile "$cargo_profile" -p deploykit-cli)
+else
+    built=target/$target/$profile
+    suffix=""
+    case $target in *-linux-gnu) [ "${DIST_ZIGBUILD:-0}" = 1 ] && suffix=.$floor ;; esac
+    tool=build
+    [ "${DIST_ZIGBUILD:-0}" = 1 ] && tool=zigbuild
+    build=(cargo "$tool" --locked --profile "$cargo_profile" --target "$target$suffix" -p deploykit-cli)
 fi
-built=target/$profile
-for f in "$built/deploykit" "$built/dist"; do
+if [ "${DIST_BUILD:-1}" != 0 ]; then
+    "${build[@]}" >&2
+    cargo build --locked --profile "$cargo_profile" -p dist >&2
+fi
+for f in "$built/deploykit" "target/$profile/dist"; do
     [ -x "$f" ] || { echo "dist: $f is not built" >&2; exit 1; }
 done
 
 # A release binary runs on every current CI image only if it needs no
 # newer glibc than the floor (Amazon Linux 2 has 2.26, Ubuntu 20.04 2.31).
-if [ "$profile" = release ]; then
-    floor=${DIST_GLIBC_FLOOR:-2.17}
-    needs=$(objdump -T "$built/deploykit" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
+# readelf reads any architecture's ELF.
+if [ "$profile" = release ] && [[ $target == *-linux-gnu ]]; then
+    needs=$(readelf -W --dyn-syms "$built/deploykit" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
     if [ -n "$needs" ] && [ "$(printf '%s\n%s\n' "$floor" "$needs" | sort -V | tail -1)" != "$floor" ]; then
-        echo "dist: $built/deploykit needs glibc $needs, above the floor $floor: build it against an older glibc (cargo zigbuild --target $target.$floor)" >&2
+        echo "dist: $built/deploykit needs glibc $needs, above the floor $floor: build it against the floor (DIST_ZIGBUILD=1: cargo zigbuild --target $target.$floor)" >&2
         exit 1
     fi
 fi
@@ -71,7 +94,7 @@ root=$stage/$name
 mkdir -p "$root/bin"
 cp "$built/deploykit" "$root/bin/deploykit"
 scripts/links.sh "$root/bin" deploykit
-"$built/dist" "$root"
+"target/$profile/dist" "$root"
 cp README.md LICENSE "$root/"
 
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}

@@ -419,3 +419,90 @@ fn the_action_reads_the_version_from_version_file() {
         "{outputs}"
     );
 }
+
+/// The release's container image: scripts/scratch_image.py's layout of
+/// the binary (this run's debug build standing in for the static one),
+/// its links and a CA bundle, with the entrypoint and environment a
+/// scratch image needs; and oci-push (through deploykit) pushes it.
+#[test]
+fn the_scratch_image_holds_the_binary_its_links_and_a_ca_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.crt");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let layout = dir.path().join("layout");
+    let out = tool("python3")
+        .args([root().join("scripts/scratch_image.py").as_os_str()])
+        .args(["--binary"])
+        .args([workspace_bin("deploykit")])
+        .args(["--arch", "amd64", "--version", VERSION, "--ca"])
+        .args([&ca])
+        .args(["--out"])
+        .args([&layout])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let blob = |digest: &Value| {
+        layout
+            .join("blobs/sha256")
+            .join(digest.as_str().unwrap().trim_start_matches("sha256:"))
+    };
+    let index = deploy_tests::read_json(layout.join("index.json"));
+    let manifest = deploy_tests::read_json(blob(&index["manifests"][0]["digest"]));
+    let config = deploy_tests::read_json(blob(&manifest["config"]["digest"]));
+    assert_eq!(config["architecture"], "amd64");
+    assert_eq!(config["os"], "linux");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/bin/deploykit"])
+    );
+    let env = config["config"]["Env"].to_string();
+    assert!(
+        env.contains("PATH=/bin")
+            && env.contains("SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"),
+        "{env}"
+    );
+    // The one layer, unpacked: the binary runs as each tool by its link.
+    let root_fs = dir.path().join("rootfs");
+    std::fs::create_dir(&root_fs).unwrap();
+    let unpacked = tool("tar")
+        .args(["-xzf"])
+        .args([blob(&manifest["layers"][0]["digest"])])
+        .args(["-C"])
+        .args([&root_fs])
+        .run();
+    assert_eq!(unpacked.code, 0, "{}", unpacked.stderr);
+    for name in TOOLS {
+        let link = root_fs.join("bin").join(name);
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("deploykit"));
+        let version = Command::new(&link).arg("--version").output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            format!("{name} {VERSION}")
+        );
+    }
+    assert_eq!(
+        std::fs::read(root_fs.join("etc/ssl/certs/ca-certificates.crt")).unwrap(),
+        std::fs::read(&ca).unwrap()
+    );
+    // Pushed as the release workflow pushes it: oci-push, from the layout.
+    let registry = &deploy_tests::emulators().registry;
+    let repository = deploy_tests::unique("deploykit-image");
+    let pushed = tool(workspace_bin("deploykit"))
+        .args(["oci-push", "--from"])
+        .args([&layout])
+        .args([
+            "--to",
+            &format!("{registry}/{repository}"),
+            "--tag",
+            VERSION,
+        ])
+        .run();
+    let doc = pushed.success();
+    assert_eq!(
+        doc["image"]["digest"], index["manifests"][0]["digest"],
+        "{doc}"
+    );
+}
