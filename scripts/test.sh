@@ -16,6 +16,17 @@ cargo build --workspace --locked --bins
 cargo test --workspace --locked --no-run
 scripts/links.sh target/debug/links ../deploykit
 
+# @action-validator/cli checks action.yml and every workflow against
+# GitHub's schemas (tests/workflows.rs), offline once installed.
+echo "== tools" >&2
+if [ ! -x target/tools/npm/node_modules/.bin/action-validator ]; then
+    if ! command -v npm >/dev/null; then
+        echo "test: installing npm from Debian" >&2
+        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >&2
+    fi
+    npm install --prefix target/tools/npm --no-audit --no-fund --loglevel=error \
+        @action-validator/cli@0.6.0 @action-validator/core@0.6.0 >&2
+fi
 echo "== emulators" >&2
 # A set of our own, in a fresh directory per run, so neither a developer's
 # running set nor another `make test` running at the same time is reused or
