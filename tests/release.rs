@@ -103,16 +103,17 @@ fn serve(dir: &Path) -> Server {
     }
 }
 
-/// `dash scripts/install.sh ARGS`.
-fn install(args: &[&str]) -> Output {
+/// `dash scripts/install.sh --version VERSION --to TO --cache CACHE
+/// --base-url URL MORE...`.
+fn install(version: &str, url: &str, to: &Path, cache: &Path, more: &[&str]) -> Output {
     tool("dash")
         .args([root().join("scripts/install.sh").as_os_str()])
-        .args(args)
+        .args(["--version", version, "--base-url", url, "--to"])
+        .args([to])
+        .args(["--cache"])
+        .args([cache])
+        .args(more)
         .run()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]
@@ -171,16 +172,13 @@ fn two_packings_of_one_build_are_the_same_bytes() {
 fn the_installer_installs_and_every_tool_answers() {
     let server = serve(release());
     let (to, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let out = install(&[
-        "--version",
+    let out = install(
         &format!("v{VERSION}"),
-        "--to",
-        path(to.path()),
-        "--cache",
-        path(cache.path()),
-        "--base-url",
         &server.url,
-    ]);
+        to.path(),
+        cache.path(),
+        &[],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     for name in TOOLS {
         let version = tool(to.path().join(name)).args(["--version"]).run();
@@ -203,16 +201,7 @@ fn a_corrupted_archive_is_refused_and_nothing_installed() {
     std::fs::write(bad.path().join(archive_name()), bytes).unwrap();
     let server = serve(bad.path());
     let (to, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let out = install(&[
-        "--version",
-        VERSION,
-        "--to",
-        path(to.path()),
-        "--cache",
-        path(cache.path()),
-        "--base-url",
-        &server.url,
-    ]);
+    let out = install(VERSION, &server.url, to.path(), cache.path(), &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.contains("checksum mismatch") && out.stderr.contains("nothing installed"),
@@ -228,16 +217,7 @@ fn an_unknown_version_is_a_clear_error() {
     let empty = tempfile::tempdir().unwrap();
     let server = serve(empty.path());
     let to = tempfile::tempdir().unwrap();
-    let out = install(&[
-        "--version",
-        "v9.9.9",
-        "--to",
-        path(to.path()),
-        "--cache",
-        path(to.path()),
-        "--base-url",
-        &server.url,
-    ]);
+    let out = install("v9.9.9", &server.url, to.path(), to.path(), &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!(
@@ -253,18 +233,13 @@ fn an_unknown_version_is_a_clear_error() {
 fn a_platform_without_a_build_is_named() {
     let server = serve(release());
     let to = tempfile::tempdir().unwrap();
-    let out = install(&[
-        "--version",
+    let out = install(
         VERSION,
-        "--target",
-        "riscv64gc-unknown-linux-gnu",
-        "--to",
-        path(to.path()),
-        "--cache",
-        path(to.path()),
-        "--base-url",
         &server.url,
-    ]);
+        to.path(),
+        to.path(),
+        &["--target", "riscv64gc-unknown-linux-gnu"],
+    );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!(
@@ -279,31 +254,13 @@ fn a_platform_without_a_build_is_named() {
 #[test]
 fn a_second_install_of_a_version_downloads_nothing() {
     let (to, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let args = |url: &str| -> Vec<String> {
-        [
-            "--version",
-            VERSION,
-            "--to",
-            path(to.path()),
-            "--cache",
-            path(cache.path()),
-            "--base-url",
-            url,
-        ]
-        .map(str::to_string)
-        .to_vec()
-    };
     let server = serve(release());
-    let first = args(&server.url);
-    let first: Vec<&str> = first.iter().map(String::as_str).collect();
-    assert_eq!(install(&first).code, 0);
     let url = server.url.clone();
+    assert_eq!(install(VERSION, &url, to.path(), cache.path(), &[]).code, 0);
     drop(server);
     std::fs::remove_file(to.path().join("deploykit")).unwrap();
     // The server is gone: only the cache can serve.
-    let again = args(&url);
-    let again: Vec<&str> = again.iter().map(String::as_str).collect();
-    let out = install(&again);
+    let out = install(VERSION, &url, to.path(), cache.path(), &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("in the cache"), "{}", out.stderr);
     assert!(to.path().join("deploykit").is_file());

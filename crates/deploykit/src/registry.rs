@@ -707,13 +707,23 @@ pub fn helper_get(helper: &str, server: &str) -> Result<Option<Credentials>> {
         )));
     }
     let program = format!("docker-credential-{helper}");
-    helper_get_with(Command::new(&program), &program, server)
+    helper_get_with(Command::new(&program), &program, server, HELPER_TIMEOUT)
 }
+
+/// How long a credential helper may take to answer: one that waits on a
+/// keychain prompt nobody will see (a CI machine with `credsStore:
+/// desktop`) is killed, not waited for forever.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// [`helper_get`] with the command given (tests run a script from a
 /// directory of their own, without touching the process-wide `PATH`).
 /// `name` is what messages call the helper.
-fn helper_get_with(mut command: Command, name: &str, server: &str) -> Result<Option<Credentials>> {
+fn helper_get_with(
+    mut command: Command,
+    name: &str,
+    server: &str,
+    timeout: Duration,
+) -> Result<Option<Credentials>> {
     let mut child = command
         .arg("get")
         .stdin(Stdio::piped())
@@ -733,9 +743,13 @@ fn helper_get_with(mut command: Command, name: &str, server: &str) -> Result<Opt
         // A helper that exits without reading is judged by its exit status.
         let _ = stdin.write_all(server.as_bytes());
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::output(format!("running credential helper {name}"), &e))?;
+    let out = wait_at_most(child, timeout).map_err(|e| match e {
+        Waited::Io(e) => Error::output(format!("running credential helper {name}"), &e),
+        Waited::Late => Error::failed(format!(
+            "credential helper {name} did not answer within {} s, and was stopped (a keychain waiting for a prompt?)",
+            timeout.as_secs()
+        )),
+    })?;
     if !out.status.success() {
         if String::from_utf8_lossy(&out.stdout)
             .trim()
@@ -776,6 +790,59 @@ fn helper_get_with(mut command: Command, name: &str, server: &str) -> Result<Opt
         return Ok(None);
     }
     Ok(Some(Credentials { username, password }))
+}
+
+enum Waited {
+    Io(io::Error),
+    Late,
+}
+
+/// `child`'s output, or [`Waited::Late`] (the child killed) when it has
+/// not exited within `timeout`. Its stdout and stderr are read meanwhile,
+/// so a full pipe cannot stall it.
+fn wait_at_most(
+    mut child: std::process::Child,
+    timeout: Duration,
+) -> std::result::Result<std::process::Output, Waited> {
+    use std::io::Read;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(Waited::Io)? {
+            Some(status) => break status,
+            None if started.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Waited::Late);
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// The first non-empty line of a helper's stderr, trimmed and cut short.
@@ -1611,12 +1678,31 @@ mod tests {
             let program = format!("docker-credential-{helper}");
             let path = self.0.path().join(&program);
             if !path.exists() {
-                return helper_get_with(Command::new(&path), &program, server);
+                return helper_get_with(Command::new(&path), &program, server, HELPER_TIMEOUT);
             }
             let mut command = Command::new("sh");
             command.arg(path);
-            helper_get_with(command, &program, server)
+            helper_get_with(command, &program, server, HELPER_TIMEOUT)
         }
+    }
+
+    /// A helper that never answers (a keychain waiting on a prompt) is
+    /// stopped at the time limit, and said so.
+    #[test]
+    fn a_helper_that_never_answers_is_stopped() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "exec sleep 100"]);
+        let e = helper_get_with(
+            command,
+            "docker-credential-stuck",
+            "r.example",
+            Duration::from_millis(300),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "credential helper docker-credential-stuck did not answer within 0 s, and was stopped (a keychain waiting for a prompt?)"
+        );
     }
 
     /// Answers for `reg.example.com` (checking the protocol: `get`, the

@@ -17,9 +17,9 @@
 
 use std::time::Duration;
 
-use deploykit::Result;
 use deploykit::registry::location::{self, Location};
 use deploykit::registry::{self, DockerConfig};
+use deploykit::{Error, Result};
 use oci_client::Reference;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
@@ -32,6 +32,12 @@ const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json";
+
+/// The config media types of an image (OCI, Docker).
+const IMAGE_CONFIGS: [&str; 2] = [
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
 
 /// One image's whole check (authentication, manifest, config blob), and
 /// one request's wait for an answer: a registry that stalls costs a
@@ -53,26 +59,39 @@ pub async fn images(td: &Value) -> Result<Vec<Value>> {
         }
     }
     let mut asks = Vec::new();
+    let mut logins: Vec<(String, Login)> = Vec::new();
     for (image, container) in images {
-        let Ok(reference) = image.parse::<Reference>() else {
-            asks.push(Ask::Ready(check(
-                "failed",
-                format!("container {container:?}: image {image:?} is not an image reference"),
-            )));
-            continue;
-        };
-        let at = location::resolve(
+        let reference = image.parse::<Reference>().map_err(|e| {
+            Error::usage(format!(
+                "container {container:?}: its image is not an image reference: {e}"
+            ))
+        })?;
+        let mut at = location::resolve(
             conf.as_deref(),
             reference.registry(),
             reference.repository(),
         )?;
-        let auth = match registry::credentials_for(&docker, reference.registry()) {
-            Ok(Some(c)) => RegistryAuth::Basic(c.username, c.password),
+        at.host = api_host(&at.host);
+        // A registry's login once, however many images it holds (a
+        // credential helper may take seconds, up to its time limit).
+        let registry_name = reference.registry().to_string();
+        let found = match logins.iter().find(|(r, _)| *r == registry_name) {
+            Some((_, found)) => found.clone(),
+            None => {
+                let found = registry::credentials_for(&docker, &registry_name)
+                    .map(|c| c.map(|c| (c.username, c.password)))
+                    .map_err(|e| e.message().to_string());
+                logins.push((registry_name, found.clone()));
+                found
+            }
+        };
+        let auth = match found {
+            Ok(Some((user, password))) => RegistryAuth::Basic(user, password),
             Ok(None) => RegistryAuth::Anonymous,
-            Err(e) => {
+            Err(why) => {
                 asks.push(Ask::Ready(check(
                     "skipped",
-                    format!("image {image} not checked: {}", e.message()),
+                    format!("image {image} not checked: {why}"),
                 )));
                 continue;
             }
@@ -111,6 +130,10 @@ pub async fn images(td: &Value) -> Result<Vec<Value>> {
     Ok(checks)
 }
 
+/// A registry's login from the Docker config: user and password, none,
+/// or why it could not be read.
+type Login = std::result::Result<Option<(String, String)>, String>;
+
 enum Ask {
     Ready(Value),
     Registry {
@@ -123,6 +146,15 @@ enum Ask {
 
 fn check(status: &str, detail: String) -> Value {
     json!({"name": "image", "status": status, "detail": detail})
+}
+
+/// Where a registry's API answers: Docker Hub's name is not its API's
+/// host.
+fn api_host(host: &str) -> String {
+    match host {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// `os/architecture[/variant]`.
@@ -184,6 +216,8 @@ enum Found {
     Index(Vec<Platform>),
     /// One image: its platform, when its config says.
     Image(Option<Platform>),
+    /// An artifact that is no image: its config's media type.
+    NotAnImage(String),
 }
 
 impl Found {
@@ -199,17 +233,25 @@ impl Found {
                 "ok",
                 format!("image {image} exists, with a {wanted} image in its index"),
             ),
+            Found::NotAnImage(kind) => check(
+                "failed",
+                format!(
+                    "{image} is not a container image (its config is {kind}): the tasks would fail to start"
+                ),
+            ),
+            Found::Index(platforms) if platforms.is_empty() => check(
+                "failed",
+                format!(
+                    "image {image} has no image in its index, only attestations: the tasks would fail to start (CannotPullContainerError)"
+                ),
+            ),
             Found::Index(platforms) => {
                 let has: Vec<String> = platforms.iter().map(ToString::to_string).collect();
                 check(
                     "failed",
                     format!(
                         "image {image} has no {wanted} image: its index has {}; the tasks would fail to start (CannotPullContainerError){}",
-                        if has.is_empty() {
-                            "no platform".to_string()
-                        } else {
-                            has.join(", ")
-                        },
+                        has.join(", "),
                         fix(wanted)
                     ),
                 )
@@ -234,6 +276,9 @@ impl Found {
 
 /// How to mend a platform mismatch.
 fn fix(wanted: &Platform) -> String {
+    if wanted.os != "linux" {
+        return format!("; build the image for {wanted}");
+    }
     let other = if wanted.architecture == "amd64" {
         "ARM64"
     } else {
@@ -274,7 +319,19 @@ async fn one(
         ),
     };
     let ecr = registry::ecr_host(reference.registry()).is_some();
+    let logged_in = !matches!(auth, RegistryAuth::Anonymous);
     let denied = |status: u16| {
+        if logged_in {
+            return format!(
+                "{} refused the login stored for it in the Docker config (HTTP {status}){}",
+                reference.registry(),
+                if ecr {
+                    ": an ECR login lasts 12 hours (run ecr-login again), and the caller needs ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the repository"
+                } else {
+                    ": expired or wrong? log in again"
+                }
+            );
+        }
         format!(
             "{} refused to read it (HTTP {status}){}",
             reference.registry(),
@@ -353,12 +410,28 @@ async fn one(
         .map_err(|e| format!("its manifest is not JSON: {}", without_url(&e)))?;
     if let Some(entries) = doc["manifests"].as_array() {
         // An index: its platforms, less attestations (unknown/unknown).
+        // `platform` is optional: an index whose entries name none is not
+        // judged.
+        let unnamed = entries.iter().filter(|m| m["platform"].is_null()).count();
+        if unnamed > 0 {
+            return Err(format!(
+                "its index names no platform for {unnamed} of its {} manifests",
+                entries.len()
+            ));
+        }
         let platforms = entries
             .iter()
             .filter_map(|m| Platform::of(&m["platform"]))
             .filter(|p| p.os != "unknown")
             .collect();
         return Ok(Found::Index(platforms));
+    }
+    // A manifest whose config is not an image's (a Helm chart, a
+    // signature): nothing ECS can run.
+    if let Some(kind) = doc["config"]["mediaType"].as_str()
+        && !IMAGE_CONFIGS.contains(&kind)
+    {
+        return Ok(Found::NotAnImage(kind.to_string()));
     }
     let Some(config) = doc["config"]["digest"].as_str() else {
         // Docker schema 1 names its architecture at the top.
@@ -435,6 +508,14 @@ mod tests {
             .to_string(),
             "windows/amd64"
         );
+    }
+
+    #[test]
+    fn docker_hub_images_are_asked_of_its_api_host() {
+        let nginx: Reference = "nginx".parse().unwrap();
+        assert_eq!(api_host(nginx.registry()), "registry-1.docker.io");
+        assert_eq!(nginx.repository(), "library/nginx");
+        assert_eq!(api_host("127.0.0.1:5000"), "127.0.0.1:5000");
     }
 
     #[test]

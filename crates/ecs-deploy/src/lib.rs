@@ -359,8 +359,14 @@ async fn verify(
                 "{m}; nothing registered or updated (--verify error; --verify warn deploys anyway)"
             )
         })),
-        Some(e) => {
-            cli::warn(format!("--verify warn: deploying anyway: {}", e.message()));
+        Some(_) => {
+            let failed: Vec<&str> = checks_failed(envelope);
+            cli::warn(format!(
+                "--verify warn: deploying though {} check{} failed: {}",
+                failed.len(),
+                if failed.len() == 1 { "" } else { "s" },
+                failed.join("; ")
+            ));
             None
         }
         None => None,
@@ -371,4 +377,16 @@ async fn verify(
 /// passes its own, the multicall `deploykit` binary the one it was given.
 pub fn main(argv: Vec<std::ffi::OsString>) -> std::process::ExitCode {
     deploykit::cli::main_with_summary_from("ecs-deploy", argv, run)
+}
+
+/// The details of the failed checks in the object's `verify`.
+fn checks_failed(envelope: &Envelope) -> Vec<&str> {
+    envelope
+        .get("verify")
+        .and_then(|v| v["checks"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "failed")
+        .filter_map(|c| c["detail"].as_str())
+        .collect()
 }

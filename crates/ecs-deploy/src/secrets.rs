@@ -76,6 +76,8 @@ impl Target {
 struct Wanted {
     target: Target,
     uses: Vec<String>,
+    /// The account an SSM parameter's ARN names.
+    account: Option<String>,
 }
 
 /// Every secret the definition names, each once, with its uses.
@@ -83,11 +85,21 @@ fn wanted(td: &Value) -> Vec<Wanted> {
     let mut out: Vec<Wanted> = Vec::new();
     let mut add = |value_from: &str, used: String| {
         let target = Target::of(value_from);
-        match out.iter_mut().find(|w| w.target == target) {
+        let account = value_from
+            .starts_with("arn:")
+            .then(|| value_from.split(':').nth(4))
+            .flatten()
+            .filter(|a| !a.is_empty())
+            .map(str::to_string);
+        match out
+            .iter_mut()
+            .find(|w| w.target == target && w.account == account)
+        {
             Some(w) => w.uses.push(used),
             None => out.push(Wanted {
                 target,
                 uses: vec![used],
+                account,
             }),
         }
     };
@@ -119,8 +131,11 @@ fn wanted(td: &Value) -> Vec<Wanted> {
     out
 }
 
-/// The check of each secret the definition names (none named: none).
-pub async fn check(td: &Value) -> Vec<Value> {
+/// The check of each secret the definition names (none named: none),
+/// asked together, each capped at [`PER_SECRET`]. `account`: the
+/// caller's (its services' ARNs say it): an SSM parameter of another
+/// account (shared through RAM) is not looked up in the caller's.
+pub async fn check(td: &Value, account: Option<&str>) -> Vec<Value> {
     let wanted = wanted(td);
     if wanted.is_empty() {
         return Vec::new();
@@ -128,20 +143,37 @@ pub async fn check(td: &Value) -> Vec<Value> {
     let Some(sdk) = deploykit::aws::loaded() else {
         return Vec::new();
     };
-    let mut checks = Vec::new();
-    for w in wanted {
+    let sdk = &sdk;
+    futures_util::future::join_all(wanted.into_iter().map(|w| async move {
         let uses = w.uses.join(", ");
-        checks.push(match &w.target {
-            Target::Secret { region, arn } => secret(&sdk, region, arn, &uses).await,
-            Target::Parameter { region, name } => {
-                parameter(&sdk, region.as_deref(), name, &uses).await
+        let asked = async {
+            match &w.target {
+                Target::Secret { region, arn } => secret(sdk, region, arn, &uses).await,
+                Target::Parameter { name, .. }
+                    if w.account.is_some() && account.is_some() && w.account.as_deref() != account =>
+                {
+                    json!({"name": "secret", "status": "skipped",
+                        "detail": format!("parameter {name} ({uses}) not checked: its ARN names account {}, not the caller's (a parameter shared from another account)", w.account.as_deref().unwrap_or("?"))})
+                }
+                Target::Parameter { region, name } => {
+                    parameter(sdk, region.as_deref(), name, &uses).await
+                }
+                Target::Neither(arn) => json!({"name": "secret", "status": "failed",
+                    "detail": format!("{arn} ({uses}) is neither a Secrets Manager secret nor an SSM parameter: ECS cannot read it, the tasks would fail to start")}),
             }
-            Target::Neither(arn) => json!({"name": "secret", "status": "failed",
-                "detail": format!("{arn} ({uses}) is neither a Secrets Manager secret nor an SSM parameter: ECS cannot read it, the tasks would fail to start")}),
-        });
-    }
-    checks
+        };
+        match tokio::time::timeout(PER_SECRET, asked).await {
+            Ok(check) => check,
+            Err(_) => json!({"name": "secret", "status": "skipped",
+                "detail": format!("the secret of {uses} not checked: no answer within {} s", PER_SECRET.as_secs())}),
+        }
+    }))
+    .await
 }
+
+/// One secret's lookup: a Secrets Manager or SSM endpoint that stalls
+/// costs a skipped check, not the job.
+const PER_SECRET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Whether `region` is another than the tool's (a client of its own).
 fn other_region(sdk: &SdkConfig, region: Option<&str>) -> Option<Region> {

@@ -100,6 +100,19 @@ pub fn attach(outcome: Outcome, rolled_back: bool, steered: bool, waited: bool) 
     if !reports.is_empty() {
         ecs::rollout(md, &reports);
     }
+    // --verify: the checks that did not pass (failed, or not made).
+    let unpassed: Vec<Vec<Inline>> = doc
+        .get("verify")
+        .and_then(|v| v["checks"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] != "ok")
+        .map(check_row)
+        .collect();
+    if !unpassed.is_empty() {
+        md.paragraph(Inline::text("Checks (--verify) that did not pass:"));
+        md.table(&["Check", "Status", "Detail"], &unpassed);
+    }
     section.output("task-definition-arn", arn);
     if let Some(status) = ecs::overall_status(&reports) {
         section.output("status", status);
@@ -178,14 +191,17 @@ fn plan_section(plan: &Value, failed: bool) -> Section {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|c| {
-            vec![
-                Inline::text(c["name"].as_str().unwrap_or_default()),
-                Inline::text(c["status"].as_str().unwrap_or_default()),
-                Inline::text(c["detail"].as_str().unwrap_or_default()),
-            ]
-        })
+        .map(check_row)
         .collect();
     md.table(&["Check", "Status", "Detail"], &rows);
     section
+}
+
+/// A check of --plan or --verify: name, status, detail.
+fn check_row(c: &Value) -> Vec<Inline> {
+    vec![
+        Inline::text(c["name"].as_str().unwrap_or_default()),
+        Inline::text(c["status"].as_str().unwrap_or_default()),
+        Inline::text(c["detail"].as_str().unwrap_or_default()),
+    ]
 }

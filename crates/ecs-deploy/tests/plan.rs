@@ -179,6 +179,16 @@ fn check<'a>(doc: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} check: {doc}"))
 }
 
+/// `check` has `status` and its detail says `fragment`.
+#[track_caller]
+fn says(check: &Value, status: &str, fragment: &str) {
+    assert_eq!(check["status"], status, "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains(fragment),
+        "not {fragment:?}: {check}"
+    );
+}
+
 /// The definition the service runs, with `web`'s environment set.
 fn with_env(td: &Value, env: &[(&str, &str)]) -> Value {
     let mut td = td.clone();
@@ -342,14 +352,7 @@ fn an_image_that_does_not_exist_fails_the_plan() {
     let image = format!("{ECR}/web:never-pushed");
     let doc = plan(&cluster, &with_image(&td, &image, Some("ARM64"))).failure_report(1);
     let c = image_check(&doc, &image);
-    assert_eq!(c["status"], "failed", "{doc}");
-    assert!(
-        c["detail"]
-            .as_str()
-            .unwrap()
-            .contains("does not exist (MANIFEST_UNKNOWN)"),
-        "{c}"
-    );
+    says(c, "failed", "does not exist (MANIFEST_UNKNOWN)");
 }
 
 /// A two-platform index serves the task's platform, whichever it is.
@@ -360,14 +363,7 @@ fn a_two_platform_index_passes_for_either_of_its_platforms() {
     for (architecture, platform) in [(Some("ARM64"), "linux/arm64"), (None, "linux/amd64")] {
         let doc = plan(&cluster, &with_image(&td, &image, architecture)).success();
         let c = image_check(&doc, &image);
-        assert_eq!(c["status"], "ok", "{doc}");
-        assert!(
-            c["detail"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("with a {platform} image in its index")),
-            "{c}"
-        );
+        says(c, "ok", &format!("with a {platform} image in its index"));
     }
 }
 
@@ -386,13 +382,10 @@ fn an_index_without_the_task_s_platform_fails_naming_its_platforms() {
     let image = format!("{ECR}/{seed}:1");
     let doc = plan(&cluster, &with_image(&td, &image, Some("X86_64"))).failure_report(1);
     let c = image_check(&doc, &image);
-    assert_eq!(c["status"], "failed", "{doc}");
-    assert!(
-        c["detail"]
-            .as_str()
-            .unwrap()
-            .contains("has no linux/amd64 image: its index has linux/arm64, linux/arm"),
-        "{c}"
+    says(
+        c,
+        "failed",
+        "has no linux/amd64 image: its index has linux/arm64, linux/arm",
     );
 }
 
@@ -474,14 +467,7 @@ fn an_image_behind_a_login_is_checked_with_the_docker_config_s_credentials() {
     let td = with_image(&td, &image, None);
     let doc = plan(&cluster, &td).success();
     let c = image_check(&doc, &image);
-    assert_eq!(c["status"], "skipped", "{doc}");
-    assert!(
-        c["detail"]
-            .as_str()
-            .unwrap()
-            .contains("refused to read it (HTTP 401): log in first"),
-        "{c}"
-    );
+    says(c, "skipped", "refused to read it (HTTP 401): log in first");
     use base64::Engine;
     let auth = base64::engine::general_purpose::STANDARD.encode(&creds);
     let run = deploy()
@@ -499,8 +485,29 @@ fn an_image_behind_a_login_is_checked_with_the_docker_config_s_credentials() {
         image_check(&doc, &image)["detail"],
         format!("image {image} exists, for linux/amd64")
     );
-    assert!(
-        !out.stdout.contains(&e.registry_password) && !out.stderr.contains(&e.registry_password)
+    for shown in [&e.registry_password, &auth] {
+        assert!(
+            !out.stdout.contains(shown.as_str()) && !out.stderr.contains(shown.as_str()),
+            "the login is shown"
+        );
+    }
+    // A login the registry refuses (expired, wrong) is said as such.
+    let wrong = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:not-the-password", e.registry_user));
+    let run = deploy()
+        .env("CONTAINERS_REGISTRIES_CONF", images())
+        .args(["--cluster", &cluster, "--service", "web", "--plan"])
+        .stdin_json(&json!({"taskDefinition": td}));
+    std::fs::write(
+        run.home().join(".docker/config.json"),
+        json!({"auths": {e.registry_auth.clone(): {"auth": wrong}}}).to_string(),
+    )
+    .unwrap();
+    let doc = run.run().success();
+    says(
+        image_check(&doc, &image),
+        "skipped",
+        "refused the login stored for it in the Docker config (HTTP 401): expired or wrong?",
     );
 }
 
@@ -550,14 +557,7 @@ fn a_log_group_that_does_not_exist_fails_the_plan() {
     let out = plan(&cluster, &td);
     let doc = out.failure_report(1);
     let logs = check(&doc, "log group");
-    assert_eq!(logs["status"], "failed", "{doc}");
-    assert!(
-        logs["detail"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("log group {group} does not exist")),
-        "{logs}"
-    );
+    says(logs, "failed", &format!("log group {group} does not exist"));
     // With awslogs-create-group true, ECS makes it: no check.
     td["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-create-group"] =
         json!("true");
@@ -740,13 +740,35 @@ fn a_deploy_verified_with_error_refuses_a_missing_image_and_registers_nothing() 
 fn a_deploy_verified_with_warn_says_a_missing_image_and_deploys() {
     let (cluster, family, td) = deployed_on_fargate();
     let image = format!("{ECR}/web:never-pushed");
-    let out = verified_deploy(&cluster, &with_image(&td, &image, Some("ARM64")), "warn");
+    let summary = tempfile::NamedTempFile::new().unwrap();
+    let out = deploy()
+        .env("CONTAINERS_REGISTRIES_CONF", images())
+        .env("GITHUB_STEP_SUMMARY", summary.path())
+        .args([
+            "--cluster",
+            &cluster,
+            "--service",
+            "web",
+            "--verify",
+            "warn",
+        ])
+        .stdin_json(&json!({"taskDefinition": with_image(&td, &image, Some("ARM64"))}))
+        .run();
     let doc = out.success();
+    // The job summary shows the check that failed.
+    let summary = std::fs::read_to_string(summary.path()).unwrap();
+    assert!(
+        summary.contains("Checks (--verify) that did not pass") && summary.contains("never-pushed"),
+        "{summary}"
+    );
     assert_eq!(doc["verify"]["mode"], "warn", "{doc}");
     let warned: Vec<&str> = out
         .stderr
         .lines()
-        .filter(|l| l.contains("--verify warn: deploying anyway") && l.contains(&image))
+        .filter(|l| {
+            l.contains("--verify warn: deploying though 1 check failed: image")
+                && l.contains(&image)
+        })
         .collect();
     assert_eq!(warned.len(), 1, "{}", out.stderr);
     assert_eq!(
@@ -860,13 +882,10 @@ fn a_secret_scheduled_for_deletion_fails_the_plan() {
     let td = with_secrets(&td, &[("DB_URL", &arn)]);
     let doc = plan(&cluster, &td).failure_report(1);
     let secret = check(&doc, "secret");
-    assert_eq!(secret["status"], "failed", "{doc}");
-    assert!(
-        secret["detail"]
-            .as_str()
-            .unwrap()
-            .contains("is scheduled for deletion: the tasks would fail to start"),
-        "{secret}"
+    says(
+        secret,
+        "failed",
+        "is scheduled for deletion: the tasks would fail to start",
     );
 }
 
@@ -936,5 +955,46 @@ fn an_ssm_parameter_that_does_not_exist_fails_the_plan() {
         format!(
             "parameter {name} (TOKEN of container \"web\") does not exist: the tasks would fail to start"
         )
+    );
+}
+
+/// An image name that is no image reference: a bad input, exit 2.
+#[test]
+fn an_image_that_is_no_reference_is_exit_2() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let doc = plan(&cluster, &with_image(&td, "r.example/Web:1", None)).failure_report(2);
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("container \"web\": its image is not an image reference"),
+        "{doc}"
+    );
+}
+
+/// An SSM parameter whose ARN names another account (shared through
+/// RAM) is not looked up in the caller's: skipped, saying so.
+#[test]
+fn a_parameter_of_another_account_is_not_checked_in_the_caller_s() {
+    let (cluster, _, td) = deployed_on_fargate();
+    let name = deploy_tests::unique("/shared/db");
+    moto_call(
+        "ssm",
+        "PutParameter",
+        &json!({"Name": name, "Value": "x", "Type": "String"}),
+    );
+    let arn = format!("arn:aws:ssm:us-east-1:999999999999:parameter{name}");
+    let doc = plan(&cluster, &with_secrets(&td, &[("SHARED", &arn)])).success();
+    let c = doc["plan"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "secret" && c["detail"].as_str().unwrap().contains(&name))
+        .unwrap_or_else(|| panic!("{doc}"))
+        .clone();
+    says(
+        &c,
+        "skipped",
+        "its ARN names account 999999999999, not the caller's",
     );
 }
