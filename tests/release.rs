@@ -463,3 +463,26 @@ fn the_scratch_image_holds_the_binary_its_links_and_a_ca_bundle() {
         "{doc}"
     );
 }
+
+/// A binary that needs a newer glibc than the floor is refused: the debug
+/// build of this machine (its glibc 2.3x) held to the floor, 2.17.
+#[test]
+fn a_binary_above_the_glibc_floor_is_refused() {
+    workspace_bin("deploykit");
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = tool("bash")
+        .args([root().join("scripts/dist.sh").as_os_str()])
+        .args(["--profile", "debug", "--target", &target(), "--out"])
+        .args([out_dir.path()])
+        .env("DIST_BUILD", "0")
+        .env("DIST_CHECK_FLOOR", "1")
+        .current_dir(root())
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("needs glibc 2.") && out.stderr.contains("above the floor 2.17"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0);
+}
