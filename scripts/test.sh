@@ -43,7 +43,7 @@ emulator_env=$(EMULATORS_RECORD=1 scripts/emulators.sh up)
 eval "$emulator_env"
 
 echo "== test" >&2
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 # The multicall binary called by each tool's name: every tool's help
 # examples again, through links to target/debug/deploykit (`make dist`
 # runs the whole suite through them: DEPLOY_TESTS_LINKS set for all).

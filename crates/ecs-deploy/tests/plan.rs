@@ -179,6 +179,11 @@ fn check<'a>(doc: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} check: {doc}"))
 }
 
+/// The revision service `web` of `cluster` runs (`family:N`).
+fn runs(cluster: &str) -> String {
+    short(&described(cluster, "web")["taskDefinition"])
+}
+
 /// `check` has `status` and its detail says `fragment`.
 #[track_caller]
 fn says(check: &Value, status: &str, fragment: &str) {
@@ -248,10 +253,7 @@ fn a_plan_shows_what_changes_hides_every_value_and_changes_nothing() {
     );
     // Nothing registered, nothing updated.
     assert_eq!(revisions(&family, "ACTIVE"), before);
-    assert_eq!(
-        short(&described(&cluster, "web")["taskDefinition"]),
-        short(&json!(arn))
-    );
+    assert_eq!(runs(&cluster), short(&json!(arn)));
     assert!(doc.get("service").is_none(), "{doc}");
 }
 
@@ -288,10 +290,7 @@ fn a_deploy_from_a_plan_refuses_when_the_service_moved_since() {
         "{err}"
     );
     assert_eq!(revisions(&family, "ACTIVE"), before, "nothing registered");
-    assert_eq!(
-        short(&described(&cluster, "web")["taskDefinition"]),
-        format!("{family}:2")
-    );
+    assert_eq!(runs(&cluster), format!("{family}:2"));
 }
 
 /// The checks pass: the definition fits the Fargate service, its log
@@ -728,10 +727,7 @@ fn a_deploy_verified_with_error_refuses_a_missing_image_and_registers_nothing() 
         "{message}"
     );
     assert_eq!(revisions(&family, "ACTIVE").len(), 1);
-    assert_eq!(
-        short(&described(&cluster, "web")["taskDefinition"]),
-        format!("{family}:1")
-    );
+    assert_eq!(runs(&cluster), format!("{family}:1"));
 }
 
 /// `--verify warn` and the same missing image: one warning, and the
@@ -771,10 +767,7 @@ fn a_deploy_verified_with_warn_says_a_missing_image_and_deploys() {
         })
         .collect();
     assert_eq!(warned.len(), 1, "{}", out.stderr);
-    assert_eq!(
-        short(&described(&cluster, "web")["taskDefinition"]),
-        format!("{family}:2")
-    );
+    assert_eq!(runs(&cluster), format!("{family}:2"));
 }
 
 /// `--verify error` and a definition that does not fit the service (EC2
