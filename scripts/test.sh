@@ -48,6 +48,6 @@ cargo test --workspace --locked --no-fail-fast
 # examples again, through links to target/debug/deploykit (`make dist`
 # runs the whole suite through them: DEPLOY_TESTS_LINKS set for all).
 echo "== test: the tools as links to deploykit" >&2
-DEPLOY_TESTS_LINKS=$PWD/target/debug/links cargo test --locked \
-    -p ecr-login -p oci-push -p taskdef-render -p ecs-deploy -p ecs-wait -p ecs-run \
-    --test help_examples
+# (--workspace, not -p TOOL...: the same features as the build above, so
+# nothing is compiled again.)
+DEPLOY_TESTS_LINKS=$PWD/target/debug/links cargo test --workspace --locked --test help_examples
