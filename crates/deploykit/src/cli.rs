@@ -115,7 +115,7 @@ impl Outcome {
 
     /// The run's section of the job summary and its key facts for
     /// `$GITHUB_OUTPUT` (see [`crate::summary`]): written by a tool whose
-    /// `main` is [`main_with_summary`], when GitHub Actions names the files.
+    /// `main` is [`main_with_summary_from`], when GitHub Actions names the files.
     pub fn with_summary(mut self, section: Section) -> Self {
         self.summary = Some(section);
         self
@@ -173,29 +173,12 @@ pub trait Streams {
     }
 }
 
-/// Runs a tool: flags, stdin, the upstream-failure rule, `run`, stdout, exit.
-pub fn main<A: clap::Parser + Streams + Send>(
-    tool: &'static str,
-    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
-) -> ExitCode {
-    main_from(tool, std::env::args_os(), run)
-}
-
-/// [`main`] for a tool that reports to GitHub Actions (see
-/// [`crate::summary`]): `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT` are
-/// checked before `run` (exit 2 naming the variable when one cannot be
-/// appended to), and the run's section and key facts
-/// ([`Outcome::with_summary`]; the failure alone for an error) are
-/// appended before the object is printed.
-pub fn main_with_summary<A: clap::Parser + Streams + Send>(
-    tool: &'static str,
-    run: impl FnOnce(A, Stdin) -> Result<Outcome> + Send,
-) -> ExitCode {
-    main_with(tool, std::env::args_os(), true, true, run)
-}
-
-/// [`main_with_summary`] with the command line given (the multicall
-/// binary passes its own).
+/// Runs a tool that reports to GitHub Actions (see [`crate::summary`]),
+/// with its command line (its own binary's, or the multicall binary's):
+/// `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT` are checked before `run`
+/// (exit 2 naming the variable when one cannot be appended to), and the
+/// run's section and key facts ([`Outcome::with_summary`]; the failure
+/// alone for an error) are appended before the object is printed.
 pub fn main_with_summary_from<A: clap::Parser + Streams + Send>(
     tool: &'static str,
     argv: impl IntoIterator<Item = std::ffi::OsString>,
@@ -204,7 +187,8 @@ pub fn main_with_summary_from<A: clap::Parser + Streams + Send>(
     main_with(tool, argv, true, true, run)
 }
 
-/// [`main`] with the command line given (a tool invoked under another name,
+/// Runs a tool: flags, stdin, the upstream-failure rule, `run`, stdout,
+/// exit; with the command line given (a tool invoked under another name,
 /// such as a Docker credential helper, rewrites it first).
 pub fn main_from<A: clap::Parser + Streams + Send>(
     tool: &'static str,
@@ -658,7 +642,7 @@ fn clap_error(tool: &str, e: &clap::Error) -> std::result::Result<Error, u8> {
     )))
 }
 
-/// The running tool's name, for messages (`tool` until [`main`] sets it).
+/// The running tool's name, for messages (`tool` until [`main_from`] sets it).
 pub fn tool() -> &'static str {
     TOOL.get().copied().unwrap_or("tool")
 }

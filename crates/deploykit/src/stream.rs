@@ -22,7 +22,7 @@ pub const STDIN_QUIET: Duration = Duration::from_secs(10);
 /// The document that flows down a pipeline.
 pub type Envelope = Map<String, Value>;
 
-/// What came on stdin, read once by [`crate::cli::main`] before the tool
+/// What came on stdin, read once by [`crate::cli::main_from`] before the tool
 /// runs: the bytes, none when stdin is a terminal.
 #[derive(Debug, Default, Clone)]
 pub struct Stdin {

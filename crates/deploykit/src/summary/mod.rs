@@ -5,7 +5,7 @@
 //!
 //! A tool says what goes in its [`Section`] and hands it to
 //! [`crate::Outcome::with_summary`]; [`crate::cli`] does the rest, for the
-//! tools whose `main` asks for it ([`crate::cli::main_with_summary`]):
+//! tools whose `main` asks for it ([`crate::cli::main_with_summary_from`]):
 //!
 //! - both paths are checked before any work ([`Github::from_env`]): one that
 //!   cannot be appended to is exit 2 naming the variable, with nothing sent;
