@@ -71,6 +71,8 @@ if [ -z "$base_url" ]; then
     fi
 fi
 base_url=${base_url%/}
+# For messages: a mirror's URL may carry a login (https://user:token@host/).
+shown_url=$(printf '%s' "$base_url" | sed 's#://[^/@]*@#://***@#')
 
 fetch() { # URL FILE
     if command -v curl >/dev/null 2>&1; then
@@ -97,7 +99,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 sums=$cache/$tag/SHA256SUMS
 if [ "$tag" = latest ] || [ ! -f "$sums" ]; then
     fetch "$base_url/SHA256SUMS" "$work/SHA256SUMS" \
-        || fail "no release $version at $base_url (SHA256SUMS could not be downloaded)"
+        || fail "no release $version at $shown_url (SHA256SUMS could not be downloaded)"
     sums=$work/SHA256SUMS
 fi
 line=$(grep "  deploykit-[^ ]*-$target\.tar\.gz\$" "$sums" | head -n 1 || true)
@@ -114,7 +116,7 @@ cached=$cache/$resolved/$archive
 if [ -f "$cached" ] && [ "$(sha256 "$cached")" = "$want" ]; then
     say "$archive: in the cache ($cache/$resolved)"
 else
-    fetch "$base_url/$archive" "$work/$archive" || fail "could not download $base_url/$archive"
+    fetch "$base_url/$archive" "$work/$archive" || fail "could not download $shown_url/$archive"
     got=$(sha256 "$work/$archive")
     [ "$got" = "$want" ] || fail "$archive: checksum mismatch (SHA256SUMS says $want, the download is $got): nothing installed"
     mkdir -p "$cache/$resolved"

@@ -229,6 +229,26 @@ fn an_unknown_version_is_a_clear_error() {
     );
 }
 
+/// A mirror's URL with a login in it: the error names the mirror, never
+/// the login.
+#[test]
+fn a_base_url_s_login_is_not_repeated() {
+    let empty = tempfile::tempdir().unwrap();
+    let server = serve(empty.path());
+    let to = tempfile::tempdir().unwrap();
+    let url = server
+        .url
+        .replace("http://", "http://mirror-user:s3cret-token@");
+    let out = install("v9.9.9", &url, to.path(), to.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("s3cret-token"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("at http://***@127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn a_platform_without_a_build_is_named() {
     let server = serve(release());
